@@ -1,0 +1,179 @@
+//! Short-lived access tokens: HS256 JWTs with a `kid` header so keys can be rotated (old keys
+//! still verify, only the current one signs). Verification pins the algorithm, issuer,
+//! audience and expiry; a token naming another algorithm or `none` never verifies.
+
+use crate::error::{Error, Result};
+use crate::ids::{SessionFamilyId, UserId};
+use crate::time::Timestamp;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Allowed clock difference between servers; the issue caps it at 30 s.
+const LEEWAY_SECS: u64 = 5;
+const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: UserId,
+    /// The session (refresh-token family) this access token belongs to.
+    pub sid: SessionFamilyId,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+struct VerifyKey {
+    kid: String,
+    key: DecodingKey,
+}
+
+pub struct JwtKeys {
+    signing_kid: String,
+    signing: EncodingKey,
+    verifying: Vec<VerifyKey>,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+/// The key id is derived from the secret, so every instance given the same secret agrees on it.
+fn key_id(secret: &[u8]) -> String {
+    hex::encode(&Sha256::digest(secret)[..8])
+}
+
+impl JwtKeys {
+    /// `current` signs; `previous` secrets still verify tokens issued before a rotation.
+    pub fn new(current: &[u8], previous: &[Vec<u8>], issuer: &str, audience: &str) -> Result<Self> {
+        if let Some(short) = std::iter::once(current)
+            .chain(previous.iter().map(Vec::as_slice))
+            .find(|secret| secret.len() < MIN_SECRET_LEN)
+        {
+            return Err(Error::invalid(
+                "auth.jwt_secret",
+                format!(
+                    "a JWT secret needs at least {MIN_SECRET_LEN} bytes, got {}",
+                    short.len()
+                ),
+            ));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Ok(Self {
+            signing_kid: key_id(current),
+            signing: EncodingKey::from_secret(current),
+            verifying: std::iter::once(current)
+                .chain(previous.iter().map(Vec::as_slice))
+                .map(|secret| VerifyKey {
+                    kid: key_id(secret),
+                    key: DecodingKey::from_secret(secret),
+                })
+                .collect(),
+            validation,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+        })
+    }
+
+    pub fn sign(
+        &self,
+        user: UserId,
+        family: SessionFamilyId,
+        issued: Timestamp,
+        expires: Timestamp,
+    ) -> Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing_kid.clone());
+        let claims = Claims {
+            sub: user,
+            sid: family,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: issued.timestamp(),
+            exp: expires.timestamp(),
+        };
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// Any failure (malformed, unknown key, wrong algorithm, expired, wrong audience) is
+    /// `Unauthenticated`; the reason goes to the debug log only.
+    pub fn verify(&self, token: &str) -> Result<Claims> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| {
+            tracing::debug!(error = %e, "unreadable access token");
+            Error::Unauthenticated
+        })?;
+        if header.alg != Algorithm::HS256 {
+            tracing::debug!(alg = ?header.alg, "access token with a foreign algorithm");
+            return Err(Error::Unauthenticated);
+        }
+        let key = header
+            .kid
+            .and_then(|kid| self.verifying.iter().find(|k| k.kid == kid))
+            .ok_or(Error::Unauthenticated)?;
+        jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "access token refused");
+                Error::Unauthenticated
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::now;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use chrono::Duration;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const OTHER: &[u8] = b"fedcba9876543210fedcba9876543210";
+
+    fn keys(current: &[u8], previous: &[Vec<u8>]) -> JwtKeys {
+        JwtKeys::new(current, previous, "keynet", "keynet-api").expect("keys")
+    }
+
+    fn token(keys: &JwtKeys, ttl: Duration) -> String {
+        let at = now();
+        keys.sign(UserId::new(), SessionFamilyId::new(), at, at + ttl)
+            .expect("sign")
+    }
+
+    #[test]
+    fn round_trip_and_rotation() {
+        let old = keys(SECRET, &[]);
+        let issued = token(&old, Duration::minutes(15));
+        assert!(old.verify(&issued).is_ok());
+        let rotated = keys(OTHER, &[SECRET.to_vec()]);
+        assert!(rotated.verify(&issued).is_ok(), "previous key still verifies");
+        assert!(keys(OTHER, &[]).verify(&issued).is_err(), "dropped key");
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let k = keys(SECRET, &[]);
+        assert!(k.verify(&token(&k, Duration::seconds(-60))).is_err());
+    }
+
+    #[test]
+    fn alg_none_and_tampering_are_refused() {
+        let k = keys(SECRET, &[]);
+        let issued = token(&k, Duration::minutes(5));
+        let mut parts: Vec<&str> = issued.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        parts[0] = &none_header;
+        assert!(k.verify(&format!("{}.{}.", parts[0], parts[1])).is_err());
+        let tampered = issued.replace(parts[1], &URL_SAFE_NO_PAD.encode(r#"{"sub":"x"}"#));
+        assert!(k.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(JwtKeys::new(b"short", &[], "i", "a").is_err());
+    }
+}

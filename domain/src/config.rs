@@ -1,0 +1,58 @@
+//! The domain's settings. The server binary fills them from its layered configuration.
+
+use chrono::Duration;
+
+#[derive(Clone, Debug)]
+pub struct DomainConfig {
+    /// Where people reach the platform; links in emails start with it.
+    pub public_url: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub invitation_ttl: Duration,
+    pub email_verification_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub api_token_default_ttl: Duration,
+    pub api_token_max_ttl: Duration,
+    pub throttle: ThrottleConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct ThrottleConfig {
+    /// Failures after which each further attempt is answered more slowly.
+    pub slow_after: i32,
+    /// Failures within `window` after which the key is locked out.
+    pub max_failures: i32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Default for DomainConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            jwt_issuer: "keynet".into(),
+            jwt_audience: "keynet-api".into(),
+            access_token_ttl: Duration::minutes(15),
+            refresh_token_ttl: Duration::days(30),
+            invitation_ttl: Duration::days(7),
+            email_verification_ttl: Duration::days(2),
+            password_reset_ttl: Duration::hours(1),
+            api_token_default_ttl: Duration::days(90),
+            api_token_max_ttl: Duration::days(366),
+            throttle: ThrottleConfig::default(),
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            slow_after: 3,
+            max_failures: 10,
+            window: Duration::minutes(15),
+            lockout: Duration::minutes(15),
+        }
+    }
+}

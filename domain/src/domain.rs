@@ -1,0 +1,82 @@
+//! The entry point to the business rules, shared by the API and the workers.
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::DomainConfig;
+use crate::error::Result;
+use crate::events::{Event, EventBus};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use std::ops::Deref;
+use std::sync::Arc;
+
+pub struct Domain {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) config: DomainConfig,
+    pub(crate) keys: JwtKeys,
+    pub(crate) events: Arc<dyn EventBus>,
+}
+
+impl Domain {
+    pub fn new(
+        db: DatabaseConnection,
+        config: DomainConfig,
+        keys: JwtKeys,
+        events: Arc<dyn EventBus>,
+    ) -> Self {
+        Self {
+            db,
+            config,
+            keys,
+            events,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn events(&self) -> &Arc<dyn EventBus> {
+        &self.events
+    }
+
+    pub fn config(&self) -> &DomainConfig {
+        &self.config
+    }
+
+    /// One transaction per use case: the write, its audit entries and its follow-up tasks
+    /// commit or roll back together.
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        Ok(Tx {
+            txn: self.db.begin().await?,
+            events: Vec::new(),
+        })
+    }
+
+    /// Commits, then publishes what the transaction announced, so subscribers never see an
+    /// event for a write that was rolled back.
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
+        tx.txn.commit().await?;
+        for (topic, event) in tx.events {
+            self.events.publish(&topic, event);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) struct Tx {
+    txn: DatabaseTransaction,
+    events: Vec<(String, Event)>,
+}
+
+impl Tx {
+    pub(crate) fn announce(&mut self, topic: String, event: Event) {
+        self.events.push((topic, event));
+    }
+}
+
+impl Deref for Tx {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}

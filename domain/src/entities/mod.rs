@@ -1,0 +1,13 @@
+//! sea-orm entities, one module per table, kept apart from the behaviour that uses them.
+
+pub mod api_tokens;
+pub mod audit_log;
+pub mod invitations;
+pub mod login_throttle;
+pub mod memberships;
+pub mod organizations;
+pub mod projects;
+pub mod refresh_tokens;
+pub mod tasks;
+pub mod user_tokens;
+pub mod users;

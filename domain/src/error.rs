@@ -1,0 +1,55 @@
+//! The domain's one error type. `api` maps each variant to a GraphQL `extensions.code` or an
+//! HTTP status; nothing else in the workspace does.
+
+use sea_orm::{DbErr, SqlErr};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid email or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Also the answer for ids of another organization, so their existence never leaks.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    InvalidInput { field: &'static str, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: i64 },
+    #[error("database error")]
+    Database(#[from] DbErr),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+}
+
+/// Turns a unique-key violation into a `Conflict` with a message for the user; the check is
+/// the database's, so two concurrent requests cannot both pass it.
+pub(crate) fn conflict_on_unique(err: DbErr, message: &str) -> Error {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict(message),
+        _ => Error::Database(err),
+    }
+}

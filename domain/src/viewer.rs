@@ -1,0 +1,187 @@
+//! Who is asking, and the one permission check every operation goes through.
+
+use crate::error::{Error, Result};
+use crate::ids::{ApiTokenId, OrgId, SessionFamilyId, UserId};
+use crate::roles::{Permission, Role, ScopeSet};
+use std::collections::HashMap;
+
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// Signed in with a password; the family is the refresh-token chain of this sign-in.
+    Session { family: SessionFamilyId },
+    /// An API token is bound to one organization and limited by its scopes.
+    ApiToken {
+        id: ApiTokenId,
+        org_id: OrgId,
+        scopes: ScopeSet,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub user_id: UserId,
+    pub email: String,
+    pub credential: Credential,
+    /// The address the request came from, recorded in the audit log.
+    pub client_addr: Option<String>,
+    memberships: HashMap<OrgId, Role>,
+}
+
+impl Viewer {
+    pub fn new(
+        user_id: UserId,
+        email: String,
+        credential: Credential,
+        memberships: impl IntoIterator<Item = (OrgId, Role)>,
+        client_addr: Option<String>,
+    ) -> Self {
+        Self {
+            user_id,
+            email,
+            credential,
+            client_addr,
+            memberships: memberships.into_iter().collect(),
+        }
+    }
+
+    /// The viewer's role in `org`, as far as this credential reaches: an API token sees only
+    /// its own organization.
+    pub fn role_in(&self, org: OrgId) -> Option<Role> {
+        match &self.credential {
+            Credential::ApiToken { org_id, .. } if *org_id != org => None,
+            _ => self.memberships.get(&org).copied(),
+        }
+    }
+
+    /// The organizations this credential can see at all.
+    pub fn visible_orgs(&self) -> Vec<OrgId> {
+        let mut orgs: Vec<OrgId> = self
+            .memberships
+            .keys()
+            .copied()
+            .filter(|org| self.role_in(*org).is_some())
+            .collect();
+        orgs.sort();
+        orgs
+    }
+
+    /// The organizations where the viewer holds `permission`.
+    pub fn orgs_with(&self, permission: Permission) -> Vec<OrgId> {
+        self.visible_orgs()
+            .into_iter()
+            .filter(|org| self.require(*org, permission).is_ok())
+            .collect()
+    }
+
+    /// Succeeds with the viewer's role when they may do `permission` in `org`. An
+    /// organization the viewer does not belong to is `NotFound`, never `Forbidden`.
+    pub fn require(&self, org: OrgId, permission: Permission) -> Result<Role> {
+        let role = self.role_in(org).ok_or(Error::NotFound("organization"))?;
+        let (min_role, scope) = permission.requirement();
+        if role < min_role {
+            return Err(Error::forbidden(format!(
+                "this needs the {} role or higher",
+                role_name(min_role)
+            )));
+        }
+        if let Credential::ApiToken { scopes, .. } = &self.credential
+            && !scopes.covers(scope)
+        {
+            return Err(Error::forbidden(format!(
+                "the API token lacks the {scope:?} scope"
+            )));
+        }
+        Ok(role)
+    }
+
+    /// Account-level actions (passwords, tokens, signing out) need a password sign-in, not
+    /// an API token.
+    pub fn require_session(&self) -> Result<SessionFamilyId> {
+        match &self.credential {
+            Credential::Session { family } => Ok(*family),
+            Credential::ApiToken { .. } => Err(Error::forbidden(
+                "this needs a signed-in session, not an API token",
+            )),
+        }
+    }
+}
+
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Viewer => "viewer",
+        Role::Member => "member",
+        Role::Admin => "admin",
+        Role::Owner => "owner",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::Scope;
+
+    fn viewer(credential: Credential, orgs: &[(OrgId, Role)]) -> Viewer {
+        Viewer::new(
+            UserId::new(),
+            "a@example.com".into(),
+            credential,
+            orgs.iter().copied(),
+            None,
+        )
+    }
+
+    #[test]
+    fn another_orgs_id_is_not_found() {
+        let (mine, theirs) = (OrgId::new(), OrgId::new());
+        let v = viewer(
+            Credential::Session {
+                family: SessionFamilyId::new(),
+            },
+            &[(mine, Role::Owner)],
+        );
+        assert!(matches!(
+            v.require(theirs, Permission::ReadOrganization),
+            Err(Error::NotFound(_))
+        ));
+        assert!(v.require(mine, Permission::DeleteOrganization).is_ok());
+    }
+
+    #[test]
+    fn low_role_is_forbidden() {
+        let org = OrgId::new();
+        let v = viewer(
+            Credential::Session {
+                family: SessionFamilyId::new(),
+            },
+            &[(org, Role::Member)],
+        );
+        assert!(matches!(
+            v.require(org, Permission::ManageMembers),
+            Err(Error::Forbidden(_))
+        ));
+    }
+
+    #[test]
+    fn api_token_is_bound_to_its_org_and_scopes() {
+        let (org, other) = (OrgId::new(), OrgId::new());
+        let v = viewer(
+            Credential::ApiToken {
+                id: ApiTokenId::new(),
+                org_id: org,
+                scopes: ScopeSet(vec![Scope::Read]),
+            },
+            &[(org, Role::Owner), (other, Role::Owner)],
+        );
+        assert_eq!(v.visible_orgs(), vec![org]);
+        assert!(v.require(org, Permission::ReadProjects).is_ok());
+        assert!(matches!(
+            v.require(org, Permission::WriteProjects),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            v.require(other, Permission::ReadProjects),
+            Err(Error::NotFound(_))
+        ));
+        assert!(v.require_session().is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! Database migrations. Every migration runs on both SQLite (the embedded default) and
+//! PostgreSQL, so only column types that sea-query maps on both are used.
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261122_000001_identity;
+mod m20261122_000002_tasks;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_identity::Migration),
+            Box::new(m20261122_000002_tasks::Migration),
+        ]
+    }
+}
