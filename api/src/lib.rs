@@ -1,1 +1,13 @@
+//! Keynet's API: the actix-web application serving GraphQL (queries, mutations and
+//! graphql-ws subscriptions), health and metrics, and the launcher that assembles the
+//! platform from its settings. Holds no business rules: those are in `keynet-domain`.
 
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod platform;
+pub mod settings;
+
+pub use platform::{Platform, launch};
+pub use settings::Settings;

@@ -11,6 +11,9 @@ pub enum Error {
     Unauthenticated,
     #[error("invalid email or password")]
     BadCredentials,
+    /// A bearer credential was sent but is malformed, expired or revoked.
+    #[error("the access token or API token is invalid, expired or revoked")]
+    CredentialRejected,
     #[error("{0}")]
     Forbidden(String),
     /// Also the answer for ids of another organization, so their existence never leaks.

@@ -142,11 +142,12 @@ impl Domain {
             ));
         }
         let user = self.user(viewer.user_id).await?;
-        let org = invitation.org_id;
+        let (org, role) = (invitation.org_id, invitation.role);
         let mut tx = self.begin().await?;
         self.join_by_invitation(&mut tx, invitation, &user, viewer.client_addr.clone())
             .await?;
         self.commit(tx).await?;
+        viewer.set_membership(org, Some(role));
         org_row(&self.db, org).await
     }
 

@@ -56,6 +56,7 @@ impl Domain {
             .record(&mut tx)
             .await?;
         self.commit(tx).await?;
+        viewer.set_membership(org.id, Some(Role::Owner));
         Ok(org)
     }
 
@@ -192,6 +193,9 @@ impl Domain {
             .record(&mut tx)
             .await?;
         self.commit(tx).await?;
+        if user == viewer.user_id {
+            viewer.set_membership(org, Some(role));
+        }
         let user = self.user(user).await?;
         Ok(Member { membership, user })
     }
@@ -204,9 +208,13 @@ impl Domain {
         if target.role > own_role {
             return Err(Error::forbidden("you cannot remove a member above your own role"));
         }
-        self.drop_membership(&mut tx, target, Change::new(org, "member.removed", "user", user).by(viewer))
-            .await?;
-        self.commit(tx).await
+        let change = Change::new(org, "member.removed", "user", user).by(viewer);
+        self.drop_membership(&mut tx, target, change).await?;
+        self.commit(tx).await?;
+        if user == viewer.user_id {
+            viewer.set_membership(org, None);
+        }
+        Ok(())
     }
 
     pub async fn leave_organization(&self, viewer: &Viewer, org: OrgId) -> Result<()> {
@@ -216,7 +224,9 @@ impl Domain {
         let own = membership_of(&tx, org, viewer.user_id).await?;
         let change = Change::new(org, "member.left", "user", viewer.user_id).by(viewer);
         self.drop_membership(&mut tx, own, change).await?;
-        self.commit(tx).await
+        self.commit(tx).await?;
+        viewer.set_membership(org, None);
+        Ok(())
     }
 
     /// Makes `user` an owner and the current owner an admin.
@@ -240,7 +250,9 @@ impl Domain {
             .meta(json!({"previous_owner": viewer.user_id}))
             .record(&mut tx)
             .await?;
-        self.commit(tx).await
+        self.commit(tx).await?;
+        viewer.set_membership(org, Some(Role::Admin));
+        Ok(())
     }
 
     async fn drop_membership(

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ApiTokenId, OrgId, SessionFamilyId, UserId};
 use crate::roles::{Permission, Role, ScopeSet};
 use std::collections::HashMap;
+use std::sync::RwLock;
 
 #[derive(Clone, Debug)]
 pub enum Credential {
@@ -17,14 +18,16 @@ pub enum Credential {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Viewer {
     pub user_id: UserId,
     pub email: String,
     pub credential: Credential,
     /// The address the request came from, recorded in the audit log.
     pub client_addr: Option<String>,
-    memberships: HashMap<OrgId, Role>,
+    /// Loaded when the request is authenticated, and kept current by the operations of this
+    /// request that change the viewer's own memberships (creating, joining, leaving).
+    memberships: RwLock<HashMap<OrgId, Role>>,
 }
 
 impl Viewer {
@@ -40,8 +43,21 @@ impl Viewer {
             email,
             credential,
             client_addr,
-            memberships: memberships.into_iter().collect(),
+            memberships: RwLock::new(memberships.into_iter().collect()),
         }
+    }
+
+    fn memberships(&self) -> std::sync::RwLockReadGuard<'_, HashMap<OrgId, Role>> {
+        self.memberships.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a change of the viewer's own membership made by this request.
+    pub(crate) fn set_membership(&self, org: OrgId, role: Option<Role>) {
+        let mut memberships = self.memberships.write().unwrap_or_else(|e| e.into_inner());
+        match role {
+            Some(role) => memberships.insert(org, role),
+            None => memberships.remove(&org),
+        };
     }
 
     /// The viewer's role in `org`, as far as this credential reaches: an API token sees only
@@ -49,14 +65,14 @@ impl Viewer {
     pub fn role_in(&self, org: OrgId) -> Option<Role> {
         match &self.credential {
             Credential::ApiToken { org_id, .. } if *org_id != org => None,
-            _ => self.memberships.get(&org).copied(),
+            _ => self.memberships().get(&org).copied(),
         }
     }
 
     /// The organizations this credential can see at all.
     pub fn visible_orgs(&self) -> Vec<OrgId> {
         let mut orgs: Vec<OrgId> = self
-            .memberships
+            .memberships()
             .keys()
             .copied()
             .filter(|org| self.role_in(*org).is_some())

@@ -1,0 +1,73 @@
+//! The one place domain errors become GraphQL errors (with `extensions.code`) and HTTP
+//! answers. `ApiError` deliberately has no `Display`: that keeps async-graphql's blanket
+//! conversion away, so a domain error can never reach a client without its code.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use keynet_domain::Error;
+use serde_json::json;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct ApiError(pub Arc<Error>);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self(Arc::new(e))
+    }
+}
+
+pub fn code(error: &Error) -> &'static str {
+    match error {
+        Error::Unauthenticated | Error::BadCredentials | Error::CredentialRejected => "UNAUTHENTICATED",
+        Error::Forbidden(_) => "FORBIDDEN",
+        Error::NotFound(_) => "NOT_FOUND",
+        Error::InvalidInput { .. } => "BAD_USER_INPUT",
+        Error::Conflict(_) => "CONFLICT",
+        Error::RateLimited { .. } => "RATE_LIMITED",
+        Error::Database(_) | Error::Internal(_) => "INTERNAL",
+    }
+}
+
+/// What the client may read. Internal causes stay in the log, under the request's id.
+fn public_message(error: &Error) -> String {
+    match error {
+        Error::Database(cause) => {
+            tracing::error!(error = %cause, "database error");
+            "internal error; the request id identifies it in the server log".into()
+        }
+        Error::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+            "internal error; the request id identifies it in the server log".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(ApiError(error): ApiError) -> Self {
+        let error = &*error;
+        let code = code(error);
+        let mut gql = async_graphql::Error::new(public_message(error));
+        let extensions = gql.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", code);
+        match error {
+            Error::InvalidInput { field, .. } => extensions.set("field", *field),
+            Error::RateLimited { retry_after_secs } => {
+                extensions.set("retryAfter", *retry_after_secs)
+            }
+            _ => {}
+        }
+        gql
+    }
+}
+
+/// An HTTP answer in the same shape as a GraphQL error, for the REST endpoints and for
+/// requests refused before GraphQL runs.
+pub fn http_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "errors": [{"message": message, "extensions": {"code": code}}]
+    }))
+}

@@ -1,0 +1,63 @@
+//! The GraphQL schema: one query, mutation and subscription root merged from the areas.
+
+mod audit;
+mod connection;
+pub mod context;
+mod enums;
+mod identity;
+mod invitations;
+mod limits;
+pub mod loaders;
+mod orgs;
+mod projects;
+mod tokens;
+mod types;
+
+use crate::metrics::{Metrics, OperationMetrics};
+use crate::settings::ApiLimits;
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use keynet_domain::Domain;
+use std::sync::Arc;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    identity::IdentityQuery,
+    orgs::OrgQuery,
+    invitations::InvitationQuery,
+    tokens::TokenQuery,
+    projects::ProjectQuery,
+    audit::AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    identity::IdentityMutation,
+    orgs::OrgMutation,
+    invitations::InvitationMutation,
+    tokens::TokenMutation,
+    projects::ProjectMutation,
+);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(audit::AuditSubscription);
+
+pub type KeynetSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+}
+
+pub fn build(domain: Arc<Domain>, limits: &ApiLimits, metrics: Arc<Metrics>) -> KeynetSchema {
+    builder()
+        .data(domain)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(limits::AliasLimit(limits.max_aliases))
+        .extension(OperationMetrics(metrics))
+        .finish()
+}
+
+/// The schema in SDL, as `keynet schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,229 @@
+//! Assembles a running platform from settings: database (migrated), domain, event bus,
+//! mailer, in-process workers and the HTTP server. `keynet serve` and the tests both use it.
+
+use crate::graphql;
+use crate::http::{AppState, observe, routes};
+use crate::metrics::Metrics;
+use crate::settings::Settings;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use keynet_domain::Domain;
+use keynet_domain::auth::jwt::JwtKeys;
+use keynet_domain::config::DomainConfig;
+use keynet_domain::events::LocalEventBus;
+use keynet_migrations::{Migrator, MigratorTrait};
+use keynet_workers::{EmailHandler, Mailer, RunnerConfig, TaskRunner};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct Platform {
+    pub addr: SocketAddr,
+    pub domain: Arc<Domain>,
+    server: ServerHandle,
+    server_task: JoinHandle<std::io::Result<()>>,
+    workers: Option<JoinHandle<()>>,
+    shutdown: CancellationToken,
+}
+
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    let sqlite = url.starts_with("sqlite:");
+    if sqlite && settings.database_url.is_none() {
+        create_data_dir(&settings.data_dir)?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(if sqlite { 4 } else { 20 })
+        .connect_timeout(Duration::from_secs(10));
+    let db = Database::connect(options)
+        .await
+        .context("cannot connect to the database (database_url)")?;
+    if sqlite {
+        // Readers do not wait for the writer in WAL mode; the setting stays with the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None)
+        .await
+        .context("applying database migrations failed")
+}
+
+fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data folder {} (data_dir)", dir.display()))
+}
+
+/// The configured JWT secret, or one generated once and kept in the data folder, so the
+/// embedded default needs no configuration and sessions survive restarts.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.auth.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    create_data_dir(&settings.data_dir)?;
+    let path = settings.data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret)?;
+    tracing::warn!(path = %path.display(), "generated a JWT secret; set auth.jwt_secret when several instances serve one database");
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
+    match &settings.email.smtp_url {
+        Some(url) => Mailer::smtp(url, &settings.email.from),
+        None => Mailer::outbox(settings.data_dir.join("outbox"), &settings.email.from),
+    }
+}
+
+fn task_runner(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<TaskRunner> {
+    let config = RunnerConfig {
+        concurrency: settings.workers.concurrency,
+        poll_interval: Duration::from_millis(settings.workers.poll_interval_ms),
+        shutdown_grace: Duration::from_secs(settings.workers.shutdown_grace_secs),
+        ..RunnerConfig::default()
+    };
+    Ok(TaskRunner::new(db, config).handle(EmailHandler(mailer(settings)?)))
+}
+
+pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
+    let db = connect(&settings).await?;
+    migrate(&db).await?;
+    let listener = std::net::TcpListener::bind(settings.bind_addr()?)
+        .with_context(|| format!("cannot listen on {} (bind)", settings.bind))?;
+    let addr = listener.local_addr()?;
+
+    let previous: Vec<Vec<u8>> = settings
+        .auth
+        .previous_jwt_secrets
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+    let keys = JwtKeys::new(
+        &jwt_secret(&settings)?,
+        &previous,
+        &settings.auth.issuer,
+        &settings.auth.audience,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config = DomainConfig {
+        public_url: settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}")),
+        jwt_issuer: settings.auth.issuer.clone(),
+        jwt_audience: settings.auth.audience.clone(),
+        access_token_ttl: chrono::Duration::seconds(settings.auth.access_token_ttl_secs),
+        ..DomainConfig::default()
+    };
+    let domain = Arc::new(Domain::new(
+        db.clone(),
+        config,
+        keys,
+        Arc::new(LocalEventBus::default()),
+    ));
+
+    let shutdown = CancellationToken::new();
+    let workers = if settings.run_workers {
+        let runner = task_runner(db, &settings)?;
+        Some(tokio::spawn(runner.run(shutdown.clone())))
+    } else {
+        None
+    };
+
+    let metrics = Arc::new(Metrics::new());
+    let state = web::Data::new(AppState {
+        domain: domain.clone(),
+        schema: graphql::build(domain.clone(), &settings.api, metrics.clone()),
+        metrics,
+        limits: settings.api.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(actix_web::middleware::from_fn(observe))
+            .configure(routes)
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    Ok(Platform {
+        addr,
+        domain,
+        server: handle,
+        server_task: tokio::spawn(server),
+        workers,
+        shutdown,
+    })
+}
+
+impl Platform {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, then drains the workers.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.server.stop(true).await;
+        self.server_task.await??;
+        self.shutdown.cancel();
+        if let Some(workers) = self.workers {
+            workers.await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs only the background workers (`keynet worker`), until SIGINT or SIGTERM.
+pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
+    let db = connect(&settings).await?;
+    migrate(&db).await?;
+    let shutdown = CancellationToken::new();
+    let runner = tokio::spawn(task_runner(db, &settings)?.run(shutdown.clone()));
+    shutdown_signal().await;
+    shutdown.cancel();
+    runner.await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

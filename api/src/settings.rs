@@ -1,0 +1,221 @@
+//! The platform's settings. The binary layers them (defaults → `keynet.toml` → `KEYNET_*`
+//! environment → flags); `validate` names the key of a bad value.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// Holds the SQLite database, blobs, the email outbox and generated secrets.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub database_url_file: Option<PathBuf>,
+    /// How people reach this server (links in emails); default: `http://` + bind address.
+    pub public_url: Option<String>,
+    /// Run the background workers in this process (`keynet serve --no-workers` turns it off).
+    pub run_workers: bool,
+    pub log_format: LogFormat,
+    pub auth: AuthSettings,
+    pub api: ApiLimits,
+    pub email: EmailSettings,
+    pub workers: WorkerSettings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Signs access tokens (≥ 32 bytes). Default: generated once into `data_dir`.
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Earlier secrets that still verify tokens during a rotation.
+    pub previous_jwt_secrets: Vec<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiLimits {
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailSettings {
+    pub from: String,
+    /// `smtp://host:port`, `smtp://user:pass@host?tls=required` or `smtps://…`. Without it,
+    /// emails are written to `data_dir/outbox`.
+    pub smtp_url: Option<String>,
+    pub smtp_url_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub poll_interval_ms: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("keynet-data"),
+            database_url: None,
+            database_url_file: None,
+            public_url: None,
+            run_workers: true,
+            log_format: LogFormat::Text,
+            auth: AuthSettings::default(),
+            api: ApiLimits::default(),
+            email: EmailSettings::default(),
+            workers: WorkerSettings::default(),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            jwt_secret_file: None,
+            previous_jwt_secrets: Vec::new(),
+            issuer: "keynet".into(),
+            audience: "keynet-api".into(),
+            access_token_ttl_secs: 15 * 60,
+        }
+    }
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1 << 20,
+            max_depth: 12,
+            max_complexity: 5_000,
+            max_aliases: 15,
+        }
+    }
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            from: "Keynet <noreply@keynet.local>".into(),
+            smtp_url: None,
+            smtp_url_file: None,
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            poll_interval_ms: 250,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// A setting that was refused, with the key that names it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `{key}`: {reason}")]
+pub struct SettingError {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+fn refuse(key: &'static str, reason: impl Into<String>) -> SettingError {
+    SettingError {
+        key,
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Reads `*_file` secrets, then checks every value.
+    pub fn resolve(mut self) -> Result<Self, SettingError> {
+        read_secret(&mut self.database_url, &self.database_url_file, "database_url_file")?;
+        read_secret(&mut self.auth.jwt_secret, &self.auth.jwt_secret_file, "auth.jwt_secret_file")?;
+        read_secret(&mut self.email.smtp_url, &self.email.smtp_url_file, "email.smtp_url_file")?;
+        self.validate()?;
+        Ok(self)
+    }
+
+    fn validate(&self) -> Result<(), SettingError> {
+        self.bind_addr()?;
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(refuse("database_url", "must start with sqlite: or postgres://"));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(refuse("public_url", "must start with http:// or https://"));
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.len() < 32
+        {
+            return Err(refuse("auth.jwt_secret", "needs at least 32 bytes"));
+        }
+        if !(60..=3600).contains(&self.auth.access_token_ttl_secs) {
+            return Err(refuse("auth.access_token_ttl_secs", "must be between 60 and 3600"));
+        }
+        for (key, value) in [
+            ("api.max_body_bytes", self.api.max_body_bytes),
+            ("api.max_depth", self.api.max_depth),
+            ("api.max_complexity", self.api.max_complexity),
+            ("api.max_aliases", self.api.max_aliases),
+            ("workers.concurrency", self.workers.concurrency),
+        ] {
+            if value == 0 {
+                return Err(refuse(key, "must be greater than 0"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, SettingError> {
+        self.bind
+            .parse()
+            .map_err(|e| refuse("bind", format!("`{}` is not host:port ({e})", self.bind)))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("keynet.db").display())
+        })
+    }
+}
+
+fn read_secret(
+    value: &mut Option<String>,
+    file: &Option<PathBuf>,
+    key: &'static str,
+) -> Result<(), SettingError> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| refuse(key, format!("cannot read {}: {e}", path.display())))?;
+        *value = Some(text.trim().to_string());
+    }
+    Ok(())
+}

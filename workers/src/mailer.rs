@@ -1,0 +1,80 @@
+//! Delivers queued emails through lettre: SMTP when configured, otherwise as `.eml` files in
+//! the outbox folder (the embedded default).
+
+use crate::runner::TaskHandler;
+use anyhow::Context;
+use futures_util::future::BoxFuture;
+use keynet_domain::email::EmailMessage;
+use keynet_domain::tasks::SEND_EMAIL;
+use lettre::message::Mailbox;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(AsyncFileTransport<Tokio1Executor>),
+}
+
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl Mailer {
+    /// `url` as lettre reads it: `smtp://host:port` (plain), `smtp://…?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host` (TLS).
+    pub fn smtp(url: &str, from: &str) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .context("smtp.url is not a valid SMTP URL")?
+            .build();
+        Ok(Self {
+            from: from.parse().context("smtp.from is not a valid mailbox")?,
+            transport: Transport::Smtp(transport),
+        })
+    }
+
+    pub fn outbox(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the outbox folder {}", dir.display()))?;
+        Ok(Self {
+            from: from.parse().context("email.from is not a valid mailbox")?,
+            transport: Transport::Outbox(AsyncFileTransport::new(dir)),
+        })
+    }
+
+    pub async fn send(&self, email: &EmailMessage) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(email.to.parse().context("invalid recipient")?)
+            .subject(&email.subject)
+            .body(email.body.clone())
+            .context("cannot build the message")?;
+        match &self.transport {
+            Transport::Smtp(smtp) => {
+                smtp.send(message).await.context("SMTP delivery failed")?;
+            }
+            Transport::Outbox(outbox) => {
+                outbox.send(message).await.context("cannot write to the outbox")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct EmailHandler(pub Mailer);
+
+impl TaskHandler for EmailHandler {
+    fn kind(&self) -> &'static str {
+        SEND_EMAIL
+    }
+
+    fn run<'a>(&'a self, payload: &'a serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let email: EmailMessage =
+                serde_json::from_value(payload.clone()).context("malformed email task")?;
+            self.0.send(&email).await?;
+            tracing::info!(subject = %email.subject, "email sent");
+            Ok(())
+        })
+    }
+}

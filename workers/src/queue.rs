@@ -1,0 +1,143 @@
+//! Claiming, finishing and retrying tasks. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`
+//! so many workers never take the same task; SQLite has a single writer, so the same
+//! `UPDATE … RETURNING` is already exclusive there.
+
+use chrono::Duration;
+use keynet_domain::entities::tasks::{self, Status};
+use keynet_domain::ids::TaskId;
+use keynet_domain::time::{Timestamp, now};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
+};
+
+/// Takes the most urgent task that is due, or one whose worker's lease ran out.
+pub async fn claim(
+    db: &impl ConnectionTrait,
+    kinds: &[&str],
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<tasks::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let at = now();
+    let kinds_json = serde_json::to_string(kinds).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let (sql, kind_filter) = match backend {
+        DatabaseBackend::Postgres => (
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, \
+             locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM tasks \
+                WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) \
+                  AND ((status = 'queued' AND run_at <= $3) \
+                    OR (status = 'running' AND locked_until < $3)) \
+                ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+            kinds_json,
+        ),
+        _ => (
+            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, \
+             locked_until = ?2, updated_at = ?3 \
+             WHERE id = (SELECT id FROM tasks \
+                WHERE kind IN (SELECT value FROM json_each(?4)) \
+                  AND ((status = 'queued' AND run_at <= ?3) \
+                    OR (status = 'running' AND locked_until < ?3)) \
+                ORDER BY priority DESC, run_at LIMIT 1) \
+             RETURNING *",
+            kinds_json,
+        ),
+    };
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            worker.into(),
+            (at + lease).into(),
+            at.into(),
+            kind_filter.into(),
+        ],
+    );
+    tasks::Entity::find().from_raw_sql(statement).one(db).await
+}
+
+/// Extends the lease of a task that is still being worked on.
+pub async fn heartbeat(
+    db: &impl ConnectionTrait,
+    task: TaskId,
+    worker: &str,
+    lease: Duration,
+) -> Result<(), DbErr> {
+    tasks::Entity::update_many()
+        .col_expr(tasks::Column::LockedUntil, Expr::value(now() + lease))
+        .filter(tasks::Column::Id.eq(task))
+        .filter(tasks::Column::LockedBy.eq(worker))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A finished task is deleted: its payload may hold one-time secrets (email links).
+pub async fn complete(db: &impl ConnectionTrait, task: TaskId) -> Result<(), DbErr> {
+    tasks::Entity::delete_by_id(task).exec(db).await?;
+    Ok(())
+}
+
+/// Schedules another attempt after an exponential backoff, or marks the task dead once it
+/// has used all its attempts.
+pub async fn fail(
+    db: &impl ConnectionTrait,
+    task: &tasks::Model,
+    error: &str,
+) -> Result<Status, DbErr> {
+    let at = now();
+    let status = if task.attempts >= task.max_attempts {
+        Status::Dead
+    } else {
+        Status::Queued
+    };
+    tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(status))
+        .col_expr(tasks::Column::RunAt, Expr::value(retry_at(at, task.attempts)))
+        .col_expr(tasks::Column::LockedUntil, Expr::value(Option::<Timestamp>::None))
+        .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(tasks::Column::LastError, Expr::value(truncate(error, 2000)))
+        .col_expr(tasks::Column::UpdatedAt, Expr::value(at))
+        .filter(tasks::Column::Id.eq(task.id))
+        .exec(db)
+        .await?;
+    Ok(status)
+}
+
+/// Gives a task back untouched (the worker is shutting down): the attempt does not count.
+pub async fn release(db: &impl ConnectionTrait, task: TaskId) -> Result<(), DbErr> {
+    tasks::Entity::update_many()
+        .col_expr(tasks::Column::Status, Expr::value(Status::Queued))
+        .col_expr(tasks::Column::Attempts, Expr::col(tasks::Column::Attempts).sub(1))
+        .col_expr(tasks::Column::LockedUntil, Expr::value(Option::<Timestamp>::None))
+        .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
+        .filter(tasks::Column::Id.eq(task))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// 2 s, 4 s, 8 s … capped at one hour.
+pub fn retry_at(at: Timestamp, attempts: i32) -> Timestamp {
+    let exponent = attempts.clamp(1, 12) as u32;
+    at + Duration::seconds((1i64 << exponent).min(3600))
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let at = now();
+        assert_eq!(retry_at(at, 1) - at, Duration::seconds(2));
+        assert_eq!(retry_at(at, 3) - at, Duration::seconds(8));
+        assert_eq!(retry_at(at, 40) - at, Duration::seconds(3600));
+    }
+}
