@@ -76,6 +76,11 @@ pub async fn observe(
     Ok(response)
 }
 
+/// Per request (or per subscription connection), so nothing cached crosses requests.
+fn user_loader(domain: &Domain) -> DataLoader<UserLoader> {
+    DataLoader::new(UserLoader(domain.db().clone()), tokio::spawn)
+}
+
 fn client_addr(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|addr| addr.ip().to_string())
 }
@@ -171,9 +176,10 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             return http_error(StatusCode::INTERNAL_SERVER_ERROR, code, &gql.message);
         }
     };
-    let mut request = request
-        .data(meta)
-        .data(DataLoader::new(UserLoader(state.domain.db().clone()), tokio::spawn));
+    if request.query.trim().is_empty() {
+        return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request has no query");
+    }
+    let mut request = request.data(meta).data(user_loader(&state.domain));
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
@@ -231,6 +237,7 @@ async fn subscriptions(
             }
             let mut data = async_graphql::Data::default();
             data.insert(meta);
+            data.insert(user_loader(&domain));
             if let Some(viewer) = viewer {
                 data.insert(viewer);
             }

@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use keynet_domain::Domain;
 use keynet_domain::auth::jwt::JwtKeys;
-use keynet_domain::config::DomainConfig;
+use keynet_domain::config::{DomainConfig, ThrottleConfig};
 use keynet_domain::events::LocalEventBus;
 use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_workers::{EmailHandler, Mailer, RunnerConfig, TaskRunner};
@@ -112,6 +112,11 @@ fn task_runner(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<Ta
 
 pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
     let db = connect(&settings).await?;
+    launch_on(settings, db).await
+}
+
+/// Like [`launch`], on a connection the caller made (tests use it to observe the SQL).
+pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Platform> {
     migrate(&db).await?;
     let listener = std::net::TcpListener::bind(settings.bind_addr()?)
         .with_context(|| format!("cannot listen on {} (bind)", settings.bind))?;
@@ -138,6 +143,12 @@ pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
         jwt_issuer: settings.auth.issuer.clone(),
         jwt_audience: settings.auth.audience.clone(),
         access_token_ttl: chrono::Duration::seconds(settings.auth.access_token_ttl_secs),
+        throttle: ThrottleConfig {
+            slow_after: settings.auth.login_slow_after,
+            max_failures: settings.auth.login_max_failures,
+            window: chrono::Duration::seconds(settings.auth.login_window_secs),
+            lockout: chrono::Duration::seconds(settings.auth.login_lockout_secs),
+        },
         ..DomainConfig::default()
     };
     let domain = Arc::new(Domain::new(

@@ -44,6 +44,12 @@ pub struct AuthSettings {
     pub issuer: String,
     pub audience: String,
     pub access_token_ttl_secs: i64,
+    /// Failed sign-ins (per account and per client address) before answers slow down.
+    pub login_slow_after: i32,
+    /// Failed sign-ins within `login_window_secs` before the account or address is locked.
+    pub login_max_failures: i32,
+    pub login_window_secs: i64,
+    pub login_lockout_secs: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +106,10 @@ impl Default for AuthSettings {
             issuer: "keynet".into(),
             audience: "keynet-api".into(),
             access_token_ttl_secs: 15 * 60,
+            login_slow_after: 3,
+            login_max_failures: 10,
+            login_window_secs: 15 * 60,
+            login_lockout_secs: 15 * 60,
         }
     }
 }
@@ -179,6 +189,20 @@ impl Settings {
         }
         if !(60..=3600).contains(&self.auth.access_token_ttl_secs) {
             return Err(refuse("auth.access_token_ttl_secs", "must be between 60 and 3600"));
+        }
+        if !(1..=self.auth.login_max_failures).contains(&self.auth.login_slow_after) {
+            return Err(refuse(
+                "auth.login_slow_after",
+                "must be between 1 and auth.login_max_failures",
+            ));
+        }
+        for (key, value) in [
+            ("auth.login_window_secs", self.auth.login_window_secs),
+            ("auth.login_lockout_secs", self.auth.login_lockout_secs),
+        ] {
+            if value <= 0 {
+                return Err(refuse(key, "must be greater than 0"));
+            }
         }
         for (key, value) in [
             ("api.max_body_bytes", self.api.max_body_bytes),

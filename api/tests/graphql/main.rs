@@ -1,0 +1,39 @@
+//! The API driven over HTTP, in process, on PostgreSQL (a database per test) and on SQLite.
+//! Every scenario runs on both backends.
+
+#![expect(clippy::unwrap_used, reason = "tests: a failed step should stop the test")]
+
+/// Generates, for each scenario `async fn name(app: &TestApp)`, a module `name` with one
+/// test per backend. `name where adjust` changes the settings first.
+macro_rules! on_both_backends {
+    (@adjust) => { |_| {} };
+    (@adjust $adjust:expr) => { $adjust };
+    ($($scenario:ident $(where $adjust:expr)?),* $(,)?) => {$(
+        mod $scenario {
+            use keynet_testkit::{Backend, TestApp};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = TestApp::spawn_with(Backend::Postgres, on_both_backends!(@adjust $($adjust)?)).await;
+                super::$scenario(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = TestApp::spawn_with(Backend::Sqlite, on_both_backends!(@adjust $($adjust)?)).await;
+                super::$scenario(&app).await;
+                app.stop().await;
+            }
+        }
+    )*};
+}
+
+mod audit;
+mod identity;
+mod limits;
+mod organizations;
+mod projects;
+mod sessions;
+mod tenancy;
+mod tokens;

@@ -1,0 +1,133 @@
+//! Sessions: sign-in, refresh-token rotation and reuse detection, sign-out, throttling, and
+//! access tokens that are forged, expired or signed the wrong way.
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use keynet_api::settings::Settings;
+use keynet_testkit::TestApp;
+use keynet_testkit::app::JWT_SECRET;
+use keynet_testkit::gql::PASSWORD;
+use serde_json::{Value, json};
+
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken expiresAt user { email } } }";
+const REFRESH: &str = "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }";
+const ME: &str = "{ me { email } }";
+
+fn credentials(password: &str) -> Value {
+    json!({"email": "ada@example.com", "password": password})
+}
+
+fn throttle_quickly(settings: &mut Settings) {
+    settings.auth.login_slow_after = 2;
+    settings.auth.login_max_failures = 4;
+}
+
+on_both_backends!(
+    refresh_tokens_rotate_and_reuse_revokes,
+    logout_ends_the_session,
+    failed_logins_are_throttled where super::throttle_quickly,
+    bad_access_tokens_are_refused,
+);
+
+async fn refresh_tokens_rotate_and_reuse_revokes(app: &TestApp) {
+    app.signup("ada@example.com").await;
+    let (code, error) = app.error(None, LOGIN, credentials("wrong password!")).await;
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert_eq!(error["message"], "invalid email or password");
+    let session = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
+    assert_eq!(session["user"]["email"], "ada@example.com");
+    let first = session["refreshToken"].as_str().unwrap();
+
+    let rotated = app.data(None, REFRESH, json!({"r": first})).await["refreshSession"].clone();
+    let second = rotated["refreshToken"].as_str().unwrap();
+    assert_ne!(first, second);
+    let token = rotated["accessToken"].as_str().unwrap();
+    assert_eq!(app.data(Some(token), ME, json!({})).await["me"]["email"], "ada@example.com");
+
+    // Someone presents the first token again: it was copied. The whole session ends.
+    assert_eq!(app.code(None, REFRESH, json!({"r": first})).await, "UNAUTHENTICATED");
+    assert_eq!(app.code(None, REFRESH, json!({"r": second})).await, "UNAUTHENTICATED");
+    assert_eq!(app.code(None, REFRESH, json!({"r": "made-up"})).await, "UNAUTHENTICATED");
+}
+
+async fn logout_ends_the_session(app: &TestApp) {
+    let ada = app.signup("ada@example.com").await;
+    let other = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
+    app.data(Some(&ada.token), "mutation { logout }", json!({})).await;
+    assert_eq!(app.code(None, REFRESH, json!({"r": ada.refresh_token})).await, "UNAUTHENTICATED");
+    // Other sessions of the same user are untouched.
+    app.data(None, REFRESH, json!({"r": other["refreshToken"]})).await;
+    assert_eq!(app.code(None, "mutation { logout }", json!({})).await, "UNAUTHENTICATED");
+}
+
+async fn failed_logins_are_throttled(app: &TestApp) {
+    app.signup("ada@example.com").await;
+    for _ in 0..4 {
+        assert_eq!(app.code(None, LOGIN, credentials("wrong password!")).await, "UNAUTHENTICATED");
+    }
+    let (code, error) = app.error(None, LOGIN, credentials(PASSWORD)).await;
+    assert_eq!(code, "RATE_LIMITED", "locked even with the right password");
+    assert!(error["extensions"]["retryAfter"].as_i64().unwrap() > 0);
+    // The lock holds for the address too, whatever account it tries.
+    app.signup("bob@example.com").await;
+    let bob = json!({"email": "bob@example.com", "password": PASSWORD});
+    assert_eq!(app.code(None, LOGIN, bob).await, "RATE_LIMITED");
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+fn claims(user: &str, exp_offset_secs: i64, audience: &str) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "sub": user, "sid": "01900000-0000-7000-8000-000000000000",
+        "iss": "keynet", "aud": audience, "iat": now, "exp": now + exp_offset_secs,
+    })
+}
+
+fn sign(alg: Algorithm, kid: &str, secret: &[u8], claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+async fn bad_access_tokens_are_refused(app: &TestApp) {
+    let ada = app.signup("ada@example.com").await;
+    let kid = kid_of(&ada.token);
+    let secret = JWT_SECRET.as_bytes();
+    let valid = sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, 600, "keynet-api"));
+    assert_eq!(app.data(Some(&valid), ME, json!({})).await["me"]["email"], "ada@example.com");
+
+    let none_header = base64_url(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload = base64_url(&claims(&ada.user_id, 600, "keynet-api").to_string());
+    let forged = [
+        ("expired", sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, -120, "keynet-api"))),
+        ("wrong audience", sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, 600, "elsewhere"))),
+        ("wrong algorithm", sign(Algorithm::HS512, &kid, secret, &claims(&ada.user_id, 600, "keynet-api"))),
+        ("wrong key", sign(Algorithm::HS256, &kid, b"another-secret-0123456789abcdef012345", &claims(&ada.user_id, 600, "keynet-api"))),
+        ("alg none", format!("{none_header}.{payload}.")),
+        ("garbage", "not.a.token".to_string()),
+        ("unknown api token", format!("knt_{}", "a".repeat(48))),
+    ];
+    for (what, token) in forged {
+        let (code, error) = app.error(Some(&token), ME, json!({})).await;
+        assert_eq!(code, "UNAUTHENTICATED", "{what}");
+        assert!(error["message"].as_str().unwrap().contains("invalid"), "{what}: {error}");
+    }
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.url()))
+        .header("authorization", "Basic YWRhOnB3")
+        .json(&json!({"query": ME}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}

@@ -1,0 +1,179 @@
+//! Tenant isolation, walked over the whole schema: every query, mutation and subscription
+//! is tried by a user of another organization with this organization's ids, as a session and
+//! as an API token, and must answer `NOT_FOUND` or `FORBIDDEN` and change nothing. A new
+//! operation fails this test until it is given a case here (or listed as not tenant-owned).
+
+use keynet_testkit::{Account, TestApp, ws};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+on_both_backends!(another_orgs_ids_are_refused_everywhere);
+
+/// Operations that reach no organization's data by id, with the reason.
+const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
+    ("me", "the caller's own account"),
+    ("myOrganizations", "lists only the caller's organizations (checked below)"),
+    ("trainableProjects", "lists only the caller's projects (checked below)"),
+    ("invitation", "the secret token is the credential"),
+    ("signup", "creates a new account"),
+    ("login", "signs in the caller"),
+    ("refreshSession", "the caller's own refresh token"),
+    ("logout", "the caller's own session"),
+    ("verifyEmail", "the secret token is the credential"),
+    ("resendVerification", "the caller's own account"),
+    ("requestPasswordReset", "answers the same for every address"),
+    ("resetPassword", "the secret token is the credential"),
+    ("changePassword", "the caller's own account"),
+    ("createOrganization", "creates a new organization"),
+];
+
+/// The victim's organization and what is in it.
+struct Victim {
+    owner: Account,
+    org: String,
+    member: Account,
+    project: String,
+    invitation: String,
+    invitation_token: String,
+    api_token: String,
+}
+
+async fn victim(app: &TestApp) -> Victim {
+    let owner = app.signup("alice@victim.example.com").await;
+    let org = app.create_org(&owner, "victim").await;
+    app.invite(&owner, &org, "member@victim.example.com", "MEMBER").await;
+    let token = app.email("member@victim.example.com", "invited you").await.link_token("/invitations/accept");
+    let member = app.signup_with("member@victim.example.com", Some(&token)).await;
+    let project = app.create_project(&owner.token, &org, "Secret project").await;
+    let invitation = app.invite(&owner, &org, "pending@victim.example.com", "VIEWER").await;
+    let invitation_token = app.email("pending@victim.example.com", "invited you").await.link_token("/invitations/accept");
+    let created = app
+        .data(
+            Some(&owner.token),
+            "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token { id } } }",
+            json!({"i": {"name": "victim ci", "orgId": org, "scopes": ["WRITE"]}}),
+        )
+        .await;
+    Victim {
+        owner,
+        org,
+        member,
+        project,
+        invitation,
+        invitation_token,
+        api_token: created["createApiToken"]["token"]["id"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Each tenant-scoped operation, aimed at the victim's ids.
+fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("organization", "query($s: String!) { organization(slug: $s) { id } }", json!({"s": "victim"})),
+        ("members", "query($o: ID!) { members(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
+        ("invitations", "query($o: ID!) { invitations(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
+        ("apiTokens", "query($o: ID!) { apiTokens(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
+        ("projects", "query($o: ID!) { projects(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
+        ("project", "query($id: ID!) { project(id: $id) { id } }", json!({"id": v.project})),
+        ("auditLog", "query($o: ID!) { auditLog(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
+        ("updateOrganization", "mutation($o: ID!) { updateOrganization(input: {orgId: $o, name: \"pwned\"}) { id } }", json!({"o": v.org})),
+        ("deleteOrganization", "mutation($o: ID!) { deleteOrganization(orgId: $o) }", json!({"o": v.org})),
+        ("changeMemberRole", "mutation($o: ID!, $u: ID!) { changeMemberRole(orgId: $o, userId: $u, role: VIEWER) { role } }", json!({"o": v.org, "u": v.member.user_id})),
+        ("removeMember", "mutation($o: ID!, $u: ID!) { removeMember(orgId: $o, userId: $u) }", json!({"o": v.org, "u": v.member.user_id})),
+        ("leaveOrganization", "mutation($o: ID!) { leaveOrganization(orgId: $o) }", json!({"o": v.org})),
+        ("transferOwnership", "mutation($o: ID!, $u: ID!) { transferOwnership(orgId: $o, userId: $u) }", json!({"o": v.org, "u": v.member.user_id})),
+        ("inviteMember", "mutation($o: ID!) { inviteMember(input: {orgId: $o, email: \"spy@evil.example.com\", role: OWNER}) { id } }", json!({"o": v.org})),
+        ("acceptInvitation", "mutation($t: String!) { acceptInvitation(token: $t) { id } }", json!({"t": v.invitation_token})),
+        ("revokeInvitation", "mutation($i: ID!) { revokeInvitation(invitationId: $i) { id } }", json!({"i": v.invitation})),
+        ("resendInvitation", "mutation($i: ID!) { resendInvitation(invitationId: $i) { id } }", json!({"i": v.invitation})),
+        ("createApiToken", "mutation($o: ID!) { createApiToken(input: {name: \"x\", orgId: $o, scopes: [ADMIN]}) { secret } }", json!({"o": v.org})),
+        ("revokeApiToken", "mutation($t: ID!) { revokeApiToken(tokenId: $t) { id } }", json!({"t": v.api_token})),
+        ("createProject", "mutation($o: ID!) { createProject(input: {orgId: $o, title: \"x\", taskType: POSE}) { id } }", json!({"o": v.org})),
+        ("updateProject", "mutation($id: ID!) { updateProject(input: {id: $id, title: \"pwned\"}) { id } }", json!({"id": v.project})),
+        ("archiveProject", "mutation($id: ID!) { archiveProject(id: $id) { id } }", json!({"id": v.project})),
+        ("auditLogAdded", "subscription($o: ID!) { auditLogAdded(orgId: $o) { id } }", json!({"o": v.org})),
+    ]
+}
+
+async fn root_fields(app: &TestApp, token: &str) -> BTreeSet<String> {
+    let schema = app
+        .data(
+            Some(token),
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    ["queryType", "mutationType", "subscriptionType"]
+        .iter()
+        .flat_map(|root| schema["__schema"][root]["fields"].as_array().unwrap().clone())
+        .map(|field| field["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The error code an operation answers with, over HTTP or, for subscriptions, graphql-ws.
+async fn attempt(app: &TestApp, token: &str, document: &str, variables: Value) -> String {
+    if !document.starts_with("subscription") {
+        return app.code(Some(token), document, variables).await;
+    }
+    let mut socket = ws::connect(app.url(), json!({"token": token})).await.unwrap();
+    socket.subscribe("1", document, variables).await;
+    let message = socket.next_message().await.unwrap();
+    ws::error_code(&message).unwrap_or_else(|| panic!("no error in {message}")).to_string()
+}
+
+async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
+    let v = victim(app).await;
+    let mallory = app.signup("mallory@evil.example.com").await;
+    let evil_org = app.create_org(&mallory, "evil").await;
+    app.create_project(&mallory.token, &evil_org, "Evil project").await;
+    let evil_token = app
+        .data(
+            Some(&mallory.token),
+            "mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { secret } }",
+            json!({"i": {"name": "evil", "orgId": evil_org, "scopes": ["ADMIN"]}}),
+        )
+        .await["createApiToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attacks = attacks(&v);
+
+    let covered: BTreeSet<String> = attacks
+        .iter()
+        .map(|(name, ..)| name.to_string())
+        .chain(NOT_TENANT_SCOPED.iter().map(|(name, _)| name.to_string()))
+        .collect();
+    let uncovered: Vec<String> = root_fields(app, &mallory.token).await.difference(&covered).cloned().collect();
+    assert!(uncovered.is_empty(), "operations without a tenancy case: {uncovered:?}");
+
+    for credential in [&mallory.token, &evil_token] {
+        for (name, document, variables) in &attacks {
+            let code = attempt(app, credential, document, variables.clone()).await;
+            assert!(
+                code == "NOT_FOUND" || code == "FORBIDDEN",
+                "{name} with another organization's ids answered {code}"
+            );
+        }
+    }
+
+    // Lists of "mine" show nothing of the victim's.
+    for credential in [&mallory.token, &evil_token] {
+        let mine = app.data(Some(credential), "{ myOrganizations { edges { node { slug } } } trainableProjects { edges { node { title } } } }", json!({})).await;
+        let text = mine.to_string();
+        assert!(!text.contains("victim") && !text.contains("Secret project"), "{text}");
+    }
+
+    // Nothing of the victim's changed.
+    let state = app
+        .data(
+            Some(&v.owner.token),
+            "query($o: ID!, $p: ID!) { organization(slug: \"victim\") { name members { edges { node { role } } } } project(id: $p) { title archived } invitations(orgId: $o) { edges { node { status } } } apiTokens(orgId: $o) { edges { node { revokedAt } } } }",
+            json!({"o": v.org, "p": v.project}),
+        )
+        .await;
+    assert_eq!(state["organization"]["name"], "VICTIM");
+    assert_eq!(state["organization"]["members"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(state["organization"]["members"]["edges"][1]["node"]["role"], "MEMBER");
+    assert_eq!(state["project"], json!({"title": "Secret project", "archived": false}));
+    assert_eq!(state["invitations"]["edges"][1]["node"]["status"], "PENDING");
+    assert!(state["apiTokens"]["edges"][0]["node"]["revokedAt"].is_null());
+}
