@@ -4,11 +4,17 @@
 
 #![expect(clippy::unwrap_used, reason = "test support: a failed set-up should stop the test")]
 
+#[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "app")]
 pub mod gql;
+#[cfg(feature = "app")]
 pub mod mail;
 pub mod pg;
+#[cfg(feature = "app")]
 pub mod ws;
 
+#[cfg(feature = "app")]
 pub use app::{Backend, TestApp};
+#[cfg(feature = "app")]
 pub use gql::{Account, Gql};
