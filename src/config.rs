@@ -22,12 +22,19 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, Strin
     let mut figment = Figment::from(Serialized::defaults(Settings::default()));
     match file {
         Some(path) if !path.exists() => {
-            return Err(format!("configuration file {} does not exist", path.display()));
+            return Err(format!(
+                "configuration file {} does not exist",
+                path.display()
+            ));
         }
         Some(path) => figment = figment.merge(Toml::file(path)),
         None => figment = figment.merge(Toml::file(DEFAULT_FILE)),
     }
-    figment = figment.merge(Env::prefixed("KEYNET_").split("__").ignore(&["config", "log"]));
+    figment = figment.merge(
+        Env::prefixed("KEYNET_")
+            .split("__")
+            .ignore(&["config", "log"]),
+    );
     if let Some(bind) = overrides.bind {
         figment = figment.merge(Serialized::default("bind", bind));
     }
@@ -42,6 +49,10 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, Strin
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures must return figment::Error"
+)]
 mod tests {
     use super::*;
 
@@ -58,7 +69,10 @@ mod tests {
     #[test]
     fn layers_override_in_order() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("keynet.toml", "bind = \"127.0.0.1:9000\"\n[api]\nmax_aliases = 5\n")?;
+            jail.create_file(
+                "keynet.toml",
+                "bind = \"127.0.0.1:9000\"\n[api]\nmax_aliases = 5\n",
+            )?;
             jail.set_env("KEYNET_API__MAX_ALIASES", "7");
             let from_env = load(None, Overrides::default()).expect("loads");
             assert_eq!(from_env.bind, "127.0.0.1:9000");

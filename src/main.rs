@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "keynet", version, about = "Keynet: train vision-AI models, with a marketplace of trainers")]
+#[command(
+    name = "keynet",
+    version,
+    about = "Keynet: train vision-AI models, with a marketplace of trainers"
+)]
 struct Cli {
     /// Configuration file (default: ./keynet.toml when present).
     #[arg(long, global = true, env = "KEYNET_CONFIG", value_name = "FILE")]
@@ -98,7 +102,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve(_) => {
             let platform = keynet_api::launch(settings).await?;
             println!("Keynet is listening on {}", platform.url());
-            println!("GraphQL: {0}/graphql (GraphiQL in a browser), subscriptions: {0}/graphql/ws", platform.url());
+            println!(
+                "GraphQL: {0}/graphql (GraphiQL in a browser), subscriptions: {0}/graphql/ws",
+                platform.url()
+            );
             platform.run_until_signal().await
         }
         Command::Worker(_) => keynet_api::platform::run_workers(settings).await,

@@ -21,7 +21,9 @@ impl From<Error> for ApiError {
 
 pub fn code(error: &Error) -> &'static str {
     match error {
-        Error::Unauthenticated | Error::BadCredentials | Error::CredentialRejected => "UNAUTHENTICATED",
+        Error::Unauthenticated | Error::BadCredentials | Error::CredentialRejected => {
+            "UNAUTHENTICATED"
+        }
         Error::Forbidden(_) => "FORBIDDEN",
         Error::NotFound(_) => "NOT_FOUND",
         Error::InvalidInput { .. } => "BAD_USER_INPUT",

@@ -57,21 +57,32 @@ pub async fn observe(
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .filter(|v| {
+            (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let span = tracing::info_span!("http", request_id = %request_id, %method, path = %req.path());
     let started = Instant::now();
     let mut response = next.call(req).instrument(span).await?;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(header::HeaderName::from_static(REQUEST_ID), value);
+        response
+            .headers_mut()
+            .insert(header::HeaderName::from_static(REQUEST_ID), value);
     }
     if let Some(metrics) = metrics {
-        metrics.observe_http(&method, &route, response.status().as_u16(), started.elapsed());
+        metrics.observe_http(
+            &method,
+            &route,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
     }
     Ok(response)
 }
@@ -122,7 +133,11 @@ enum BodyError {
     Broken(String),
 }
 
-async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, BodyError> {
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -142,7 +157,11 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload, limit: usize) -
     Ok(body)
 }
 
-async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+async fn graphql(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let limit = state.limits.max_body_bytes;
     let body = match read_body(&req, payload, limit).await {
         Ok(body) => body,
@@ -154,7 +173,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             );
         }
         Err(BodyError::Broken(reason)) => {
-            return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", &format!("cannot read the request body: {reason}"));
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("cannot read the request body: {reason}"),
+            );
         }
     };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
@@ -163,11 +186,16 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
             return http_error(
                 StatusCode::BAD_REQUEST,
                 "BAD_REQUEST",
-                &format!("the body is not a GraphQL request in JSON ({{\"query\": …, \"variables\": …}}): {e}"),
+                &format!(
+                    "the body is not a GraphQL request in JSON ({{\"query\": …, \"variables\": …}}): {e}"
+                ),
             );
         }
     };
-    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let (viewer, meta) = match authenticate(&state.domain, authorization, client_addr(&req)).await {
         Ok(found) => found,
         Err(error) => {
@@ -177,7 +205,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         }
     };
     if request.query.trim().is_empty() {
-        return http_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request has no query");
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "the request has no query",
+        );
     }
     let mut request = request.data(meta).data(user_loader(&state.domain));
     if let Some(viewer) = viewer {
@@ -190,7 +222,11 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
         if extensions.get("code").is_none() {
             // Only async-graphql's own checks (syntax, validation, limits, argument types)
             // produce errors without a code; ours always carry one.
-            let code = if error.path.is_empty() { "GRAPHQL_VALIDATION_FAILED" } else { "BAD_USER_INPUT" };
+            let code = if error.path.is_empty() {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "BAD_USER_INPUT"
+            };
             extensions.set("code", code);
         }
         if let Some(id) = &request_id {
@@ -201,12 +237,14 @@ async fn graphql(req: HttpRequest, payload: web::Payload, state: web::Data<AppSt
 }
 
 async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .finish(),
+        )
 }
 
 /// graphql-transport-ws. The token comes in `connection_init` as `{"token": "…"}` or
@@ -256,7 +294,8 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "database": "ok"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
         }
     }
 }

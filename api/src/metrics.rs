@@ -1,8 +1,8 @@
 //! Prometheus metrics: HTTP requests by route and status, GraphQL operations by name and
 //! outcome, with latency histograms. One registry per running platform.
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::Response;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -23,8 +23,8 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("keynet".into()), None)
-            .expect("a constant prefix is valid");
+        let registry =
+            Registry::new_custom(Some("keynet".into()), None).expect("a constant prefix is valid");
         let http_requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests by route and status"),
             &["method", "route", "status"],
@@ -98,7 +98,12 @@ impl Default for Metrics {
 /// client cannot blow up the number of series.
 fn operation_label(name: Option<&str>) -> &str {
     match name {
-        Some(n) if (1..=64).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => n,
+        Some(n)
+            if (1..=64).contains(&n.len())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            n
+        }
         _ => "anonymous",
     }
 }

@@ -163,9 +163,21 @@ fn refuse(key: &'static str, reason: impl Into<String>) -> SettingError {
 impl Settings {
     /// Reads `*_file` secrets, then checks every value.
     pub fn resolve(mut self) -> Result<Self, SettingError> {
-        read_secret(&mut self.database_url, &self.database_url_file, "database_url_file")?;
-        read_secret(&mut self.auth.jwt_secret, &self.auth.jwt_secret_file, "auth.jwt_secret_file")?;
-        read_secret(&mut self.email.smtp_url, &self.email.smtp_url_file, "email.smtp_url_file")?;
+        read_secret(
+            &mut self.database_url,
+            &self.database_url_file,
+            "database_url_file",
+        )?;
+        read_secret(
+            &mut self.auth.jwt_secret,
+            &self.auth.jwt_secret_file,
+            "auth.jwt_secret_file",
+        )?;
+        read_secret(
+            &mut self.email.smtp_url,
+            &self.email.smtp_url_file,
+            "email.smtp_url_file",
+        )?;
         self.validate()?;
         Ok(self)
     }
@@ -173,9 +185,14 @@ impl Settings {
     fn validate(&self) -> Result<(), SettingError> {
         self.bind_addr()?;
         if let Some(url) = &self.database_url
-            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
         {
-            return Err(refuse("database_url", "must start with sqlite: or postgres://"));
+            return Err(refuse(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -188,7 +205,10 @@ impl Settings {
             return Err(refuse("auth.jwt_secret", "needs at least 32 bytes"));
         }
         if !(60..=3600).contains(&self.auth.access_token_ttl_secs) {
-            return Err(refuse("auth.access_token_ttl_secs", "must be between 60 and 3600"));
+            return Err(refuse(
+                "auth.access_token_ttl_secs",
+                "must be between 60 and 3600",
+            ));
         }
         if !(1..=self.auth.login_max_failures).contains(&self.auth.login_slow_after) {
             return Err(refuse(
@@ -226,7 +246,10 @@ impl Settings {
 
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("keynet.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("keynet.db").display()
+            )
         })
     }
 }

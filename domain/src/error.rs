@@ -20,7 +20,10 @@ pub enum Error {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    InvalidInput { field: &'static str, message: String },
+    InvalidInput {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]

@@ -164,7 +164,11 @@ impl Domain {
         self.commit(tx).await
     }
 
-    async fn send_verification(&self, db: &impl ConnectionTrait, user: &users::Model) -> Result<()> {
+    async fn send_verification(
+        &self,
+        db: &impl ConnectionTrait,
+        user: &users::Model,
+    ) -> Result<()> {
         let token = issue_user_token(
             db,
             user.id,
@@ -244,7 +248,11 @@ pub(crate) async fn mark_verified(db: &impl ConnectionTrait, user: UserId) -> Re
         .ok_or(Error::NotFound("user"))
 }
 
-async fn set_password(db: &impl ConnectionTrait, user: UserId, password_hash: String) -> Result<()> {
+async fn set_password(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    password_hash: String,
+) -> Result<()> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(now()))

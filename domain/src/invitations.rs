@@ -109,7 +109,8 @@ impl Domain {
         }
         .insert(&*tx)
         .await?;
-        self.send_invitation(&tx, viewer, &invitation, &token).await?;
+        self.send_invitation(&tx, viewer, &invitation, &token)
+            .await?;
         Change::new(org, "invitation.created", "invitation", invitation.id)
             .by(viewer)
             .meta(json!({"email": invitation.email, "role": role}))
@@ -197,7 +198,8 @@ impl Domain {
         renewed.expires_at = Set(at + self.config.invitation_ttl);
         renewed.last_sent_at = Set(at);
         let invitation = renewed.update(&*tx).await?;
-        self.send_invitation(&tx, viewer, &invitation, &token).await?;
+        self.send_invitation(&tx, viewer, &invitation, &token)
+            .await?;
         Change::new(invitation.org_id, "invitation.resent", "invitation", id)
             .by(viewer)
             .meta(json!({"email": invitation.email}))
@@ -247,11 +249,16 @@ impl Domain {
         add_member(tx, invitation.org_id, user.id, invitation.role).await?;
         // The token arrived by email at this address: that proves the address.
         mark_verified(&**tx, user.id).await?;
-        Change::new(invitation.org_id, "invitation.accepted", "invitation", invitation.id)
-            .by_user(user.id, client_addr)
-            .meta(json!({"email": invitation.email, "role": invitation.role}))
-            .record(tx)
-            .await
+        Change::new(
+            invitation.org_id,
+            "invitation.accepted",
+            "invitation",
+            invitation.id,
+        )
+        .by_user(user.id, client_addr)
+        .meta(json!({"email": invitation.email, "role": invitation.role}))
+        .record(tx)
+        .await
     }
 
     /// A pending invitation by its token; a used, revoked, expired or unknown one is
@@ -299,7 +306,10 @@ impl Domain {
             .await?
             .map(|u| u.display_name)
             .unwrap_or_else(|| viewer.email.clone());
-        let link = format!("{}/invitations/accept?token={token}", self.config.public_url);
+        let link = format!(
+            "{}/invitations/accept?token={token}",
+            self.config.public_url
+        );
         email::invitation(
             &invitation.email,
             &inviter,

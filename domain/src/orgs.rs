@@ -13,7 +13,8 @@ use crate::validate;
 use crate::viewer::{Viewer, role_name};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 
@@ -206,7 +207,9 @@ impl Domain {
         lock_org(&tx, org).await?;
         let target = membership_of(&tx, org, user).await?;
         if target.role > own_role {
-            return Err(Error::forbidden("you cannot remove a member above your own role"));
+            return Err(Error::forbidden(
+                "you cannot remove a member above your own role",
+            ));
         }
         let change = Change::new(org, "member.removed", "user", user).by(viewer);
         self.drop_membership(&mut tx, target, change).await?;
@@ -230,10 +233,18 @@ impl Domain {
     }
 
     /// Makes `user` an owner and the current owner an admin.
-    pub async fn transfer_ownership(&self, viewer: &Viewer, org: OrgId, user: UserId) -> Result<()> {
+    pub async fn transfer_ownership(
+        &self,
+        viewer: &Viewer,
+        org: OrgId,
+        user: UserId,
+    ) -> Result<()> {
         viewer.require(org, Permission::TransferOwnership)?;
         if user == viewer.user_id {
-            return Err(Error::invalid("userId", "you already own this organization"));
+            return Err(Error::invalid(
+                "userId",
+                "you already own this organization",
+            ));
         }
         let mut tx = self.begin().await?;
         lock_org(&tx, org).await?;
@@ -267,14 +278,14 @@ impl Domain {
         memberships::Entity::delete_by_id(membership.id)
             .exec(&**tx)
             .await?;
-        change.meta(json!({"role": membership.role})).record(tx).await
+        change
+            .meta(json!({"role": membership.role}))
+            .record(tx)
+            .await
     }
 }
 
-pub(crate) async fn org_row(
-    db: &impl ConnectionTrait,
-    id: OrgId,
-) -> Result<organizations::Model> {
+pub(crate) async fn org_row(db: &impl ConnectionTrait, id: OrgId) -> Result<organizations::Model> {
     organizations::Entity::find_by_id(id)
         .one(db)
         .await?

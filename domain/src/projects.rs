@@ -26,7 +26,11 @@ pub struct NewProject {
 }
 
 impl Domain {
-    pub async fn create_project(&self, viewer: &Viewer, input: NewProject) -> Result<projects::Model> {
+    pub async fn create_project(
+        &self,
+        viewer: &Viewer,
+        input: NewProject,
+    ) -> Result<projects::Model> {
         viewer.require(input.org_id, Permission::WriteProjects)?;
         let title = validate::name("title", &input.title, MAX_TITLE)?;
         let summary = validate::text("summary", &input.summary, MAX_SUMMARY)?;

@@ -46,7 +46,10 @@ impl Domain {
         let mut scopes = input.scopes;
         scopes.dedup();
         if scopes.is_empty() {
-            return Err(Error::invalid("scopes", "give the token at least one scope"));
+            return Err(Error::invalid(
+                "scopes",
+                "give the token at least one scope",
+            ));
         }
         if let Some(scope) = scopes.iter().find(|s| s.min_role() > role) {
             return Err(Error::invalid(

@@ -24,11 +24,17 @@ pub fn text_null<T: IntoIden>(name: T) -> ColumnDef {
 }
 
 pub fn time<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().not_null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .take()
 }
 
 pub fn time_null<T: IntoIden>(name: T) -> ColumnDef {
-    ColumnDef::new(name).timestamp_with_time_zone().null().take()
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .take()
 }
 
 pub fn int<T: IntoIden>(name: T) -> ColumnDef {

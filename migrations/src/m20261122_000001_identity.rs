@@ -163,7 +163,11 @@ impl MigrationTrait for Migration {
                 .col(time_null(RefreshTokens::UsedAt))
                 .col(time_null(RefreshTokens::RevokedAt))
                 .col(time(RefreshTokens::CreatedAt))
-                .foreign_key(&mut cascade(RefreshTokens::Table, RefreshTokens::UserId, Users::Table))
+                .foreign_key(&mut cascade(
+                    RefreshTokens::Table,
+                    RefreshTokens::UserId,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -186,7 +190,11 @@ impl MigrationTrait for Migration {
                 .col(time(UserTokens::ExpiresAt))
                 .col(time_null(UserTokens::UsedAt))
                 .col(time(UserTokens::CreatedAt))
-                .foreign_key(&mut cascade(UserTokens::Table, UserTokens::UserId, Users::Table))
+                .foreign_key(&mut cascade(
+                    UserTokens::Table,
+                    UserTokens::UserId,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -211,8 +219,16 @@ impl MigrationTrait for Migration {
                 .col(uuid(Memberships::UserId))
                 .col(text(Memberships::Role))
                 .col(time(Memberships::CreatedAt))
-                .foreign_key(&mut cascade(Memberships::Table, Memberships::OrgId, Organizations::Table))
-                .foreign_key(&mut cascade(Memberships::Table, Memberships::UserId, Users::Table))
+                .foreign_key(&mut cascade(
+                    Memberships::Table,
+                    Memberships::OrgId,
+                    Organizations::Table,
+                ))
+                .foreign_key(&mut cascade(
+                    Memberships::Table,
+                    Memberships::UserId,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -250,9 +266,21 @@ impl MigrationTrait for Migration {
                 .col(time_null(Invitations::RevokedAt))
                 .col(time(Invitations::LastSentAt))
                 .col(time(Invitations::CreatedAt))
-                .foreign_key(&mut cascade(Invitations::Table, Invitations::OrgId, Organizations::Table))
-                .foreign_key(&mut set_null(Invitations::Table, Invitations::InvitedBy, Users::Table))
-                .foreign_key(&mut set_null(Invitations::Table, Invitations::AcceptedBy, Users::Table))
+                .foreign_key(&mut cascade(
+                    Invitations::Table,
+                    Invitations::OrgId,
+                    Organizations::Table,
+                ))
+                .foreign_key(&mut set_null(
+                    Invitations::Table,
+                    Invitations::InvitedBy,
+                    Users::Table,
+                ))
+                .foreign_key(&mut set_null(
+                    Invitations::Table,
+                    Invitations::AcceptedBy,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -280,8 +308,16 @@ impl MigrationTrait for Migration {
                 .col(time_null(ApiTokens::LastUsedAt))
                 .col(time_null(ApiTokens::RevokedAt))
                 .col(time(ApiTokens::CreatedAt))
-                .foreign_key(&mut cascade(ApiTokens::Table, ApiTokens::OrgId, Organizations::Table))
-                .foreign_key(&mut cascade(ApiTokens::Table, ApiTokens::UserId, Users::Table))
+                .foreign_key(&mut cascade(
+                    ApiTokens::Table,
+                    ApiTokens::OrgId,
+                    Organizations::Table,
+                ))
+                .foreign_key(&mut cascade(
+                    ApiTokens::Table,
+                    ApiTokens::UserId,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -298,8 +334,16 @@ impl MigrationTrait for Migration {
                 .col(time_null(Projects::ArchivedAt))
                 .col(time(Projects::CreatedAt))
                 .col(time(Projects::UpdatedAt))
-                .foreign_key(&mut cascade(Projects::Table, Projects::OrgId, Organizations::Table))
-                .foreign_key(&mut set_null(Projects::Table, Projects::CreatedBy, Users::Table))
+                .foreign_key(&mut cascade(
+                    Projects::Table,
+                    Projects::OrgId,
+                    Organizations::Table,
+                ))
+                .foreign_key(&mut set_null(
+                    Projects::Table,
+                    Projects::CreatedBy,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -325,8 +369,16 @@ impl MigrationTrait for Migration {
                 .col(json(AuditLog::Metadata))
                 .col(text_null(AuditLog::ClientAddr))
                 .col(time(AuditLog::CreatedAt))
-                .foreign_key(&mut cascade(AuditLog::Table, AuditLog::OrgId, Organizations::Table))
-                .foreign_key(&mut set_null(AuditLog::Table, AuditLog::ActorId, Users::Table))
+                .foreign_key(&mut cascade(
+                    AuditLog::Table,
+                    AuditLog::OrgId,
+                    Organizations::Table,
+                ))
+                .foreign_key(&mut set_null(
+                    AuditLog::Table,
+                    AuditLog::ActorId,
+                    Users::Table,
+                ))
                 .take(),
         )
         .await?;
@@ -343,7 +395,12 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(LoginThrottle::Table)
-                .col(ColumnDef::new(LoginThrottle::Key).string().not_null().primary_key())
+                .col(
+                    ColumnDef::new(LoginThrottle::Key)
+                        .string()
+                        .not_null()
+                        .primary_key(),
+                )
                 .col(int(LoginThrottle::Failures))
                 .col(time(LoginThrottle::WindowStartedAt))
                 .col(time_null(LoginThrottle::LockedUntil))

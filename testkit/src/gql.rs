@@ -50,11 +50,22 @@ impl Gql {
     }
 
     /// The first error of an operation that must fail: its `extensions.code` and the error.
-    pub async fn error(&self, token: Option<&str>, query: &str, variables: Value) -> (String, Value) {
+    pub async fn error(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (String, Value) {
         let response = self.post(token, query, variables).await;
         let error = response["errors"][0].clone();
-        assert!(!error.is_null(), "expected an error for {query}: {response:#}");
-        let code = error["extensions"]["code"].as_str().unwrap_or("<none>").to_string();
+        assert!(
+            !error.is_null(),
+            "expected an error for {query}: {response:#}"
+        );
+        let code = error["extensions"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_string();
         (code, error)
     }
 
@@ -96,7 +107,10 @@ impl Gql {
                 json!({"input": {"name": slug.to_uppercase(), "slug": slug}}),
             )
             .await;
-        data["createOrganization"]["id"].as_str().unwrap().to_string()
+        data["createOrganization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn create_project(&self, token: &str, org_id: &str, title: &str) -> String {

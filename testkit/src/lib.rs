@@ -2,7 +2,10 @@
 //! file, a GraphQL client, a graphql-ws client and email capture (outbox folder or a real
 //! SMTP server).
 
-#![expect(clippy::unwrap_used, reason = "test support: a failed set-up should stop the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test support: a failed set-up should stop the test"
+)]
 
 #[cfg(feature = "app")]
 pub mod app;

@@ -35,7 +35,11 @@ impl Email {
     /// The token of the first link to `path` (e.g. `/verify-email`) in the body.
     pub fn link_token(&self, path: &str) -> String {
         let marker = format!("{path}?token=");
-        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no {path} link in {:?}", self.body)) + marker.len();
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {path} link in {:?}", self.body))
+            + marker.len();
         self.body[start..]
             .split(|c: char| c.is_whitespace())
             .next()
@@ -46,7 +50,11 @@ impl Email {
 
 const WAIT: Duration = Duration::from_secs(15);
 
-fn matching(emails: impl IntoIterator<Item = Email>, to: &str, subject_part: &str) -> Option<Email> {
+fn matching(
+    emails: impl IntoIterator<Item = Email>,
+    to: &str,
+    subject_part: &str,
+) -> Option<Email> {
     emails
         .into_iter()
         .filter(|e| e.to == to && e.subject.contains(subject_part))
@@ -74,7 +82,10 @@ pub async fn wait_in_outbox(dir: &Path, to: &str, subject_part: &str) -> Email {
         if let Some(email) = matching(outbox(dir), to, subject_part) {
             return email;
         }
-        assert!(Instant::now() < deadline, "no email to {to} about {subject_part:?} arrived");
+        assert!(
+            Instant::now() < deadline,
+            "no email to {to} about {subject_part:?} arrived"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -92,7 +103,13 @@ struct Collector {
 }
 
 impl Handler for Collector {
-    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        _from: &str,
+        _is8bit: bool,
+        _to: &[String],
+    ) -> Response {
         self.current.clear();
         OK
     }
@@ -143,7 +160,10 @@ impl SmtpCapture {
             if let Some(email) = matching(received, to, subject_part) {
                 return email;
             }
-            assert!(Instant::now() < deadline, "no email to {to} about {subject_part:?} reached the SMTP server");
+            assert!(
+                Instant::now() < deadline,
+                "no email to {to} about {subject_part:?} reached the SMTP server"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -36,7 +36,10 @@ impl TestDatabase {
     pub async fn drop_database(self) {
         let admin = Database::connect(admin_url()).await.unwrap();
         admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
             .await
             .unwrap();
         admin.close().await.unwrap();

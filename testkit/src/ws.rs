@@ -7,7 +7,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Subscription {
     socket: Socket,
@@ -18,12 +19,17 @@ pub struct Subscription {
 pub async fn connect(base_url: &str, payload: Value) -> Result<Subscription, String> {
     let url = format!("{}/graphql/ws", base_url.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| e.to_string())?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
     socket
-        .send(Message::text(json!({"type": "connection_init", "payload": payload}).to_string()))
+        .send(Message::text(
+            json!({"type": "connection_init", "payload": payload}).to_string(),
+        ))
         .await
         .unwrap();
     let mut subscription = Subscription { socket };
@@ -81,7 +87,9 @@ impl Subscription {
                     return Some(message);
                 }
                 Message::Close(frame) => {
-                    return Some(json!({"type": "closed", "reason": frame.map(|f| f.reason.to_string())}));
+                    return Some(
+                        json!({"type": "closed", "reason": frame.map(|f| f.reason.to_string())}),
+                    );
                 }
                 _ => continue,
             }

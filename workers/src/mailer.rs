@@ -54,7 +54,10 @@ impl Mailer {
                 smtp.send(message).await.context("SMTP delivery failed")?;
             }
             Transport::Outbox(outbox) => {
-                outbox.send(message).await.context("cannot write to the outbox")?;
+                outbox
+                    .send(message)
+                    .await
+                    .context("cannot write to the outbox")?;
             }
         }
         Ok(())

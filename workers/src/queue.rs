@@ -95,8 +95,14 @@ pub async fn fail(
     };
     tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(status))
-        .col_expr(tasks::Column::RunAt, Expr::value(retry_at(at, task.attempts)))
-        .col_expr(tasks::Column::LockedUntil, Expr::value(Option::<Timestamp>::None))
+        .col_expr(
+            tasks::Column::RunAt,
+            Expr::value(retry_at(at, task.attempts)),
+        )
+        .col_expr(
+            tasks::Column::LockedUntil,
+            Expr::value(Option::<Timestamp>::None),
+        )
         .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
         .col_expr(tasks::Column::LastError, Expr::value(truncate(error, 2000)))
         .col_expr(tasks::Column::UpdatedAt, Expr::value(at))
@@ -110,8 +116,14 @@ pub async fn fail(
 pub async fn release(db: &impl ConnectionTrait, task: TaskId) -> Result<(), DbErr> {
     tasks::Entity::update_many()
         .col_expr(tasks::Column::Status, Expr::value(Status::Queued))
-        .col_expr(tasks::Column::Attempts, Expr::col(tasks::Column::Attempts).sub(1))
-        .col_expr(tasks::Column::LockedUntil, Expr::value(Option::<Timestamp>::None))
+        .col_expr(
+            tasks::Column::Attempts,
+            Expr::col(tasks::Column::Attempts).sub(1),
+        )
+        .col_expr(
+            tasks::Column::LockedUntil,
+            Expr::value(Option::<Timestamp>::None),
+        )
         .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
         .filter(tasks::Column::Id.eq(task))
         .exec(db)

@@ -108,7 +108,8 @@ impl TaskRunner {
         let Some(handler) = self.handlers.get(task.kind.as_str()) else {
             return;
         };
-        let span = tracing::info_span!("task", id = %task.id, kind = %task.kind, attempt = task.attempts);
+        let span =
+            tracing::info_span!("task", id = %task.id, kind = %task.kind, attempt = task.attempts);
         let _entered = span.enter();
         let outcome = {
             let beat = self.heartbeat(&task);
@@ -141,10 +142,14 @@ impl TaskRunner {
     }
 
     async fn heartbeat(&self, task: &tasks::Model) {
-        let every = (self.config.lease / 3).to_std().unwrap_or(std::time::Duration::from_secs(10));
+        let every = (self.config.lease / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(10));
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = queue::heartbeat(&self.db, task.id, &self.worker_id, self.config.lease).await {
+            if let Err(e) =
+                queue::heartbeat(&self.db, task.id, &self.worker_id, self.config.lease).await
+            {
                 tracing::warn!(error = %e, "heartbeat failed");
             }
         }

@@ -1,7 +1,10 @@
 //! The durable task queue on PostgreSQL and SQLite: exclusive claims under concurrency,
 //! retries with backoff, the dead state, leases that run out, and the runner's loop.
 
-#![expect(clippy::unwrap_used, reason = "tests: a failed step should stop the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed step should stop the test"
+)]
 
 use chrono::Duration;
 use futures_util::future::BoxFuture;
@@ -24,7 +27,10 @@ const LEASE: Duration = Duration::seconds(60);
 /// What a test database leaves behind: a PostgreSQL database or a SQLite file's folder.
 enum Owned {
     Postgres(TestDatabase),
-    Sqlite(tempfile::TempDir),
+    /// Held only so the folder is removed when the test ends.
+    Sqlite {
+        _folder: tempfile::TempDir,
+    },
 }
 
 /// A migrated database of each kind; `finish` removes it.
@@ -33,7 +39,10 @@ async fn databases() -> Vec<(DatabaseConnection, Owned)> {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display());
     let mut both = Vec::new();
-    for (url, owned) in [(pg.url.clone(), Owned::Postgres(pg)), (sqlite_url, Owned::Sqlite(dir))] {
+    for (url, owned) in [
+        (pg.url.clone(), Owned::Postgres(pg)),
+        (sqlite_url, Owned::Sqlite { _folder: dir }),
+    ] {
         let db = Database::connect(url).await.unwrap();
         Migrator::up(&db, None).await.unwrap();
         both.push((db, owned));
@@ -56,14 +65,19 @@ async fn row(db: &DatabaseConnection, id: keynet_domain::ids::TaskId) -> Option<
 async fn concurrent_workers_claim_each_task_once() {
     for (db, owned) in databases().await {
         for n in 0..20 {
-            enqueue(&db, KIND, serde_json::json!({"n": n})).await.unwrap();
+            enqueue(&db, KIND, serde_json::json!({"n": n}))
+                .await
+                .unwrap();
         }
         let mut claimers = Vec::new();
         for worker in 0..4 {
             let db = db.clone();
             claimers.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(task) = claim(&db, &[KIND], &format!("w{worker}"), LEASE).await.unwrap() {
+                while let Some(task) = claim(&db, &[KIND], &format!("w{worker}"), LEASE)
+                    .await
+                    .unwrap()
+                {
                     mine.push(task.id);
                 }
                 mine
@@ -74,7 +88,12 @@ async fn concurrent_workers_claim_each_task_once() {
             claimed.extend(claimer.await.unwrap());
         }
         let distinct: HashSet<_> = claimed.iter().collect();
-        assert_eq!((claimed.len(), distinct.len()), (20, 20), "{:?}", db.get_database_backend());
+        assert_eq!(
+            (claimed.len(), distinct.len()),
+            (20, 20),
+            "{:?}",
+            db.get_database_backend()
+        );
         finish(db, owned).await;
     }
 }
@@ -89,9 +108,15 @@ async fn failures_back_off_then_die() {
         let retried = row(&db, id).await.unwrap();
         assert!(retried.run_at > now(), "the retry waits");
         assert_eq!(retried.last_error.as_deref(), Some("smtp down"));
-        assert!(claim(&db, &[KIND], "w", LEASE).await.unwrap().is_none(), "not due yet");
+        assert!(
+            claim(&db, &[KIND], "w", LEASE).await.unwrap().is_none(),
+            "not due yet"
+        );
 
-        let last = tasks::Model { attempts: DEFAULT_MAX_ATTEMPTS, ..task };
+        let last = tasks::Model {
+            attempts: DEFAULT_MAX_ATTEMPTS,
+            ..task
+        };
         assert_eq!(fail(&db, &last, "still down").await.unwrap(), Status::Dead);
         assert_eq!(row(&db, id).await.unwrap().status, Status::Dead);
         finish(db, owned).await;
@@ -103,10 +128,22 @@ async fn a_crashed_workers_task_is_taken_up_after_its_lease() {
     for (db, owned) in databases().await {
         let id = enqueue(&db, KIND, serde_json::json!({})).await.unwrap();
         // The first worker claims and "crashes": its lease is already over.
-        claim(&db, &[KIND], "crashed", Duration::seconds(-1)).await.unwrap().unwrap();
-        let again = claim(&db, &[KIND], "healthy", LEASE).await.unwrap().unwrap();
-        assert_eq!((again.id, again.attempts, again.locked_by.as_deref()), (id, 2, Some("healthy")));
-        assert!(claim(&db, &[KIND], "third", LEASE).await.unwrap().is_none(), "leased again");
+        claim(&db, &[KIND], "crashed", Duration::seconds(-1))
+            .await
+            .unwrap()
+            .unwrap();
+        let again = claim(&db, &[KIND], "healthy", LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (again.id, again.attempts, again.locked_by.as_deref()),
+            (id, 2, Some("healthy"))
+        );
+        assert!(
+            claim(&db, &[KIND], "third", LEASE).await.unwrap().is_none(),
+            "leased again"
+        );
         complete(&db, id).await.unwrap();
         assert!(row(&db, id).await.is_none());
         finish(db, owned).await;
@@ -153,7 +190,10 @@ async fn the_runner_retries_until_done_and_stops_on_request() {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        assert!(row(&db, id).await.is_none(), "the task finished and was removed");
+        assert!(
+            row(&db, id).await.is_none(),
+            "the task finished and was removed"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         shutdown.cancel();
         runner.await.unwrap();

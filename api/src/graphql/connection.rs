@@ -23,6 +23,8 @@ pub fn connection<M, T: OutputType>(
 
 /// Complexity of a connection field: its page size times what each node asks for.
 pub fn list_complexity(child_complexity: usize, first: Option<i32>) -> usize {
-    let first = first.unwrap_or(keynet_domain::page::DEFAULT_PAGE_SIZE as i32).max(1) as usize;
+    let first = first
+        .unwrap_or(keynet_domain::page::DEFAULT_PAGE_SIZE as i32)
+        .max(1) as usize;
     first.saturating_mul(child_complexity.max(1))
 }

@@ -53,7 +53,11 @@ impl IdentityMutation {
 
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         let session = domain(ctx)
-            .login(&input.email, &input.password, meta(ctx).client_addr.as_deref())
+            .login(
+                &input.email,
+                &input.password,
+                meta(ctx).client_addr.as_deref(),
+            )
             .await?;
         Ok(session.into())
     }

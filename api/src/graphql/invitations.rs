@@ -73,14 +73,26 @@ impl InvitationMutation {
         Ok(Organization(org))
     }
 
-    async fn revoke_invitation(&self, ctx: &Context<'_>, invitation_id: ID) -> ApiResult<Invitation> {
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        invitation_id: ID,
+    ) -> ApiResult<Invitation> {
         let id: InvitationId = parse_id(&invitation_id, "invitationId")?;
-        Ok(Invitation(domain(ctx).revoke_invitation(viewer(ctx)?, id).await?))
+        Ok(Invitation(
+            domain(ctx).revoke_invitation(viewer(ctx)?, id).await?,
+        ))
     }
 
     /// Sends a new link; the previous one stops working.
-    async fn resend_invitation(&self, ctx: &Context<'_>, invitation_id: ID) -> ApiResult<Invitation> {
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        invitation_id: ID,
+    ) -> ApiResult<Invitation> {
         let id: InvitationId = parse_id(&invitation_id, "invitationId")?;
-        Ok(Invitation(domain(ctx).resend_invitation(viewer(ctx)?, id).await?))
+        Ok(Invitation(
+            domain(ctx).resend_invitation(viewer(ctx)?, id).await?,
+        ))
     }
 }

@@ -44,7 +44,11 @@ pub struct Subscription(audit::AuditSubscription);
 pub type KeynetSchema = Schema<Query, Mutation, Subscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
 pub fn build(domain: Arc<Domain>, limits: &ApiLimits, metrics: Arc<Metrics>) -> KeynetSchema {

@@ -140,7 +140,9 @@ impl OrgMutation {
     ) -> ApiResult<bool> {
         let org: OrgId = parse_id(&org_id, "orgId")?;
         let user: UserId = parse_id(&user_id, "userId")?;
-        domain(ctx).transfer_ownership(viewer(ctx)?, org, user).await?;
+        domain(ctx)
+            .transfer_ownership(viewer(ctx)?, org, user)
+            .await?;
         Ok(true)
     }
 }

@@ -71,7 +71,11 @@ pub struct ProjectMutation;
 
 #[Object]
 impl ProjectMutation {
-    async fn create_project(&self, ctx: &Context<'_>, input: CreateProjectInput) -> ApiResult<Project> {
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> ApiResult<Project> {
         let org: OrgId = parse_id(&input.org_id, "orgId")?;
         let project = domain(ctx)
             .create_project(
@@ -87,7 +91,11 @@ impl ProjectMutation {
         Ok(Project(project))
     }
 
-    async fn update_project(&self, ctx: &Context<'_>, input: UpdateProjectInput) -> ApiResult<Project> {
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProjectInput,
+    ) -> ApiResult<Project> {
         let id: ProjectId = parse_id(&input.id, "id")?;
         let project = domain(ctx)
             .update_project(
@@ -102,6 +110,8 @@ impl ProjectMutation {
 
     async fn archive_project(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Project> {
         let id: ProjectId = parse_id(&id, "id")?;
-        Ok(Project(domain(ctx).archive_project(viewer(ctx)?, id).await?))
+        Ok(Project(
+            domain(ctx).archive_project(viewer(ctx)?, id).await?,
+        ))
     }
 }

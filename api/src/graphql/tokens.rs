@@ -72,6 +72,8 @@ impl TokenMutation {
 
     async fn revoke_api_token(&self, ctx: &Context<'_>, token_id: ID) -> ApiResult<ApiToken> {
         let id: ApiTokenId = parse_id(&token_id, "tokenId")?;
-        Ok(ApiToken(domain(ctx).revoke_api_token(viewer(ctx)?, id).await?))
+        Ok(ApiToken(
+            domain(ctx).revoke_api_token(viewer(ctx)?, id).await?,
+        ))
     }
 }

@@ -15,9 +15,7 @@ on_both_backends!(
 );
 
 async fn signup_refuses_bad_input(app: &TestApp) {
-    let signup = |email: &str, password: &str, name: &str| {
-        json!({"input": {"email": email, "password": password, "displayName": name}})
-    };
+    let signup = |email: &str, password: &str, name: &str| json!({"input": {"email": email, "password": password, "displayName": name}});
     for (vars, field) in [
         (signup("not-an-email", PASSWORD, "Ada"), "email"),
         (signup("ada@example.com", "short", "Ada"), "password"),
@@ -29,18 +27,29 @@ async fn signup_refuses_bad_input(app: &TestApp) {
     }
     app.signup("ada@example.com").await;
     let (code, _) = app
-        .error(None, SIGNUP, signup("ADA@Example.com", PASSWORD, "Ada again"))
+        .error(
+            None,
+            SIGNUP,
+            signup("ADA@Example.com", PASSWORD, "Ada again"),
+        )
         .await;
     assert_eq!(code, "CONFLICT", "emails are unique regardless of case");
     // The refused attempts created nothing: exactly one account can sign in.
-    app.data(None, LOGIN, json!({"email": "ada@example.com", "password": PASSWORD}))
-        .await;
+    app.data(
+        None,
+        LOGIN,
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await;
 }
 
 async fn email_verification(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let me = "{ me { emailVerified } }";
-    assert_eq!(app.data(Some(&ada.token), me, json!({})).await["me"]["emailVerified"], false);
+    assert_eq!(
+        app.data(Some(&ada.token), me, json!({})).await["me"]["emailVerified"],
+        false
+    );
     let token = app
         .email("ada@example.com", "Confirm your email")
         .await
@@ -48,52 +57,124 @@ async fn email_verification(app: &TestApp) {
     let verify = "mutation($t: String!) { verifyEmail(token: $t) { emailVerified } }";
     let data = app.data(None, verify, json!({"t": token})).await;
     assert_eq!(data["verifyEmail"]["emailVerified"], true);
-    assert_eq!(app.code(None, verify, json!({"t": token})).await, "BAD_USER_INPUT", "single use");
-    assert_eq!(app.code(None, verify, json!({"t": "forged"})).await, "BAD_USER_INPUT");
+    assert_eq!(
+        app.code(None, verify, json!({"t": token})).await,
+        "BAD_USER_INPUT",
+        "single use"
+    );
+    assert_eq!(
+        app.code(None, verify, json!({"t": "forged"})).await,
+        "BAD_USER_INPUT"
+    );
     let resend = "mutation { resendVerification }";
-    assert_eq!(app.code(Some(&ada.token), resend, json!({})).await, "CONFLICT");
+    assert_eq!(
+        app.code(Some(&ada.token), resend, json!({})).await,
+        "CONFLICT"
+    );
 }
 
 async fn password_reset(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let request = "mutation($e: String!) { requestPasswordReset(email: $e) }";
     // Unknown addresses get the same answer, and no email.
-    assert_eq!(app.data(None, request, json!({"e": "nobody@example.com"})).await["requestPasswordReset"], true);
-    assert_eq!(app.data(None, request, json!({"e": "ada@example.com"})).await["requestPasswordReset"], true);
-    let token = app.email("ada@example.com", "Reset your").await.link_token("/reset-password");
-    assert!(keynet_testkit::mail::outbox(&app.data_dir.path().join("outbox"))
-        .iter()
-        .all(|e| e.to != "nobody@example.com"));
+    assert_eq!(
+        app.data(None, request, json!({"e": "nobody@example.com"}))
+            .await["requestPasswordReset"],
+        true
+    );
+    assert_eq!(
+        app.data(None, request, json!({"e": "ada@example.com"}))
+            .await["requestPasswordReset"],
+        true
+    );
+    let token = app
+        .email("ada@example.com", "Reset your")
+        .await
+        .link_token("/reset-password");
+    assert!(
+        keynet_testkit::mail::outbox(&app.data_dir.path().join("outbox"))
+            .iter()
+            .all(|e| e.to != "nobody@example.com")
+    );
 
     let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
-    let (code, error) = app.error(None, reset, json!({"t": token, "p": "short"})).await;
-    assert_eq!((code.as_str(), &error["extensions"]["field"]), ("BAD_USER_INPUT", &json!("newPassword")));
-    app.data(None, reset, json!({"t": token, "p": "a brand new password"})).await;
-    assert_eq!(app.code(None, reset, json!({"t": token, "p": "another new password"})).await, "BAD_USER_INPUT");
+    let (code, error) = app
+        .error(None, reset, json!({"t": token, "p": "short"}))
+        .await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("newPassword"))
+    );
+    app.data(
+        None,
+        reset,
+        json!({"t": token, "p": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(
+        app.code(
+            None,
+            reset,
+            json!({"t": token, "p": "another new password"})
+        )
+        .await,
+        "BAD_USER_INPUT"
+    );
 
     let login = |password: &str| json!({"email": "ada@example.com", "password": password});
-    assert_eq!(app.code(None, LOGIN, login(PASSWORD)).await, "UNAUTHENTICATED");
+    assert_eq!(
+        app.code(None, LOGIN, login(PASSWORD)).await,
+        "UNAUTHENTICATED"
+    );
     app.data(None, LOGIN, login("a brand new password")).await;
     // The reset signed out every earlier session.
     let refresh = "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }";
-    assert_eq!(app.code(None, refresh, json!({"r": ada.refresh_token})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        app.code(None, refresh, json!({"r": ada.refresh_token}))
+            .await,
+        "UNAUTHENTICATED"
+    );
 }
 
 async fn password_change(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let other_session = app
-        .data(None, LOGIN, json!({"email": "ada@example.com", "password": PASSWORD}))
+        .data(
+            None,
+            LOGIN,
+            json!({"email": "ada@example.com", "password": PASSWORD}),
+        )
         .await;
     let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
     let (code, error) = app
-        .error(Some(&ada.token), change, json!({"c": "wrong password!", "n": "a brand new password"}))
+        .error(
+            Some(&ada.token),
+            change,
+            json!({"c": "wrong password!", "n": "a brand new password"}),
+        )
         .await;
-    assert_eq!((code.as_str(), &error["extensions"]["field"]), ("BAD_USER_INPUT", &json!("currentPassword")));
-    app.data(Some(&ada.token), change, json!({"c": PASSWORD, "n": "a brand new password"})).await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("currentPassword"))
+    );
+    app.data(
+        Some(&ada.token),
+        change,
+        json!({"c": PASSWORD, "n": "a brand new password"}),
+    )
+    .await;
     let refresh = "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }";
     // This session goes on; the other one is signed out.
-    app.data(None, refresh, json!({"r": ada.refresh_token})).await;
+    app.data(None, refresh, json!({"r": ada.refresh_token}))
+        .await;
     let other = other_session["login"]["refreshToken"].as_str().unwrap();
-    assert_eq!(app.code(None, refresh, json!({"r": other})).await, "UNAUTHENTICATED");
-    assert_eq!(app.code(None, change, json!({"c": PASSWORD, "n": "x"})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        app.code(None, refresh, json!({"r": other})).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(None, change, json!({"c": PASSWORD, "n": "x"}))
+            .await,
+        "UNAUTHENTICATED"
+    );
 }

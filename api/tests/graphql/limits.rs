@@ -4,7 +4,12 @@
 use keynet_testkit::TestApp;
 use serde_json::{Value, json};
 
-on_both_backends!(oversized_and_malformed_requests, query_limits, observability, lists_do_not_query_per_row);
+on_both_backends!(
+    oversized_and_malformed_requests,
+    query_limits,
+    observability,
+    lists_do_not_query_per_row
+);
 
 async fn raw_post(app: &TestApp, body: impl Into<String>) -> (u16, Value) {
     let response = app
@@ -22,40 +27,83 @@ async fn raw_post(app: &TestApp, body: impl Into<String>) -> (u16, Value) {
 async fn oversized_and_malformed_requests(app: &TestApp) {
     let huge = json!({"query": format!("{{ me {{ id }} }} #{}", "x".repeat(1 << 20))}).to_string();
     let (status, body) = raw_post(app, huge).await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (413, &json!("PAYLOAD_TOO_LARGE")));
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (413, &json!("PAYLOAD_TOO_LARGE"))
+    );
     let (status, body) = raw_post(app, "{not json").await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (400, &json!("BAD_REQUEST")));
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (400, &json!("BAD_REQUEST"))
+    );
     let (status, body) = raw_post(app, r#"{"variables": {}}"#).await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (400, &json!("BAD_REQUEST")), "no query");
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (400, &json!("BAD_REQUEST")),
+        "no query"
+    );
     let (status, body) = raw_post(app, r#"{"query": "{ me { id "}"#).await;
-    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (200, &json!("GRAPHQL_VALIDATION_FAILED")));
+    assert_eq!(
+        (status, &body["errors"][0]["extensions"]["code"]),
+        (200, &json!("GRAPHQL_VALIDATION_FAILED"))
+    );
     let (_, body) = raw_post(app, r#"{"query": "{ nonsense }"}"#).await;
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
-    let missing = app.http.get(format!("{}/nowhere", app.url())).send().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+    let missing = app
+        .http
+        .get(format!("{}/nowhere", app.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
-    assert_eq!(missing.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(
+        missing.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
 }
 
 async fn query_limits(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let token = Some(owner.token.as_str());
 
-    let deep = format!("{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}", "{ ofType ".repeat(10), " }".repeat(10));
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
+        "{ ofType ".repeat(10),
+        " }".repeat(10)
+    );
     let (code, error) = app.error(token, &deep, json!({})).await;
     assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
-    assert!(error["message"].as_str().unwrap().contains("nested too deep"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested too deep"),
+        "{error}"
+    );
 
     let aliases: String = (0..16).map(|n| format!("a{n}: me {{ id }} ")).collect();
-    let (code, error) = app.error(token, &format!("{{ {aliases} }}"), json!({})).await;
+    let (code, error) = app
+        .error(token, &format!("{{ {aliases} }}"), json!({}))
+        .await;
     assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
-    assert!(error["message"].as_str().unwrap().contains("aliases"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("aliases"),
+        "{error}"
+    );
     let fifteen: String = (0..15).map(|n| format!("a{n}: me {{ id }} ")).collect();
-    app.data(token, &format!("{{ {fifteen} }}"), json!({})).await;
+    app.data(token, &format!("{{ {fifteen} }}"), json!({}))
+        .await;
 
     let complex = "{ myOrganizations(first: 100) { edges { node { members(first: 100) { edges { node { role user { id email displayName } } } } } } } }";
     let (code, error) = app.error(token, complex, json!({})).await;
     assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
-    assert!(error["message"].as_str().unwrap().contains("complex"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("complex"),
+        "{error}"
+    );
 }
 
 async fn observability(app: &TestApp) {
@@ -70,16 +118,50 @@ async fn observability(app: &TestApp) {
     assert_eq!(response.headers()["x-request-id"], "trace-me-42");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["requestId"], "trace-me-42");
-    let generated = app.http.get(format!("{}/healthz", app.url())).send().await.unwrap();
+    let generated = app
+        .http
+        .get(format!("{}/healthz", app.url()))
+        .send()
+        .await
+        .unwrap();
     assert!(!generated.headers()["x-request-id"].is_empty());
 
-    let ready = app.http.get(format!("{}/readyz", app.url())).send().await.unwrap();
+    let ready = app
+        .http
+        .get(format!("{}/readyz", app.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
-    let metrics = app.http.get(format!("{}/metrics", app.url())).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"keynet_graphql_operations_total{operation="WhoAmI",outcome="error"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"keynet_http_requests_total{method="POST",route="/graphql",status="200"}"#), "{metrics}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains(r#"keynet_graphql_operations_total{operation="WhoAmI",outcome="error"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"keynet_http_requests_total{method="POST",route="/graphql",status="200"}"#),
+        "{metrics}"
+    );
     assert!(metrics.contains("keynet_graphql_operation_duration_seconds_bucket"));
-    let page = app.http.get(format!("{}/graphql", app.url())).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .http
+        .get(format!("{}/graphql", app.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("graphiql"), "GraphiQL is served on GET");
 }
 
@@ -93,20 +175,28 @@ async fn lists_do_not_query_per_row(app: &TestApp) {
         for n in 0..count {
             let email = format!("m{n}@{org}.example.com");
             app.invite(&owner, org, &email, "MEMBER").await;
-            let token = app.email(&email, "invited you").await.link_token("/invitations/accept");
+            let token = app
+                .email(&email, "invited you")
+                .await
+                .link_token("/invitations/accept");
             app.signup_with(&email, Some(&token)).await;
         }
     }
     let members = "query($s: String!) { organization(slug: $s) { members(first: 20) { edges { node { role user { email } } } } } }";
-    let audit = "query($o: ID!) { auditLog(orgId: $o) { edges { node { action actor { email } } } } }";
+    let audit =
+        "query($o: ID!) { auditLog(orgId: $o) { edges { node { action actor { email } } } } }";
     let mut costs = Vec::new();
     for (slug, id) in [("small", &small), ("large", &large)] {
         let mark = app.statement_mark();
-        app.data(Some(&owner.token), members, json!({"s": slug})).await;
+        app.data(Some(&owner.token), members, json!({"s": slug}))
+            .await;
         let members_cost = app.statements_since(mark).len();
         let mark = app.statement_mark();
         app.data(Some(&owner.token), audit, json!({"o": id})).await;
         costs.push((members_cost, app.statements_since(mark).len()));
     }
-    assert_eq!(costs[0], costs[1], "statements per request must not grow with rows: {costs:?}");
+    assert_eq!(
+        costs[0], costs[1],
+        "statements per request must not grow with rows: {costs:?}"
+    );
 }

@@ -1,7 +1,10 @@
 //! The API driven over HTTP, in process, on PostgreSQL (a database per test) and on SQLite.
 //! Every scenario runs on both backends.
 
-#![expect(clippy::unwrap_used, reason = "tests: a failed step should stop the test")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed step should stop the test"
+)]
 
 /// Generates, for each scenario `async fn name(app: &TestApp)`, a module `name` with one
 /// test per backend. `name where adjust` changes the settings first.

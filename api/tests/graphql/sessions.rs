@@ -10,7 +10,8 @@ use keynet_testkit::gql::PASSWORD;
 use serde_json::{Value, json};
 
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken expiresAt user { email } } }";
-const REFRESH: &str = "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }";
+const REFRESH: &str =
+    "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken refreshToken } }";
 const ME: &str = "{ me { email } }";
 
 fn credentials(password: &str) -> Value {
@@ -42,28 +43,52 @@ async fn refresh_tokens_rotate_and_reuse_revokes(app: &TestApp) {
     let second = rotated["refreshToken"].as_str().unwrap();
     assert_ne!(first, second);
     let token = rotated["accessToken"].as_str().unwrap();
-    assert_eq!(app.data(Some(token), ME, json!({})).await["me"]["email"], "ada@example.com");
+    assert_eq!(
+        app.data(Some(token), ME, json!({})).await["me"]["email"],
+        "ada@example.com"
+    );
 
     // Someone presents the first token again: it was copied. The whole session ends.
-    assert_eq!(app.code(None, REFRESH, json!({"r": first})).await, "UNAUTHENTICATED");
-    assert_eq!(app.code(None, REFRESH, json!({"r": second})).await, "UNAUTHENTICATED");
-    assert_eq!(app.code(None, REFRESH, json!({"r": "made-up"})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        app.code(None, REFRESH, json!({"r": first})).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(None, REFRESH, json!({"r": second})).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(None, REFRESH, json!({"r": "made-up"})).await,
+        "UNAUTHENTICATED"
+    );
 }
 
 async fn logout_ends_the_session(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let other = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
-    app.data(Some(&ada.token), "mutation { logout }", json!({})).await;
-    assert_eq!(app.code(None, REFRESH, json!({"r": ada.refresh_token})).await, "UNAUTHENTICATED");
+    app.data(Some(&ada.token), "mutation { logout }", json!({}))
+        .await;
+    assert_eq!(
+        app.code(None, REFRESH, json!({"r": ada.refresh_token}))
+            .await,
+        "UNAUTHENTICATED"
+    );
     // Other sessions of the same user are untouched.
-    app.data(None, REFRESH, json!({"r": other["refreshToken"]})).await;
-    assert_eq!(app.code(None, "mutation { logout }", json!({})).await, "UNAUTHENTICATED");
+    app.data(None, REFRESH, json!({"r": other["refreshToken"]}))
+        .await;
+    assert_eq!(
+        app.code(None, "mutation { logout }", json!({})).await,
+        "UNAUTHENTICATED"
+    );
 }
 
 async fn failed_logins_are_throttled(app: &TestApp) {
     app.signup("ada@example.com").await;
     for _ in 0..4 {
-        assert_eq!(app.code(None, LOGIN, credentials("wrong password!")).await, "UNAUTHENTICATED");
+        assert_eq!(
+            app.code(None, LOGIN, credentials("wrong password!")).await,
+            "UNAUTHENTICATED"
+        );
     }
     let (code, error) = app.error(None, LOGIN, credentials(PASSWORD)).await;
     assert_eq!(code, "RATE_LIMITED", "locked even with the right password");
@@ -96,16 +121,56 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let kid = kid_of(&ada.token);
     let secret = JWT_SECRET.as_bytes();
-    let valid = sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, 600, "keynet-api"));
-    assert_eq!(app.data(Some(&valid), ME, json!({})).await["me"]["email"], "ada@example.com");
+    let valid = sign(
+        Algorithm::HS256,
+        &kid,
+        secret,
+        &claims(&ada.user_id, 600, "keynet-api"),
+    );
+    assert_eq!(
+        app.data(Some(&valid), ME, json!({})).await["me"]["email"],
+        "ada@example.com"
+    );
 
     let none_header = base64_url(r#"{"alg":"none","typ":"JWT"}"#);
     let payload = base64_url(&claims(&ada.user_id, 600, "keynet-api").to_string());
     let forged = [
-        ("expired", sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, -120, "keynet-api"))),
-        ("wrong audience", sign(Algorithm::HS256, &kid, secret, &claims(&ada.user_id, 600, "elsewhere"))),
-        ("wrong algorithm", sign(Algorithm::HS512, &kid, secret, &claims(&ada.user_id, 600, "keynet-api"))),
-        ("wrong key", sign(Algorithm::HS256, &kid, b"another-secret-0123456789abcdef012345", &claims(&ada.user_id, 600, "keynet-api"))),
+        (
+            "expired",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims(&ada.user_id, -120, "keynet-api"),
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims(&ada.user_id, 600, "elsewhere"),
+            ),
+        ),
+        (
+            "wrong algorithm",
+            sign(
+                Algorithm::HS512,
+                &kid,
+                secret,
+                &claims(&ada.user_id, 600, "keynet-api"),
+            ),
+        ),
+        (
+            "wrong key",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                b"another-secret-0123456789abcdef012345",
+                &claims(&ada.user_id, 600, "keynet-api"),
+            ),
+        ),
         ("alg none", format!("{none_header}.{payload}.")),
         ("garbage", "not.a.token".to_string()),
         ("unknown api token", format!("knt_{}", "a".repeat(48))),
@@ -113,7 +178,10 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
     for (what, token) in forged {
         let (code, error) = app.error(Some(&token), ME, json!({})).await;
         assert_eq!(code, "UNAUTHENTICATED", "{what}");
-        assert!(error["message"].as_str().unwrap().contains("invalid"), "{what}: {error}");
+        assert!(
+            error["message"].as_str().unwrap().contains("invalid"),
+            "{what}: {error}"
+        );
     }
     let response = app
         .http

@@ -12,8 +12,14 @@ on_both_backends!(another_orgs_ids_are_refused_everywhere);
 /// Operations that reach no organization's data by id, with the reason.
 const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
     ("me", "the caller's own account"),
-    ("myOrganizations", "lists only the caller's organizations (checked below)"),
-    ("trainableProjects", "lists only the caller's projects (checked below)"),
+    (
+        "myOrganizations",
+        "lists only the caller's organizations (checked below)",
+    ),
+    (
+        "trainableProjects",
+        "lists only the caller's projects (checked below)",
+    ),
     ("invitation", "the secret token is the credential"),
     ("signup", "creates a new account"),
     ("login", "signs in the caller"),
@@ -41,12 +47,25 @@ struct Victim {
 async fn victim(app: &TestApp) -> Victim {
     let owner = app.signup("alice@victim.example.com").await;
     let org = app.create_org(&owner, "victim").await;
-    app.invite(&owner, &org, "member@victim.example.com", "MEMBER").await;
-    let token = app.email("member@victim.example.com", "invited you").await.link_token("/invitations/accept");
-    let member = app.signup_with("member@victim.example.com", Some(&token)).await;
-    let project = app.create_project(&owner.token, &org, "Secret project").await;
-    let invitation = app.invite(&owner, &org, "pending@victim.example.com", "VIEWER").await;
-    let invitation_token = app.email("pending@victim.example.com", "invited you").await.link_token("/invitations/accept");
+    app.invite(&owner, &org, "member@victim.example.com", "MEMBER")
+        .await;
+    let token = app
+        .email("member@victim.example.com", "invited you")
+        .await
+        .link_token("/invitations/accept");
+    let member = app
+        .signup_with("member@victim.example.com", Some(&token))
+        .await;
+    let project = app
+        .create_project(&owner.token, &org, "Secret project")
+        .await;
+    let invitation = app
+        .invite(&owner, &org, "pending@victim.example.com", "VIEWER")
+        .await;
+    let invitation_token = app
+        .email("pending@victim.example.com", "invited you")
+        .await
+        .link_token("/invitations/accept");
     let created = app
         .data(
             Some(&owner.token),
@@ -61,36 +80,131 @@ async fn victim(app: &TestApp) -> Victim {
         project,
         invitation,
         invitation_token,
-        api_token: created["createApiToken"]["token"]["id"].as_str().unwrap().to_string(),
+        api_token: created["createApiToken"]["token"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
     }
 }
 
 /// Each tenant-scoped operation, aimed at the victim's ids.
 fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
     vec![
-        ("organization", "query($s: String!) { organization(slug: $s) { id } }", json!({"s": "victim"})),
-        ("members", "query($o: ID!) { members(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
-        ("invitations", "query($o: ID!) { invitations(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
-        ("apiTokens", "query($o: ID!) { apiTokens(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
-        ("projects", "query($o: ID!) { projects(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
-        ("project", "query($id: ID!) { project(id: $id) { id } }", json!({"id": v.project})),
-        ("auditLog", "query($o: ID!) { auditLog(orgId: $o) { edges { cursor } } }", json!({"o": v.org})),
-        ("updateOrganization", "mutation($o: ID!) { updateOrganization(input: {orgId: $o, name: \"pwned\"}) { id } }", json!({"o": v.org})),
-        ("deleteOrganization", "mutation($o: ID!) { deleteOrganization(orgId: $o) }", json!({"o": v.org})),
-        ("changeMemberRole", "mutation($o: ID!, $u: ID!) { changeMemberRole(orgId: $o, userId: $u, role: VIEWER) { role } }", json!({"o": v.org, "u": v.member.user_id})),
-        ("removeMember", "mutation($o: ID!, $u: ID!) { removeMember(orgId: $o, userId: $u) }", json!({"o": v.org, "u": v.member.user_id})),
-        ("leaveOrganization", "mutation($o: ID!) { leaveOrganization(orgId: $o) }", json!({"o": v.org})),
-        ("transferOwnership", "mutation($o: ID!, $u: ID!) { transferOwnership(orgId: $o, userId: $u) }", json!({"o": v.org, "u": v.member.user_id})),
-        ("inviteMember", "mutation($o: ID!) { inviteMember(input: {orgId: $o, email: \"spy@evil.example.com\", role: OWNER}) { id } }", json!({"o": v.org})),
-        ("acceptInvitation", "mutation($t: String!) { acceptInvitation(token: $t) { id } }", json!({"t": v.invitation_token})),
-        ("revokeInvitation", "mutation($i: ID!) { revokeInvitation(invitationId: $i) { id } }", json!({"i": v.invitation})),
-        ("resendInvitation", "mutation($i: ID!) { resendInvitation(invitationId: $i) { id } }", json!({"i": v.invitation})),
-        ("createApiToken", "mutation($o: ID!) { createApiToken(input: {name: \"x\", orgId: $o, scopes: [ADMIN]}) { secret } }", json!({"o": v.org})),
-        ("revokeApiToken", "mutation($t: ID!) { revokeApiToken(tokenId: $t) { id } }", json!({"t": v.api_token})),
-        ("createProject", "mutation($o: ID!) { createProject(input: {orgId: $o, title: \"x\", taskType: POSE}) { id } }", json!({"o": v.org})),
-        ("updateProject", "mutation($id: ID!) { updateProject(input: {id: $id, title: \"pwned\"}) { id } }", json!({"id": v.project})),
-        ("archiveProject", "mutation($id: ID!) { archiveProject(id: $id) { id } }", json!({"id": v.project})),
-        ("auditLogAdded", "subscription($o: ID!) { auditLogAdded(orgId: $o) { id } }", json!({"o": v.org})),
+        (
+            "organization",
+            "query($s: String!) { organization(slug: $s) { id } }",
+            json!({"s": "victim"}),
+        ),
+        (
+            "members",
+            "query($o: ID!) { members(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "invitations",
+            "query($o: ID!) { invitations(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "apiTokens",
+            "query($o: ID!) { apiTokens(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "projects",
+            "query($o: ID!) { projects(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "project",
+            "query($id: ID!) { project(id: $id) { id } }",
+            json!({"id": v.project}),
+        ),
+        (
+            "auditLog",
+            "query($o: ID!) { auditLog(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "updateOrganization",
+            "mutation($o: ID!) { updateOrganization(input: {orgId: $o, name: \"pwned\"}) { id } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "deleteOrganization",
+            "mutation($o: ID!) { deleteOrganization(orgId: $o) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "changeMemberRole",
+            "mutation($o: ID!, $u: ID!) { changeMemberRole(orgId: $o, userId: $u, role: VIEWER) { role } }",
+            json!({"o": v.org, "u": v.member.user_id}),
+        ),
+        (
+            "removeMember",
+            "mutation($o: ID!, $u: ID!) { removeMember(orgId: $o, userId: $u) }",
+            json!({"o": v.org, "u": v.member.user_id}),
+        ),
+        (
+            "leaveOrganization",
+            "mutation($o: ID!) { leaveOrganization(orgId: $o) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "transferOwnership",
+            "mutation($o: ID!, $u: ID!) { transferOwnership(orgId: $o, userId: $u) }",
+            json!({"o": v.org, "u": v.member.user_id}),
+        ),
+        (
+            "inviteMember",
+            "mutation($o: ID!) { inviteMember(input: {orgId: $o, email: \"spy@evil.example.com\", role: OWNER}) { id } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "acceptInvitation",
+            "mutation($t: String!) { acceptInvitation(token: $t) { id } }",
+            json!({"t": v.invitation_token}),
+        ),
+        (
+            "revokeInvitation",
+            "mutation($i: ID!) { revokeInvitation(invitationId: $i) { id } }",
+            json!({"i": v.invitation}),
+        ),
+        (
+            "resendInvitation",
+            "mutation($i: ID!) { resendInvitation(invitationId: $i) { id } }",
+            json!({"i": v.invitation}),
+        ),
+        (
+            "createApiToken",
+            "mutation($o: ID!) { createApiToken(input: {name: \"x\", orgId: $o, scopes: [ADMIN]}) { secret } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "revokeApiToken",
+            "mutation($t: ID!) { revokeApiToken(tokenId: $t) { id } }",
+            json!({"t": v.api_token}),
+        ),
+        (
+            "createProject",
+            "mutation($o: ID!) { createProject(input: {orgId: $o, title: \"x\", taskType: POSE}) { id } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "updateProject",
+            "mutation($id: ID!) { updateProject(input: {id: $id, title: \"pwned\"}) { id } }",
+            json!({"id": v.project}),
+        ),
+        (
+            "archiveProject",
+            "mutation($id: ID!) { archiveProject(id: $id) { id } }",
+            json!({"id": v.project}),
+        ),
+        (
+            "auditLogAdded",
+            "subscription($o: ID!) { auditLogAdded(orgId: $o) { id } }",
+            json!({"o": v.org}),
+        ),
     ]
 }
 
@@ -104,7 +218,12 @@ async fn root_fields(app: &TestApp, token: &str) -> BTreeSet<String> {
         .await;
     ["queryType", "mutationType", "subscriptionType"]
         .iter()
-        .flat_map(|root| schema["__schema"][root]["fields"].as_array().unwrap().clone())
+        .flat_map(|root| {
+            schema["__schema"][root]["fields"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .map(|field| field["name"].as_str().unwrap().to_string())
         .collect()
 }
@@ -114,17 +233,22 @@ async fn attempt(app: &TestApp, token: &str, document: &str, variables: Value) -
     if !document.starts_with("subscription") {
         return app.code(Some(token), document, variables).await;
     }
-    let mut socket = ws::connect(app.url(), json!({"token": token})).await.unwrap();
+    let mut socket = ws::connect(app.url(), json!({"token": token}))
+        .await
+        .unwrap();
     socket.subscribe("1", document, variables).await;
     let message = socket.next_message().await.unwrap();
-    ws::error_code(&message).unwrap_or_else(|| panic!("no error in {message}")).to_string()
+    ws::error_code(&message)
+        .unwrap_or_else(|| panic!("no error in {message}"))
+        .to_string()
 }
 
 async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
     let v = victim(app).await;
     let mallory = app.signup("mallory@evil.example.com").await;
     let evil_org = app.create_org(&mallory, "evil").await;
-    app.create_project(&mallory.token, &evil_org, "Evil project").await;
+    app.create_project(&mallory.token, &evil_org, "Evil project")
+        .await;
     let evil_token = app
         .data(
             Some(&mallory.token),
@@ -142,8 +266,15 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         .map(|(name, ..)| name.to_string())
         .chain(NOT_TENANT_SCOPED.iter().map(|(name, _)| name.to_string()))
         .collect();
-    let uncovered: Vec<String> = root_fields(app, &mallory.token).await.difference(&covered).cloned().collect();
-    assert!(uncovered.is_empty(), "operations without a tenancy case: {uncovered:?}");
+    let uncovered: Vec<String> = root_fields(app, &mallory.token)
+        .await
+        .difference(&covered)
+        .cloned()
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "operations without a tenancy case: {uncovered:?}"
+    );
 
     for credential in [&mallory.token, &evil_token] {
         for (name, document, variables) in &attacks {
@@ -159,7 +290,10 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
     for credential in [&mallory.token, &evil_token] {
         let mine = app.data(Some(credential), "{ myOrganizations { edges { node { slug } } } trainableProjects { edges { node { title } } } }", json!({})).await;
         let text = mine.to_string();
-        assert!(!text.contains("victim") && !text.contains("Secret project"), "{text}");
+        assert!(
+            !text.contains("victim") && !text.contains("Secret project"),
+            "{text}"
+        );
     }
 
     // Nothing of the victim's changed.
@@ -171,9 +305,24 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         )
         .await;
     assert_eq!(state["organization"]["name"], "VICTIM");
-    assert_eq!(state["organization"]["members"]["edges"].as_array().unwrap().len(), 2);
-    assert_eq!(state["organization"]["members"]["edges"][1]["node"]["role"], "MEMBER");
-    assert_eq!(state["project"], json!({"title": "Secret project", "archived": false}));
-    assert_eq!(state["invitations"]["edges"][1]["node"]["status"], "PENDING");
+    assert_eq!(
+        state["organization"]["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        state["organization"]["members"]["edges"][1]["node"]["role"],
+        "MEMBER"
+    );
+    assert_eq!(
+        state["project"],
+        json!({"title": "Secret project", "archived": false})
+    );
+    assert_eq!(
+        state["invitations"]["edges"][1]["node"]["status"],
+        "PENDING"
+    );
     assert!(state["apiTokens"]["edges"][0]["node"]["revokedAt"].is_null());
 }

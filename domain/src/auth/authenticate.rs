@@ -18,9 +18,7 @@ impl Domain {
         Ok(Viewer::new(
             user.id,
             user.email,
-            Credential::Session {
-                family: claims.sid,
-            },
+            Credential::Session { family: claims.sid },
             memberships.into_iter().map(|m| (m.org_id, m.role)),
             client_addr,
         ))

@@ -150,7 +150,10 @@ mod tests {
         let issued = token(&old, Duration::minutes(15));
         assert!(old.verify(&issued).is_ok());
         let rotated = keys(OTHER, &[SECRET.to_vec()]);
-        assert!(rotated.verify(&issued).is_ok(), "previous key still verifies");
+        assert!(
+            rotated.verify(&issued).is_ok(),
+            "previous key still verifies"
+        );
         assert!(keys(OTHER, &[]).verify(&issued).is_err(), "dropped key");
     }
 

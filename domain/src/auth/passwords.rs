@@ -62,6 +62,10 @@ mod tests {
                 .await
                 .expect("verify")
         );
-        assert!(!verify("wrong horse battery".into(), stored).await.expect("verify"));
+        assert!(
+            !verify("wrong horse battery".into(), stored)
+                .await
+                .expect("verify")
+        );
     }
 }

@@ -61,7 +61,10 @@ mod tests {
     fn api_tokens_have_a_lookup_prefix() {
         let secret = new_api_token();
         assert!(secret.token.starts_with("knt_"));
-        assert_eq!(api_token_prefix(&secret.token), Some(secret.prefix.as_str()));
+        assert_eq!(
+            api_token_prefix(&secret.token),
+            Some(secret.prefix.as_str())
+        );
         assert_eq!(api_token_prefix("knt_short"), None);
         assert_ne!(new_api_token().token, secret.token);
     }

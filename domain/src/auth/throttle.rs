@@ -31,7 +31,12 @@ pub(crate) async fn check(
         .filter(Column::Key.is_in(keys.iter().cloned()))
         .all(db)
         .await?;
-    if let Some(until) = rows.iter().filter_map(|r| r.locked_until).filter(|u| *u > at).max() {
+    if let Some(until) = rows
+        .iter()
+        .filter_map(|r| r.locked_until)
+        .filter(|u| *u > at)
+        .max()
+    {
         return Err(Error::RateLimited {
             retry_after_secs: (until - at).num_seconds().max(1),
         });
@@ -75,7 +80,10 @@ pub(crate) async fn record_failure(
         Entity::update_many()
             .col_expr(Column::Failures, Expr::value(0))
             .col_expr(Column::WindowStartedAt, Expr::value(at))
-            .col_expr(Column::LockedUntil, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+            .col_expr(
+                Column::LockedUntil,
+                Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+            )
             .filter(Column::Key.eq(key.as_str()))
             .filter(Column::WindowStartedAt.lt(at - config.window))
             .exec(db)
@@ -108,8 +116,14 @@ mod tests {
     fn delay_grows_then_caps() {
         let config = ThrottleConfig::default();
         assert_eq!(delay(&config, 0), Duration::ZERO);
-        assert_eq!(delay(&config, config.slow_after), Duration::from_millis(250));
-        assert_eq!(delay(&config, config.slow_after + 1), Duration::from_millis(500));
+        assert_eq!(
+            delay(&config, config.slow_after),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            delay(&config, config.slow_after + 1),
+            Duration::from_millis(500)
+        );
         assert_eq!(delay(&config, 100), Duration::from_millis(4000));
     }
 }
