@@ -1,6 +1,6 @@
 //! The whole platform in process, on a database of its own, bound to a free port.
 
-use crate::gql::Gql;
+use crate::gql::{Account, Gql};
 use crate::mail::{Email, wait_in_outbox};
 use crate::pg::TestDatabase;
 use keynet_api::platform::{Platform, connect, launch_on};
@@ -86,6 +86,16 @@ impl TestApp {
     /// The newest email to `to` whose subject contains `subject_part`, from the outbox.
     pub async fn email(&self, to: &str, subject_part: &str) -> Email {
         wait_in_outbox(&self.data_dir.path().join("outbox"), to, subject_part).await
+    }
+
+    /// Invites `email` into `org` with `role` and signs them up through the emailed link.
+    pub async fn join(&self, inviter: &Account, org: &str, email: &str, role: &str) -> Account {
+        self.invite(inviter, org, email, role).await;
+        let token = self
+            .email(email, "invited you")
+            .await
+            .link_token("/invitations/accept");
+        self.signup_with(email, Some(&token)).await
     }
 
     /// A mark for [`statements_since`](Self::statements_since).

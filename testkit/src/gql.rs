@@ -27,6 +27,20 @@ impl Gql {
         }
     }
 
+    /// `GET {base_url}{path}`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The body of `GET {base_url}{path}` as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.unwrap()
+    }
+
     /// The whole response body of one operation.
     pub async fn post(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self

@@ -12,12 +12,7 @@ on_both_backends!(changes_are_audited, audit_entries_stream_live);
 async fn changes_are_audited(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
-    app.invite(&owner, &org, "bob@example.com", "MEMBER").await;
-    let token = app
-        .email("bob@example.com", "invited you")
-        .await
-        .link_token("/invitations/accept");
-    let bob = app.signup_with("bob@example.com", Some(&token)).await;
+    let bob = app.join(&owner, &org, "bob@example.com", "MEMBER").await;
     app.data(
         Some(&owner.token),
         "mutation($o: ID!, $u: ID!) { changeMemberRole(orgId: $o, userId: $u, role: VIEWER) { role } }",

@@ -52,12 +52,7 @@ async fn oversized_and_malformed_requests(app: &TestApp) {
         body["errors"][0]["extensions"]["code"],
         "GRAPHQL_VALIDATION_FAILED"
     );
-    let missing = app
-        .http
-        .get(format!("{}/nowhere", app.url()))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/nowhere").await;
     assert_eq!(missing.status().as_u16(), 404);
     assert_eq!(
         missing.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
@@ -118,30 +113,12 @@ async fn observability(app: &TestApp) {
     assert_eq!(response.headers()["x-request-id"], "trace-me-42");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["requestId"], "trace-me-42");
-    let generated = app
-        .http
-        .get(format!("{}/healthz", app.url()))
-        .send()
-        .await
-        .unwrap();
+    let generated = app.get("/healthz").await;
     assert!(!generated.headers()["x-request-id"].is_empty());
 
-    let ready = app
-        .http
-        .get(format!("{}/readyz", app.url()))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status().as_u16(), 200);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics
             .contains(r#"keynet_graphql_operations_total{operation="WhoAmI",outcome="error"} 1"#),
@@ -153,15 +130,7 @@ async fn observability(app: &TestApp) {
         "{metrics}"
     );
     assert!(metrics.contains("keynet_graphql_operation_duration_seconds_bucket"));
-    let page = app
-        .http
-        .get(format!("{}/graphql", app.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/graphql").await;
     assert!(page.contains("graphiql"), "GraphiQL is served on GET");
 }
 
@@ -174,12 +143,7 @@ async fn lists_do_not_query_per_row(app: &TestApp) {
     for (org, count) in [(&small, 1), (&large, 5)] {
         for n in 0..count {
             let email = format!("m{n}@{org}.example.com");
-            app.invite(&owner, org, &email, "MEMBER").await;
-            let token = app
-                .email(&email, "invited you")
-                .await
-                .link_token("/invitations/accept");
-            app.signup_with(&email, Some(&token)).await;
+            app.join(&owner, org, &email, "MEMBER").await;
         }
     }
     let members = "query($s: String!) { organization(slug: $s) { members(first: 20) { edges { node { role user { email } } } } } }";

@@ -19,16 +19,6 @@ on_both_backends!(
     members_are_paginated,
 );
 
-/// Invites `email` with `role` and has them sign up through the link; returns their account.
-async fn join(app: &TestApp, inviter: &Account, org: &str, email: &str, role: &str) -> Account {
-    app.invite(inviter, org, email, role).await;
-    let token = app
-        .email(email, "invited you")
-        .await
-        .link_token(ACCEPT_LINK);
-    app.signup_with(email, Some(&token)).await
-}
-
 async fn organizations_are_created_found_and_updated(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let create = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id slug viewerRole members { edges { node { role user { email } } } } } }";
@@ -107,7 +97,7 @@ async fn organizations_are_created_found_and_updated(app: &TestApp) {
         "acme-ai"
     );
 
-    let member = join(app, &owner, id, "member@example.com", "MEMBER").await;
+    let member = app.join(&owner, id, "member@example.com", "MEMBER").await;
     let delete = "mutation($o: ID!) { deleteOrganization(orgId: $o) }";
     assert_eq!(
         app.code(Some(&member.token), delete, json!({"o": id}))
@@ -162,7 +152,7 @@ async fn invitations_bring_people_in(app: &TestApp) {
     );
 
     // A new user signs up through the link.
-    let carol = join(app, &owner, &org, "carol@example.com", "VIEWER").await;
+    let carol = app.join(&owner, &org, "carol@example.com", "VIEWER").await;
     let roles = app
         .data(Some(&carol.token), MEMBERS, json!({"o": org}))
         .await;
@@ -291,8 +281,8 @@ async fn invitation_lifecycle_and_bad_tokens(app: &TestApp) {
 async fn roles_never_exceed_the_granter(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
-    let admin = join(app, &owner, &org, "admin@example.com", "ADMIN").await;
-    let member = join(app, &owner, &org, "member@example.com", "MEMBER").await;
+    let admin = app.join(&owner, &org, "admin@example.com", "ADMIN").await;
+    let member = app.join(&owner, &org, "member@example.com", "MEMBER").await;
     let role = |user: &Account, role: &str| json!({"o": org, "u": user.user_id, "r": role});
 
     assert_eq!(
@@ -366,7 +356,7 @@ async fn roles_never_exceed_the_granter(app: &TestApp) {
 async fn an_owner_always_remains(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
-    let admin = join(app, &owner, &org, "admin@example.com", "ADMIN").await;
+    let admin = app.join(&owner, &org, "admin@example.com", "ADMIN").await;
     let me_as = |user: &Account, role: &str| json!({"o": org, "u": user.user_id, "r": role});
 
     assert_eq!(
@@ -426,7 +416,8 @@ async fn members_are_paginated(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
     for n in 0..4 {
-        join(app, &owner, &org, &format!("m{n}@example.com"), "MEMBER").await;
+        app.join(&owner, &org, &format!("m{n}@example.com"), "MEMBER")
+            .await;
     }
     let mut seen = Vec::new();
     let mut after = Value::Null;

@@ -9,13 +9,7 @@ async fn projects_lifecycle(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
     let other = app.create_org(&owner, "other").await;
-    app.invite(&owner, &org, "viewer@example.com", "VIEWER")
-        .await;
-    let token = app
-        .email("viewer@example.com", "invited you")
-        .await
-        .link_token("/invitations/accept");
-    let viewer = app.signup_with("viewer@example.com", Some(&token)).await;
+    let viewer = app.join(&owner, &org, "viewer@example.com", "VIEWER").await;
 
     let create = "mutation($i: CreateProjectInput!) { createProject(input: $i) { id title summary taskType archived } }";
     let made = app

@@ -47,14 +47,8 @@ struct Victim {
 async fn victim(app: &TestApp) -> Victim {
     let owner = app.signup("alice@victim.example.com").await;
     let org = app.create_org(&owner, "victim").await;
-    app.invite(&owner, &org, "member@victim.example.com", "MEMBER")
-        .await;
-    let token = app
-        .email("member@victim.example.com", "invited you")
-        .await
-        .link_token("/invitations/accept");
     let member = app
-        .signup_with("member@victim.example.com", Some(&token))
+        .join(&owner, &org, "member@victim.example.com", "MEMBER")
         .await;
     let project = app
         .create_project(&owner.token, &org, "Secret project")

@@ -103,13 +103,7 @@ async fn api_tokens_work_within_their_scopes(app: &TestApp) {
 async fn api_token_input_is_checked(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
-    app.invite(&owner, &org, "viewer@example.com", "VIEWER")
-        .await;
-    let token = app
-        .email("viewer@example.com", "invited you")
-        .await
-        .link_token("/invitations/accept");
-    let viewer = app.signup_with("viewer@example.com", Some(&token)).await;
+    let viewer = app.join(&owner, &org, "viewer@example.com", "VIEWER").await;
 
     let input = |scopes: Value, expires: Value| json!({"i": {"name": "ci", "orgId": org, "scopes": scopes, "expiresAt": expires}});
     let past = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
