@@ -28,6 +28,7 @@ pub struct AppState {
     pub schema: KeynetSchema,
     pub metrics: Arc<Metrics>,
     pub limits: ApiLimits,
+    pub trust_forwarded_for: bool,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -92,7 +93,15 @@ fn user_loader(domain: &Domain) -> DataLoader<UserLoader> {
     DataLoader::new(UserLoader(domain.db().clone()), tokio::spawn)
 }
 
-fn client_addr(req: &HttpRequest) -> Option<String> {
+fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+    if trust_forwarded_for && let Some(forwarded) = req.connection_info().realip_remote_addr() {
+        // The proxy may append a port; keep the address only.
+        let addr = forwarded
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|_| forwarded.to_string());
+        return Some(addr);
+    }
     req.peer_addr().map(|addr| addr.ip().to_string())
 }
 
@@ -196,7 +205,13 @@ async fn graphql(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let (viewer, meta) = match authenticate(&state.domain, authorization, client_addr(&req)).await {
+    let (viewer, meta) = match authenticate(
+        &state.domain,
+        authorization,
+        client_addr(&req, state.trust_forwarded_for),
+    )
+    .await
+    {
         Ok(found) => found,
         Err(error) => {
             let code = code(&error);
@@ -255,7 +270,7 @@ async fn subscriptions(
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let domain = state.domain.clone();
-    let addr = client_addr(&req);
+    let addr = client_addr(&req, state.trust_forwarded_for);
     GraphQLSubscription::new(state.schema.clone())
         .on_connection_init(move |init| async move {
             let token = init

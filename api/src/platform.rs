@@ -172,6 +172,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         schema: graphql::build(domain.clone(), &settings.api, metrics.clone()),
         metrics,
         limits: settings.api.clone(),
+        trust_forwarded_for: settings.trust_forwarded_for,
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -17,6 +17,10 @@ pub struct Settings {
     pub database_url_file: Option<PathBuf>,
     /// How people reach this server (links in emails); default: `http://` + bind address.
     pub public_url: Option<String>,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For` (only behind a proxy
+    /// that sets them: clients can forge them otherwise). It keys the sign-in throttle and
+    /// is recorded in the audit log.
+    pub trust_forwarded_for: bool,
     /// Run the background workers in this process (`keynet serve --no-workers` turns it off).
     pub run_workers: bool,
     pub log_format: LogFormat,
@@ -87,6 +91,7 @@ impl Default for Settings {
             database_url: None,
             database_url_file: None,
             public_url: None,
+            trust_forwarded_for: false,
             run_workers: true,
             log_format: LogFormat::Text,
             auth: AuthSettings::default(),

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 const AUDIT: &str = "query($o: ID!, $a: String) { auditLog(orgId: $o, action: $a) { edges { node { action targetType targetId actor { email } clientAddress metadata } } } }";
 
-on_both_backends!(changes_are_audited, audit_entries_stream_live);
+on_both_backends!(
+    changes_are_audited,
+    audit_entries_stream_live,
+    forwarded_addresses_are_trusted_only_when_configured where |s| s.trust_forwarded_for = true,
+);
 
 async fn changes_are_audited(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
@@ -109,5 +113,25 @@ async fn audit_entries_stream_live(app: &TestApp) {
         ws::connect(app.url(), json!({"token": "forged"}))
             .await
             .is_err()
+    );
+}
+
+async fn forwarded_addresses_are_trusted_only_when_configured(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.url()))
+        .bearer_auth(&owner.token)
+        .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
+        .json(&json!({"query": "mutation { createOrganization(input: {name: \"Acme\", slug: \"acme\"}) { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    let created: serde_json::Value = response.json().await.unwrap();
+    let org = created["data"]["createOrganization"]["id"].clone();
+    let log = app.data(Some(&owner.token), AUDIT, json!({"o": org})).await;
+    assert_eq!(
+        log["auditLog"]["edges"][0]["node"]["clientAddress"],
+        "203.0.113.7"
     );
 }
