@@ -44,8 +44,24 @@ pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Settings, Strin
     if let Some(run) = overrides.run_workers {
         figment = figment.merge(Serialized::default("run_workers", run));
     }
-    let settings: Settings = figment.extract().map_err(|e| e.to_string())?;
+    let settings: Settings = figment.extract().map_err(describe)?;
     settings.resolve().map_err(|e| e.to_string())
+}
+
+/// figment names keys as their source spelled them (`API.MAX_DEPTH` from the environment);
+/// name them as the configuration file does.
+fn describe(error: figment::Error) -> String {
+    let key = error.path.join(".").to_lowercase();
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    if key.is_empty() {
+        format!("invalid configuration{source}: {}", error.kind)
+    } else {
+        format!("invalid setting `{key}`{source}: {}", error.kind)
+    }
 }
 
 #[cfg(test)]
@@ -95,7 +111,17 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("KEYNET_API__MAX_DEPTH", "deep");
             let error = load(None, Overrides::default()).expect_err("refused");
-            assert!(error.contains("api.max_depth"), "{error}");
+            assert!(error.contains("`api.max_depth`"), "{error}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYNET_EMAIL__SMTP_URL", "mail.example.com");
+            let error = load(None, Overrides::default()).expect_err("refused");
+            assert!(error.contains("`email.smtp_url`"), "{error}");
+            jail.set_env("KEYNET_EMAIL__SMTP_URL", "smtp://127.0.0.1:2525");
+            jail.set_env("KEYNET_EMAIL__FROM", "not a mailbox");
+            let error = load(None, Overrides::default()).expect_err("refused");
+            assert!(error.contains("`email.from`"), "{error}");
             Ok(())
         });
         figment::Jail::expect_with(|jail| {

@@ -209,6 +209,8 @@ impl Settings {
         {
             return Err(refuse("auth.jwt_secret", "needs at least 32 bytes"));
         }
+        keynet_workers::Mailer::check_settings(self.email.smtp_url.as_deref(), &self.email.from)
+            .map_err(|(key, reason)| refuse(key, reason))?;
         if !(60..=3600).contains(&self.auth.access_token_ttl_secs) {
             return Err(refuse(
                 "auth.access_token_ttl_secs",

@@ -4,7 +4,9 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
 use crate::events::{Event, EventBus};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
+};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -45,8 +47,16 @@ impl Domain {
     /// One transaction per use case: the write, its audit entries and its follow-up tasks
     /// commit or roll back together.
     pub(crate) async fn begin(&self) -> Result<Tx> {
+        let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DbBackend::Sqlite {
+            // In WAL mode a transaction that read first cannot write once another connection
+            // has committed (SQLITE_BUSY_SNAPSHOT; waiting does not help). Taking the write
+            // lock up front is what `BEGIN IMMEDIATE` does; sea-orm only issues `BEGIN`.
+            txn.execute_unprepared("UPDATE organizations SET id = id WHERE 0")
+                .await?;
+        }
         Ok(Tx {
-            txn: self.db.begin().await?,
+            txn,
             events: Vec::new(),
         })
     }

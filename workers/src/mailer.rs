@@ -24,12 +24,9 @@ impl Mailer {
     /// `url` as lettre reads it: `smtp://host:port` (plain), `smtp://…?tls=required`
     /// (STARTTLS) or `smtps://user:pass@host` (TLS).
     pub fn smtp(url: &str, from: &str) -> anyhow::Result<Self> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .context("smtp.url is not a valid SMTP URL")?
-            .build();
         Ok(Self {
-            from: from.parse().context("smtp.from is not a valid mailbox")?,
-            transport: Transport::Smtp(transport),
+            from: parse_sender(from)?,
+            transport: Transport::Smtp(smtp_transport(url)?.build()),
         })
     }
 
@@ -37,9 +34,22 @@ impl Mailer {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the outbox folder {}", dir.display()))?;
         Ok(Self {
-            from: from.parse().context("email.from is not a valid mailbox")?,
+            from: parse_sender(from)?,
             transport: Transport::Outbox(AsyncFileTransport::new(dir)),
         })
+    }
+
+    /// Checks the email settings without connecting anywhere, so a bad value is refused
+    /// when the configuration is read. `Err` names the setting.
+    pub fn check_settings(
+        smtp_url: Option<&str>,
+        from: &str,
+    ) -> Result<(), (&'static str, String)> {
+        parse_sender(from).map_err(|e| ("email.from", format!("{e:#}")))?;
+        if let Some(url) = smtp_url {
+            smtp_transport(url).map_err(|e| ("email.smtp_url", format!("{e:#}")))?;
+        }
+        Ok(())
     }
 
     pub async fn send(&self, email: &EmailMessage) -> anyhow::Result<()> {
@@ -62,6 +72,16 @@ impl Mailer {
         }
         Ok(())
     }
+}
+
+fn parse_sender(from: &str) -> anyhow::Result<Mailbox> {
+    from.parse()
+        .context("email.from is not a mailbox such as `Keynet <noreply@example.com>`")
+}
+
+fn smtp_transport(url: &str) -> anyhow::Result<lettre::transport::smtp::AsyncSmtpTransportBuilder> {
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .context("email.smtp_url is not an SMTP URL (smtp://host:port, smtps://user:pass@host)")
 }
 
 pub struct EmailHandler(pub Mailer);
