@@ -38,6 +38,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
+        .route("/verify-email", web::get().to(email_link_page))
+        .route("/reset-password", web::get().to(email_link_page))
+        .route("/invitations/accept", web::get().to(email_link_page))
         .default_service(web::to(|| async {
             http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         }));
@@ -297,6 +300,22 @@ async fn subscriptions(
             Ok(data)
         })
         .start(&req, payload)
+}
+
+/// The page behind the links in Keynet's emails (verification, password reset, invitation),
+/// so they work on the embedded default without a separate web frontend.
+async fn email_link_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        // The token is in the URL: never send it on as a referrer.
+        .insert_header(("referrer-policy", "no-referrer"))
+        .insert_header((
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ))
+        .insert_header(("cache-control", "no-store"))
+        .body(include_str!("pages/email_link.html"))
 }
 
 async fn healthz() -> HttpResponse {
