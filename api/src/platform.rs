@@ -37,12 +37,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     if sqlite && settings.database_url.is_none() {
         create_data_dir(&settings.data_dir)?;
     }
-    let mut options = ConnectOptions::new(url);
-    options
-        .sqlx_logging(false)
-        .max_connections(if sqlite { 4 } else { 20 })
-        .connect_timeout(Duration::from_secs(10));
-    let db = Database::connect(options)
+    let db = Database::connect(connect_options(url, settings.database_pool_size))
         .await
         .context("cannot connect to the database (database_url)")?;
     if sqlite {
@@ -50,6 +45,21 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
     Ok(db)
+}
+
+/// The pool options of the platform (also used by the benchmark's direct-SQL baseline, so
+/// both run on identical pools).
+pub fn connect_options(url: String, pool_size: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(pool_size)
+        .connect_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // statement. A broken connection fails its statement instead and is replaced.
+        .test_before_acquire(false)
+        .idle_timeout(Duration::from_secs(300));
+    options
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
@@ -180,7 +190,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(routes)
     })
-    .workers(2)
+    .workers(settings.http_workers)
     .disable_signals()
     .listen(listener)?
     .run();

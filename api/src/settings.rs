@@ -15,6 +15,10 @@ pub struct Settings {
     /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
     pub database_url_file: Option<PathBuf>,
+    /// Connections in the database pool of this process.
+    pub database_pool_size: u32,
+    /// HTTP worker threads; default: one per CPU.
+    pub http_workers: usize,
     /// How people reach this server (links in emails); default: `http://` + bind address.
     pub public_url: Option<String>,
     /// Take the client address from `Forwarded` / `X-Forwarded-For` (only behind a proxy
@@ -90,6 +94,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("keynet-data"),
             database_url: None,
             database_url_file: None,
+            database_pool_size: 16,
+            http_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             public_url: None,
             trust_forwarded_for: false,
             run_workers: true,
@@ -237,6 +243,8 @@ impl Settings {
             ("api.max_complexity", self.api.max_complexity),
             ("api.max_aliases", self.api.max_aliases),
             ("workers.concurrency", self.workers.concurrency),
+            ("database_pool_size", self.database_pool_size as usize),
+            ("http_workers", self.http_workers),
         ] {
             if value == 0 {
                 return Err(refuse(key, "must be greater than 0"));

@@ -153,10 +153,12 @@ impl Domain {
             .apply(query, memberships::Column::Id, Order::Asc)
             .all(&self.db)
             .await?;
-        Ok(page.finish(rows).map(|(membership, user)| Member {
-            membership,
-            user: user.expect("memberships reference users by foreign key"),
-        }))
+        page.finish(rows).try_map(|(membership, user)| {
+            let user = user.ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("membership {} has no user", membership.id))
+            })?;
+            Ok(Member { membership, user })
+        })
     }
 
     pub async fn change_member_role(

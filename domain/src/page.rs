@@ -31,6 +31,14 @@ impl<T> Page<T> {
             has_previous_page: self.has_previous_page,
         }
     }
+
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, E>>()?,
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        })
+    }
 }
 
 impl PageRequest {

@@ -187,8 +187,7 @@ impl Domain {
         }
         let (user, memberships) = self.user_with_memberships(token.user_id).await?;
         Ok(Viewer::new(
-            user.id,
-            user.email,
+            user,
             Credential::ApiToken {
                 id: token.id,
                 org_id: token.org_id,

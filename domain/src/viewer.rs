@@ -1,5 +1,6 @@
 //! Who is asking, and the one permission check every operation goes through.
 
+use crate::entities::users;
 use crate::error::{Error, Result};
 use crate::ids::{ApiTokenId, OrgId, SessionFamilyId, UserId};
 use crate::roles::{Permission, Role, ScopeSet};
@@ -22,6 +23,8 @@ pub enum Credential {
 pub struct Viewer {
     pub user_id: UserId,
     pub email: String,
+    /// The account as it was when the request was authenticated.
+    pub user: users::Model,
     pub credential: Credential,
     /// The address the request came from, recorded in the audit log.
     pub client_addr: Option<String>,
@@ -32,15 +35,15 @@ pub struct Viewer {
 
 impl Viewer {
     pub fn new(
-        user_id: UserId,
-        email: String,
+        user: users::Model,
         credential: Credential,
         memberships: impl IntoIterator<Item = (OrgId, Role)>,
         client_addr: Option<String>,
     ) -> Self {
         Self {
-            user_id,
-            email,
+            user_id: user.id,
+            email: user.email.clone(),
+            user,
             credential,
             client_addr,
             memberships: RwLock::new(memberships.into_iter().collect()),
@@ -137,13 +140,17 @@ mod tests {
     use crate::roles::Scope;
 
     fn viewer(credential: Credential, orgs: &[(OrgId, Role)]) -> Viewer {
-        Viewer::new(
-            UserId::new(),
-            "a@example.com".into(),
-            credential,
-            orgs.iter().copied(),
-            None,
-        )
+        let at = crate::time::now();
+        let user = users::Model {
+            id: UserId::new(),
+            email: "a@example.com".into(),
+            display_name: "A".into(),
+            password_hash: String::new(),
+            email_verified_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        Viewer::new(user, credential, orgs.iter().copied(), None)
     }
 
     #[test]

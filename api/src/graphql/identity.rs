@@ -26,8 +26,9 @@ pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
+    /// The account as of this request (read when the request was authenticated).
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<User> {
-        Ok(User(domain(ctx).user(viewer(ctx)?.user_id).await?))
+        Ok(User(viewer(ctx)?.user.clone()))
     }
 }
 

@@ -16,8 +16,7 @@ impl Domain {
         let claims = self.keys.verify(bearer)?;
         let (user, memberships) = self.user_with_memberships(claims.sub).await?;
         Ok(Viewer::new(
-            user.id,
-            user.email,
+            user,
             Credential::Session { family: claims.sid },
             memberships.into_iter().map(|m| (m.org_id, m.role)),
             client_addr,

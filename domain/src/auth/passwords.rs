@@ -36,18 +36,10 @@ pub async fn verify(password: String, stored: String) -> Result<bool> {
     .map_err(|e| Error::Internal(e.into()))?
 }
 
-/// A hash of a random password, verified against when the account does not exist, so a
-/// failed sign-in takes as long whether or not the email is registered.
-pub async fn decoy_hash() -> &'static str {
-    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
-    DECOY
-        .get_or_init(|| async {
-            hash(super::secrets::random_token())
-                .await
-                .unwrap_or_default()
-        })
-        .await
-}
+/// The hash of a random password nobody knows, with the same parameters as real hashes. A
+/// sign-in for an unknown email is verified against it, so it costs as long as one for a
+/// known email, and fails the same way.
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Xv7QvUZxCx6hO0oXw3Clgw$80RlOyV5KcK5s6rek0pYs5tHI8QXHvVFW3QtP9obEDI";
 
 #[cfg(test)]
 mod tests {
@@ -67,5 +59,13 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn the_decoy_hash_is_valid_and_matches_nothing_known() {
+        for guess in ["", "correct horse battery"] {
+            let matched = verify(guess.into(), DECOY_HASH.into()).await;
+            assert!(!matched.expect("the decoy is a valid hash"));
+        }
     }
 }

@@ -1,0 +1,78 @@
+//! The baseline: the statements the GraphQL path runs for each read, run directly on a pool
+//! of their own. They are built with the same sea-orm calls as the domain, so the SQL text is
+//! identical (the N+1 section checks it). JWT verification is left out on purpose: it is part
+//! of what the GraphQL path adds.
+
+use crate::probe::SqlProbe;
+use anyhow::{Context, Result};
+use keynet_api::platform::connect_options;
+use keynet_domain::entities::{memberships, organizations, users};
+use keynet_domain::ids::{OrgId, UserId};
+use keynet_domain::page::PageRequest;
+use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, Order, QueryFilter};
+use std::sync::Arc;
+
+/// The page size the GraphQL query asks for (`members(first: 20)`).
+pub const MEMBERS_PAGE: i32 = 20;
+
+pub struct DirectSql {
+    pub db: DatabaseConnection,
+    pub probe: Arc<SqlProbe>,
+}
+
+impl DirectSql {
+    /// A pool of `size` connections, opened with the options the platform uses.
+    pub async fn connect(url: &str, size: u32) -> Result<Self> {
+        let mut db = Database::connect(connect_options(url.to_string(), size))
+            .await
+            .context("cannot connect the direct-SQL pool")?;
+        let probe = SqlProbe::install(&mut db);
+        Ok(Self { db, probe })
+    }
+}
+
+/// What `Domain::authenticate` reads for a session token once the JWT is verified: the user
+/// and their memberships in one query (`user_with_memberships`).
+async fn authenticate(db: &DatabaseConnection, user: UserId) -> Result<Vec<memberships::Model>> {
+    let (_, memberships) = users::Entity::find_by_id(user)
+        .find_with_related(memberships::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .next()
+        .context("the bench user is gone")?;
+    Ok(memberships)
+}
+
+/// `query { me { … } }`: authentication, then `Domain::user`.
+pub async fn me(db: &DatabaseConnection, user: UserId) -> Result<users::Model> {
+    authenticate(db, user).await?;
+    users::Entity::find_by_id(user)
+        .one(db)
+        .await?
+        .context("the bench user is gone")
+}
+
+/// `organization(slug) { members(first: 20) }`: authentication, `Domain::organization_by_slug`
+/// (limited to the viewer's organizations), then `Domain::members` (memberships joined with
+/// users, one page plus the probe row).
+pub async fn org_members(db: &DatabaseConnection, user: UserId, slug: &str) -> Result<usize> {
+    let memberships = authenticate(db, user).await?;
+    let mut visible: Vec<OrgId> = memberships.iter().map(|m| m.org_id).collect();
+    visible.sort();
+    let org = organizations::Entity::find()
+        .filter(organizations::Column::Slug.eq(slug))
+        .filter(organizations::Column::Id.is_in(visible))
+        .one(db)
+        .await?
+        .context("the bench organization is gone")?;
+    let page = PageRequest::new(Some(MEMBERS_PAGE), None)?;
+    let query = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org.id))
+        .find_also_related(users::Entity);
+    let rows = page
+        .apply(query, memberships::Column::Id, Order::Asc)
+        .all(db)
+        .await?;
+    Ok(page.finish(rows).items.len())
+}
