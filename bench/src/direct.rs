@@ -33,31 +33,29 @@ impl DirectSql {
 
 /// What `Domain::authenticate` reads for a session token once the JWT is verified: the user
 /// and their memberships in one query (`user_with_memberships`).
-async fn authenticate(db: &DatabaseConnection, user: UserId) -> Result<Vec<memberships::Model>> {
-    let (_, memberships) = users::Entity::find_by_id(user)
+async fn authenticate(
+    db: &DatabaseConnection,
+    user: UserId,
+) -> Result<(users::Model, Vec<memberships::Model>)> {
+    users::Entity::find_by_id(user)
         .find_with_related(memberships::Entity)
         .all(db)
         .await?
         .into_iter()
         .next()
-        .context("the bench user is gone")?;
-    Ok(memberships)
+        .context("the bench user is gone")
 }
 
-/// `query { me { … } }`: authentication, then `Domain::user`.
+/// `query { me { … } }`: authentication alone (the viewer carries the user row).
 pub async fn me(db: &DatabaseConnection, user: UserId) -> Result<users::Model> {
-    authenticate(db, user).await?;
-    users::Entity::find_by_id(user)
-        .one(db)
-        .await?
-        .context("the bench user is gone")
+    Ok(authenticate(db, user).await?.0)
 }
 
 /// `organization(slug) { members(first: 20) }`: authentication, `Domain::organization_by_slug`
 /// (limited to the viewer's organizations), then `Domain::members` (memberships joined with
 /// users, one page plus the probe row).
 pub async fn org_members(db: &DatabaseConnection, user: UserId, slug: &str) -> Result<usize> {
-    let memberships = authenticate(db, user).await?;
+    let (_, memberships) = authenticate(db, user).await?;
     let mut visible: Vec<OrgId> = memberships.iter().map(|m| m.org_id).collect();
     visible.sort();
     let org = organizations::Entity::find()
