@@ -66,6 +66,28 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// A domain error as an HTTP answer (REST endpoints), with the GraphQL codes.
+pub fn rest_error(error: Error) -> HttpResponse {
+    let code = code(&error);
+    let status = match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
+        "CONFLICT" => StatusCode::CONFLICT,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let field = match &error {
+        Error::InvalidInput { field, .. } => Some(*field),
+        _ => None,
+    };
+    let message = public_message(&error);
+    HttpResponse::build(status).json(json!({
+        "errors": [{"message": message, "extensions": {"code": code, "field": field}}]
+    }))
+}
+
 /// An HTTP answer in the same shape as a GraphQL error, for the REST endpoints and for
 /// requests refused before GraphQL runs.
 pub fn http_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {

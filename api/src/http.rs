@@ -4,7 +4,7 @@
 use crate::error::{code, http_error};
 use crate::graphql::KeynetSchema;
 use crate::graphql::context::RequestMeta;
-use crate::graphql::loaders::UserLoader;
+use crate::graphql::loaders::{NotesLoader, UserLoader};
 use crate::metrics::Metrics;
 use crate::settings::ApiLimits;
 use actix_web::body::MessageBody;
@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub limits: ApiLimits,
     pub trust_forwarded_for: bool,
+    /// Set when blobs are on the local filesystem: Keynet serves their signed URLs.
+    pub local_store: Option<Arc<keynet_storage::LocalStore>>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/verify-email", web::get().to(email_link_page))
         .route("/reset-password", web::get().to(email_link_page))
         .route("/invitations/accept", web::get().to(email_link_page))
+        .configure(crate::rest::routes)
         .default_service(web::to(|| async {
             http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         }));
@@ -96,7 +99,18 @@ fn user_loader(domain: &Domain) -> DataLoader<UserLoader> {
     DataLoader::new(UserLoader(domain.db().clone()), tokio::spawn)
 }
 
-fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+fn notes_loader(domain: &Arc<Domain>, viewer: Option<&Viewer>) -> DataLoader<NotesLoader> {
+    let orgs = viewer.map(Viewer::visible_orgs).unwrap_or_default();
+    DataLoader::new(
+        NotesLoader {
+            domain: domain.clone(),
+            orgs,
+        },
+        tokio::spawn,
+    )
+}
+
+pub(crate) fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
     if trust_forwarded_for && let Some(forwarded) = req.connection_info().realip_remote_addr() {
         // The proxy may append a port; keep the address only.
         let addr = forwarded
@@ -110,7 +124,7 @@ fn client_addr(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
 
 /// The viewer behind `Authorization: Bearer …`, or none. A credential that is sent but
 /// refused is remembered, so operations answer "invalid or expired" rather than "sign in".
-async fn authenticate(
+pub(crate) async fn authenticate(
     domain: &Domain,
     authorization: Option<&str>,
     client_addr: Option<String>,
@@ -229,7 +243,10 @@ async fn graphql(
             "the request has no query",
         );
     }
-    let mut request = request.data(meta).data(user_loader(&state.domain));
+    let mut request = request
+        .data(meta)
+        .data(user_loader(&state.domain))
+        .data(notes_loader(&state.domain, viewer.as_ref()));
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
@@ -294,6 +311,7 @@ async fn subscriptions(
             let mut data = async_graphql::Data::default();
             data.insert(meta);
             data.insert(user_loader(&domain));
+            data.insert(notes_loader(&domain, viewer.as_ref()));
             if let Some(viewer) = viewer {
                 data.insert(viewer);
             }

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod platform;
+mod rest;
 pub mod settings;
 
 pub use platform::{Platform, launch};

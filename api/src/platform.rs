@@ -4,7 +4,7 @@
 use crate::graphql;
 use crate::http::{AppState, observe, routes};
 use crate::metrics::Metrics;
-use crate::settings::Settings;
+use crate::settings::{Settings, StorageBackend};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -12,8 +12,10 @@ use keynet_domain::Domain;
 use keynet_domain::auth::jwt::JwtKeys;
 use keynet_domain::config::{DomainConfig, ThrottleConfig};
 use keynet_domain::events::LocalEventBus;
+use keynet_domain::storage::BlobStore;
 use keynet_migrations::{Migrator, MigratorTrait};
-use keynet_workers::{EmailHandler, Mailer, RunnerConfig, TaskRunner};
+use keynet_storage::{LocalStore, S3Store};
+use keynet_workers::{EmailHandler, ImportHandler, Mailer, RunnerConfig, TaskRunner};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -73,21 +75,57 @@ fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data folder {} (data_dir)", dir.display()))
 }
 
-/// The configured JWT secret, or one generated once and kept in the data folder, so the
-/// embedded default needs no configuration and sessions survive restarts.
-fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = &settings.auth.jwt_secret {
+/// The configured secret, or one generated once and kept in the data folder as
+/// `file_name`, so the embedded default needs no configuration and survives restarts.
+fn configured_or_generated_secret(
+    settings: &Settings,
+    configured: &Option<String>,
+    file_name: &str,
+    setting: &str,
+) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = configured {
         return Ok(secret.as_bytes().to_vec());
     }
     create_data_dir(&settings.data_dir)?;
-    let path = settings.data_dir.join("jwt-secret");
+    let path = settings.data_dir.join(file_name);
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(existing.trim().as_bytes().to_vec());
     }
     let secret = hex::encode(rand::random::<[u8; 32]>());
     write_private(&path, &secret)?;
-    tracing::warn!(path = %path.display(), "generated a JWT secret; set auth.jwt_secret when several instances serve one database");
+    tracing::warn!(path = %path.display(), setting, "generated a secret; set it when several instances serve one database");
     Ok(secret.into_bytes())
+}
+
+/// The blob store the settings choose, and the local one also as itself (its signed URLs
+/// are served by Keynet).
+async fn blob_store(
+    settings: &Settings,
+    public_url: &str,
+) -> anyhow::Result<(Arc<dyn BlobStore>, Option<Arc<LocalStore>>)> {
+    match settings.storage.backend {
+        StorageBackend::S3 => {
+            let store = S3Store::new(&settings.storage.s3)?;
+            store
+                .check()
+                .await
+                .context("the S3 bucket does not answer (storage.s3)")?;
+            Ok((Arc::new(store), None))
+        }
+        StorageBackend::Local => {
+            let key = configured_or_generated_secret(
+                settings,
+                &settings.storage.signing_key,
+                "blob-signing-key",
+                "storage.signing_key",
+            )?;
+            let root = settings.data_dir.join("blobs");
+            std::fs::create_dir_all(&root)
+                .with_context(|| format!("cannot create {}", root.display()))?;
+            let store = Arc::new(LocalStore::new(root, public_url, key)?);
+            Ok((store.clone(), Some(store)))
+        }
+    }
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
@@ -110,14 +148,20 @@ fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
     }
 }
 
-fn task_runner(db: DatabaseConnection, settings: &Settings) -> anyhow::Result<TaskRunner> {
+fn task_runner(
+    db: DatabaseConnection,
+    settings: &Settings,
+    domain: Arc<Domain>,
+) -> anyhow::Result<TaskRunner> {
     let config = RunnerConfig {
         concurrency: settings.workers.concurrency,
         poll_interval: Duration::from_millis(settings.workers.poll_interval_ms),
         shutdown_grace: Duration::from_secs(settings.workers.shutdown_grace_secs),
         ..RunnerConfig::default()
     };
-    Ok(TaskRunner::new(db, config).handle(EmailHandler(mailer(settings)?)))
+    Ok(TaskRunner::new(db, config)
+        .handle(EmailHandler(mailer(settings)?))
+        .handle(ImportHandler(domain)))
 }
 
 pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
@@ -126,30 +170,39 @@ pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
 }
 
 /// Like [`launch`], on a connection the caller made (tests use it to observe the SQL).
-pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Platform> {
-    migrate(&db).await?;
-    let listener = std::net::TcpListener::bind(settings.bind_addr()?)
-        .with_context(|| format!("cannot listen on {} (bind)", settings.bind))?;
-    let addr = listener.local_addr()?;
-
+/// The domain with everything it is built from: keys, blob store, configuration.
+async fn assemble_domain(
+    settings: &Settings,
+    db: DatabaseConnection,
+    public_url: String,
+) -> anyhow::Result<(Arc<Domain>, Option<Arc<LocalStore>>)> {
     let previous: Vec<Vec<u8>> = settings
         .auth
         .previous_jwt_secrets
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
+    let jwt_secret = configured_or_generated_secret(
+        settings,
+        &settings.auth.jwt_secret,
+        "jwt-secret",
+        "auth.jwt_secret",
+    )?;
     let keys = JwtKeys::new(
-        &jwt_secret(&settings)?,
+        &jwt_secret,
         &previous,
         &settings.auth.issuer,
         &settings.auth.audience,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (blobs, local_store) = blob_store(settings, &public_url).await?;
+    let work_dir = settings.data_dir.join("work");
+    std::fs::create_dir_all(&work_dir)
+        .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let config = DomainConfig {
-        public_url: settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}")),
+        public_url,
+        work_dir,
+        max_upload_bytes: settings.storage.max_upload_bytes,
         jwt_issuer: settings.auth.issuer.clone(),
         jwt_audience: settings.auth.audience.clone(),
         access_token_ttl: chrono::Duration::seconds(settings.auth.access_token_ttl_secs),
@@ -162,15 +215,30 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         ..DomainConfig::default()
     };
     let domain = Arc::new(Domain::new(
-        db.clone(),
+        db,
         config,
         keys,
         Arc::new(LocalEventBus::default()),
+        blobs,
     ));
+    Ok((domain, local_store))
+}
+
+pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Platform> {
+    migrate(&db).await?;
+    let listener = std::net::TcpListener::bind(settings.bind_addr()?)
+        .with_context(|| format!("cannot listen on {} (bind)", settings.bind))?;
+    let addr = listener.local_addr()?;
+
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let (domain, local_store) = assemble_domain(&settings, db.clone(), public_url).await?;
 
     let shutdown = CancellationToken::new();
     let workers = if settings.run_workers {
-        let runner = task_runner(db, &settings)?;
+        let runner = task_runner(db, &settings, domain.clone())?;
         Some(tokio::spawn(runner.run(shutdown.clone())))
     } else {
         None
@@ -183,6 +251,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         metrics,
         limits: settings.api.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        local_store,
     });
     let server = HttpServer::new(move || {
         App::new()
@@ -234,7 +303,12 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let db = connect(&settings).await?;
     migrate(&db).await?;
     let shutdown = CancellationToken::new();
-    let runner = tokio::spawn(task_runner(db, &settings)?.run(shutdown.clone()));
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    let (domain, _) = assemble_domain(&settings, db.clone(), public_url).await?;
+    let runner = tokio::spawn(task_runner(db, &settings, domain)?.run(shutdown.clone()));
     shutdown_signal().await;
     shutdown.cancel();
     runner.await?;

@@ -32,6 +32,41 @@ pub struct Settings {
     pub api: ApiLimits,
     pub email: EmailSettings,
     pub workers: WorkerSettings,
+    pub storage: StorageSettings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// Files under `data_dir/blobs`, signed URLs served by Keynet.
+    Local,
+    S3,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// Signs the local store's URLs (≥ 32 bytes). Default: generated once into `data_dir`.
+    pub signing_key: Option<String>,
+    pub signing_key_file: Option<PathBuf>,
+    pub s3: keynet_storage::S3Settings,
+    pub s3_secret_access_key_file: Option<PathBuf>,
+    /// Largest dataset archive accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            signing_key: None,
+            signing_key_file: None,
+            s3: keynet_storage::S3Settings::default(),
+            s3_secret_access_key_file: None,
+            max_upload_bytes: 10 << 30,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +139,7 @@ impl Default for Settings {
             api: ApiLimits::default(),
             email: EmailSettings::default(),
             workers: WorkerSettings::default(),
+            storage: StorageSettings::default(),
         }
     }
 }
@@ -189,6 +225,20 @@ impl Settings {
             &self.email.smtp_url_file,
             "email.smtp_url_file",
         )?;
+        read_secret(
+            &mut self.storage.signing_key,
+            &self.storage.signing_key_file,
+            "storage.signing_key_file",
+        )?;
+        let mut s3_secret = None;
+        read_secret(
+            &mut s3_secret,
+            &self.storage.s3_secret_access_key_file,
+            "storage.s3_secret_access_key_file",
+        )?;
+        if let Some(secret) = s3_secret {
+            self.storage.s3.secret_access_key = secret;
+        }
         self.validate()?;
         Ok(self)
     }
@@ -214,6 +264,22 @@ impl Settings {
             && secret.len() < 32
         {
             return Err(refuse("auth.jwt_secret", "needs at least 32 bytes"));
+        }
+        if self.storage.backend == StorageBackend::S3
+            && let Err(keynet_storage::Error::Setting { key, reason }) = self.storage.s3.check()
+        {
+            return Err(SettingError {
+                key: s3_key(key),
+                reason,
+            });
+        }
+        if let Some(key) = &self.storage.signing_key
+            && key.len() < keynet_storage::local::MIN_SIGNING_KEY_BYTES
+        {
+            return Err(refuse("storage.signing_key", "needs at least 32 bytes"));
+        }
+        if self.storage.max_upload_bytes == 0 {
+            return Err(refuse("storage.max_upload_bytes", "must be greater than 0"));
         }
         keynet_workers::Mailer::check_settings(self.email.smtp_url.as_deref(), &self.email.from)
             .map_err(|(key, reason)| refuse(key, reason))?;
@@ -280,4 +346,16 @@ fn read_secret(
         *value = Some(text.trim().to_string());
     }
     Ok(())
+}
+
+/// The full name of an S3 setting, as the configuration file spells it.
+fn s3_key(field: &str) -> &'static str {
+    match field {
+        "bucket" => "storage.s3.bucket",
+        "region" => "storage.s3.region",
+        "endpoint" => "storage.s3.endpoint",
+        "access_key_id" => "storage.s3.access_key_id",
+        "secret_access_key" => "storage.s3.secret_access_key",
+        _ => "storage.s3",
+    }
 }

@@ -16,6 +16,13 @@ pub struct DomainConfig {
     pub api_token_default_ttl: Duration,
     pub api_token_max_ttl: Duration,
     pub throttle: ThrottleConfig,
+    /// Largest dataset archive accepted.
+    pub max_upload_bytes: u64,
+    /// How long signed upload and download URLs work.
+    pub signed_url_ttl: std::time::Duration,
+    /// Scratch space for imports (unpacked archives); emptied after each.
+    pub work_dir: std::path::PathBuf,
+    pub import_limits: keynet_datasets::Limits,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +49,10 @@ impl Default for DomainConfig {
             api_token_default_ttl: Duration::days(90),
             api_token_max_ttl: Duration::days(366),
             throttle: ThrottleConfig::default(),
+            max_upload_bytes: 10 << 30,
+            signed_url_ttl: std::time::Duration::from_secs(3600),
+            work_dir: std::env::temp_dir(),
+            import_limits: keynet_datasets::Limits::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
 use crate::events::{Event, EventBus};
+use crate::storage::BlobStore;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
 };
@@ -15,6 +16,7 @@ pub struct Domain {
     pub(crate) config: DomainConfig,
     pub(crate) keys: JwtKeys,
     pub(crate) events: Arc<dyn EventBus>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
 }
 
 impl Domain {
@@ -23,13 +25,19 @@ impl Domain {
         config: DomainConfig,
         keys: JwtKeys,
         events: Arc<dyn EventBus>,
+        blobs: Arc<dyn BlobStore>,
     ) -> Self {
         Self {
             db,
             config,
             keys,
             events,
+            blobs,
         }
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -2,7 +2,7 @@
 //! process; a PostgreSQL-backed bus fans out across instances.
 
 use crate::entities::audit_log;
-use crate::ids::OrgId;
+use crate::ids::{DatasetId, DatasetUploadId, OrgId};
 use futures_util::stream::{self, BoxStream};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -13,6 +13,16 @@ use tokio::sync::broadcast;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     AuditEntryAdded(audit_log::Model),
+    /// An import moved on (queued, importing, succeeded, failed).
+    DatasetImport {
+        dataset_id: DatasetId,
+        upload_id: DatasetUploadId,
+        status: String,
+    },
+}
+
+pub fn dataset_topic(dataset: DatasetId) -> String {
+    format!("dataset:{dataset}")
 }
 
 pub fn org_audit_topic(org: OrgId) -> String {

@@ -64,4 +64,12 @@ id_type!(
     UserTokenId,
     SessionFamilyId,
     TaskId,
+    BlobId,
+    DatasetId,
+    DatasetUploadId,
+    ImportErrorId,
+    SnapshotId,
+    ExperimentId,
+    ExperimentStarId,
+    ExperimentNoteId,
 );

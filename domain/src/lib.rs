@@ -5,10 +5,12 @@
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod datasets;
 pub mod email;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod experiments;
 pub mod identity;
 pub mod ids;
 pub mod invitations;
@@ -16,6 +18,7 @@ pub mod orgs;
 pub mod page;
 pub mod projects;
 pub mod roles;
+pub mod storage;
 pub mod tasks;
 pub mod time;
 pub mod tokens;
@@ -23,6 +26,7 @@ pub mod viewer;
 
 mod domain;
 mod scoped;
+mod search;
 mod validate;
 
 pub use domain::Domain;

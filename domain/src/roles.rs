@@ -86,6 +86,7 @@ pub enum Permission {
     ReadProjects,
     WriteProjects,
     ArchiveProjects,
+    DeleteDatasets,
     PushTrainers,
     ReadAuditLog,
 }
@@ -100,7 +101,7 @@ impl Permission {
             UseApiTokens => (Role::Viewer, Scope::Admin),
             WriteProjects => (Role::Member, Scope::Write),
             PushTrainers => (Role::Member, Scope::TrainerPush),
-            ArchiveProjects => (Role::Admin, Scope::Write),
+            ArchiveProjects | DeleteDatasets => (Role::Admin, Scope::Write),
             UpdateOrganization | ManageMembers | ManageInvitations | ManageOrgApiTokens
             | ReadAuditLog => (Role::Admin, Scope::Admin),
             DeleteOrganization | TransferOwnership => (Role::Owner, Scope::Admin),

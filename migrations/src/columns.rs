@@ -41,6 +41,18 @@ pub fn int<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).integer().not_null().default(0).take()
 }
 
+pub fn big<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .default(0)
+        .take()
+}
+
+pub fn json_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).json_binary().null().take()
+}
+
 pub fn json<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).json_binary().not_null().take()
 }
@@ -74,4 +86,22 @@ pub fn set_null<T: IntoIden + 'static, C: IntoIden, P: IntoIden + 'static>(
         .to_col(Alias::new("id"))
         .on_delete(ForeignKeyAction::SetNull)
         .take()
+}
+
+/// An index on `columns` (by column name) of `table`.
+pub fn index(
+    name: &str,
+    table: impl IntoIden + 'static,
+    columns: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    if unique {
+        index.unique();
+    }
+    index.take()
 }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261122_000001_identity;
 mod m20261122_000002_tasks;
+mod m20261122_000003_datasets;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261122_000002_tasks::Migration),
+            Box::new(m20261122_000003_datasets::Migration),
         ]
     }
 }

@@ -10,6 +10,8 @@
 #[cfg(feature = "app")]
 pub mod app;
 #[cfg(feature = "app")]
+pub mod fixtures;
+#[cfg(feature = "app")]
 pub mod gql;
 #[cfg(feature = "app")]
 pub mod mail;

@@ -49,6 +49,11 @@ impl AuditSubscription {
         Ok(domain(ctx)
             .events()
             .subscribe(&org_audit_topic(org))
-            .map(|Event::AuditEntryAdded(entry)| AuditEntry(entry)))
+            .filter_map(|event| async move {
+                match event {
+                    Event::AuditEntryAdded(entry) => Some(AuditEntry(entry)),
+                    _ => None,
+                }
+            }))
     }
 }

@@ -1,7 +1,7 @@
 //! GraphQL enums and their domain counterparts.
 
 use async_graphql::Enum;
-use keynet_domain::entities::projects;
+use keynet_domain::entities::{dataset_uploads, datasets, projects};
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
 use keynet_domain::roles;
 
@@ -28,3 +28,5 @@ mirror_enum!(Role => roles::Role { Owner, Admin, Member, Viewer });
 mirror_enum!(Scope => roles::Scope { Read, Write, TrainerPush, Admin });
 mirror_enum!(TaskType => projects::TaskType { Classification, Detection, Segmentation, Pose });
 mirror_enum!(InvitationStatus => DomainStatus { Pending, Accepted, Revoked, Expired });
+mirror_enum!(ImportStatus => datasets::ImportStatus { Empty, Queued, Importing, Ready, Failed });
+mirror_enum!(UploadStatus => dataset_uploads::UploadStatus { AwaitingUpload, Queued, Importing, Succeeded, Failed });

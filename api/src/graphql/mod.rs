@@ -3,7 +3,9 @@
 mod audit;
 mod connection;
 pub mod context;
+mod datasets;
 mod enums;
+mod experiments;
 mod identity;
 mod invitations;
 mod limits;
@@ -27,6 +29,8 @@ pub struct Query(
     tokens::TokenQuery,
     projects::ProjectQuery,
     audit::AuditQuery,
+    datasets::DatasetQuery,
+    experiments::ExperimentQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +40,8 @@ pub struct Mutation(
     invitations::InvitationMutation,
     tokens::TokenMutation,
     projects::ProjectMutation,
+    datasets::DatasetMutation,
+    experiments::ExperimentMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -3,13 +3,18 @@
 
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, viewer};
-use super::enums::{InvitationStatus, Role, Scope, TaskType};
-use super::loaders::UserLoader;
+use super::enums::{ImportStatus, InvitationStatus, Role, Scope, TaskType, UploadStatus};
+use super::loaders::{NotesLoader, UserLoader};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use keynet_domain::entities::{api_tokens, audit_log, invitations, organizations, projects, users};
+use keynet_domain::entities::datasets::SplitConfig as DomainSplitConfig;
+use keynet_domain::entities::{
+    api_tokens, audit_log, dataset_import_errors, dataset_uploads, datasets, experiment_notes,
+    invitations, organizations, projects, users,
+};
+use keynet_domain::experiments::ExperimentView;
 use keynet_domain::ids::UserId;
 use keynet_domain::invitations::status;
 use keynet_domain::orgs::Member as DomainMember;
@@ -54,6 +59,11 @@ pub struct Organization(pub organizations::Model);
 
 #[Object]
 impl Organization {
+    /// Bytes of files the organization stores; a file shared by several datasets or
+    /// snapshots counts once.
+    async fn storage_bytes(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(domain(ctx).storage_bytes(viewer(ctx)?, self.0.id).await?)
+    }
     async fn id(&self) -> ID {
         id(self.0.id)
     }
@@ -272,5 +282,243 @@ impl From<keynet_domain::auth::Session> for AuthPayload {
             expires_at: session.expires_at,
             user: User(session.user),
         }
+    }
+}
+
+/// Ratios (adding up to 1) and the seed of the random split.
+#[derive(SimpleObject, InputObject, Clone, Copy)]
+#[graphql(input_name = "SplitConfigInput")]
+pub struct SplitConfig {
+    pub train: f64,
+    pub val: f64,
+    pub test: f64,
+    pub seed: u64,
+}
+
+pub type SplitConfigInput = SplitConfig;
+
+impl From<DomainSplitConfig> for SplitConfig {
+    fn from(c: DomainSplitConfig) -> Self {
+        Self {
+            train: c.train,
+            val: c.val,
+            test: c.test,
+            seed: c.seed,
+        }
+    }
+}
+
+impl From<SplitConfig> for DomainSplitConfig {
+    fn from(c: SplitConfig) -> Self {
+        Self {
+            train: c.train,
+            val: c.val,
+            test: c.test,
+            seed: c.seed,
+        }
+    }
+}
+
+pub struct Dataset(pub datasets::Model);
+
+#[Object]
+impl Dataset {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn project_id(&self) -> ID {
+        id(self.0.project_id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn task_types(&self) -> Vec<TaskType> {
+        self.0
+            .task_types
+            .0
+            .iter()
+            .copied()
+            .map(TaskType::from)
+            .collect()
+    }
+    async fn split_config(&self) -> SplitConfig {
+        self.0.split_config.into()
+    }
+    async fn import_status(&self) -> ImportStatus {
+        self.0.import_status.into()
+    }
+    /// The format detected at the last successful import (`dice`, `yolo`, `coco`, `image_folder`).
+    async fn format(&self) -> Option<&str> {
+        self.0.format.as_deref()
+    }
+    /// Images, classes, annotations per class, image sizes, images without labels,
+    /// duplicates; from the last successful import.
+    async fn statistics(&self) -> Option<Json<serde_json::Value>> {
+        self.0.statistics.clone().map(Json)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Newest first.
+    #[graphql(complexity = "list_complexity(child_complexity, first)")]
+    async fn uploads(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<DatasetUpload>> {
+        let uploads = domain(ctx)
+            .dataset_uploads(viewer(ctx)?, self.0.id, page(first, after)?)
+            .await?;
+        Ok(connection(uploads, |u| u.id.0, DatasetUpload))
+    }
+    /// What the most recent import refused: each file with the reason.
+    #[graphql(complexity = "list_complexity(child_complexity, first)")]
+    async fn import_errors(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<ImportError>> {
+        let errors = domain(ctx)
+            .import_errors(viewer(ctx)?, self.0.id, page(first, after)?)
+            .await?;
+        Ok(connection(errors, |e| e.id.0, ImportError))
+    }
+}
+
+pub struct DatasetUpload(pub dataset_uploads::Model);
+
+#[Object]
+impl DatasetUpload {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn dataset_id(&self) -> ID {
+        id(self.0.dataset_id)
+    }
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.declared_size
+    }
+    async fn status(&self) -> UploadStatus {
+        self.0.status.into()
+    }
+    /// Problems the import found; the first ones are in `dataset.importErrors`.
+    async fn error_count(&self) -> i32 {
+        self.0.error_count
+    }
+    /// More problems were found than were kept.
+    async fn errors_truncated(&self) -> bool {
+        self.0.errors_truncated
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CreatedDatasetUpload {
+    pub upload: DatasetUpload,
+    /// PUT the zip here, exactly `sizeBytes` bytes, then call `completeDatasetUpload`.
+    pub upload_url: String,
+}
+
+pub struct ImportError(pub dataset_import_errors::Model);
+
+#[Object]
+impl ImportError {
+    /// The file in the archive.
+    async fn file(&self) -> &str {
+        &self.0.file
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+}
+
+pub struct Experiment(pub ExperimentView);
+
+#[Object]
+impl Experiment {
+    async fn id(&self) -> ID {
+        id(self.0.experiment.id)
+    }
+    async fn project_id(&self) -> ID {
+        id(self.0.experiment.project_id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.experiment.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.experiment.description
+    }
+    async fn tags(&self) -> &[String] {
+        &self.0.experiment.tags.0
+    }
+    /// Whether you starred it.
+    async fn starred(&self) -> bool {
+        self.0.starred
+    }
+    async fn archived(&self) -> bool {
+        self.0.experiment.archived_at.is_some()
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        load_user(ctx, self.0.experiment.created_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.experiment.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.experiment.updated_at
+    }
+    /// Oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExperimentNote>> {
+        let loader = ctx.data_unchecked::<DataLoader<NotesLoader>>();
+        let notes = loader
+            .load_one(self.0.experiment.id)
+            .await
+            .map_err(|e| ApiError::from(keynet_domain::Error::Internal(anyhow::anyhow!("{e}"))))?;
+        Ok(notes
+            .unwrap_or_default()
+            .into_iter()
+            .map(ExperimentNote)
+            .collect())
+    }
+}
+
+pub struct ExperimentNote(pub experiment_notes::Model);
+
+#[Object]
+impl ExperimentNote {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn experiment_id(&self) -> ID {
+        id(self.0.experiment_id)
+    }
+    /// Markdown.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        load_user(ctx, self.0.author_id).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
 }

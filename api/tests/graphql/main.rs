@@ -33,7 +33,10 @@ macro_rules! on_both_backends {
 }
 
 mod audit;
+mod datasets;
+mod experiments;
 mod identity;
+mod imports;
 mod limits;
 mod organizations;
 mod projects;

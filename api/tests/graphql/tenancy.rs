@@ -42,6 +42,10 @@ struct Victim {
     invitation: String,
     invitation_token: String,
     api_token: String,
+    dataset: String,
+    upload: String,
+    experiment: String,
+    note: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -67,7 +71,51 @@ async fn victim(app: &TestApp) -> Victim {
             json!({"i": {"name": "victim ci", "orgId": org, "scopes": ["WRITE"]}}),
         )
         .await;
+    let dataset = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!) { createDataset(input: {projectId: $p, name: \"Secret data\"}) { id } }",
+            json!({"p": project}),
+        )
+        .await["createDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let upload = app
+        .data(
+            Some(&owner.token),
+            "mutation($d: ID!) { createDatasetUpload(datasetId: $d, filename: \"a.zip\", sizeBytes: 10) { upload { id } } }",
+            json!({"d": dataset}),
+        )
+        .await["createDatasetUpload"]["upload"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let experiment = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!) { createExperiment(input: {projectId: $p, name: \"Secret run\"}) { id } }",
+            json!({"p": project}),
+        )
+        .await["createExperiment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let note = app
+        .data(
+            Some(&owner.token),
+            "mutation($e: ID!) { addExperimentNote(experimentId: $e, body: \"secret\") { id } }",
+            json!({"e": experiment}),
+        )
+        .await["addExperimentNote"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Victim {
+        dataset,
+        upload,
+        experiment,
+        note,
         owner,
         org,
         member,
@@ -195,6 +243,91 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"id": v.project}),
         ),
         (
+            "datasets",
+            "query($p: ID!) { datasets(projectId: $p) { edges { cursor } } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "dataset",
+            "query($id: ID!) { dataset(id: $id) { id } }",
+            json!({"id": v.dataset}),
+        ),
+        (
+            "createDataset",
+            "mutation($p: ID!) { createDataset(input: {projectId: $p, name: \"x\"}) { id } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "updateDataset",
+            "mutation($id: ID!) { updateDataset(input: {id: $id, name: \"pwned\"}) { id } }",
+            json!({"id": v.dataset}),
+        ),
+        (
+            "deleteDataset",
+            "mutation($id: ID!) { deleteDataset(id: $id) }",
+            json!({"id": v.dataset}),
+        ),
+        (
+            "createDatasetUpload",
+            "mutation($d: ID!) { createDatasetUpload(datasetId: $d, filename: \"x.zip\", sizeBytes: 10) { uploadUrl } }",
+            json!({"d": v.dataset}),
+        ),
+        (
+            "completeDatasetUpload",
+            "mutation($u: ID!) { completeDatasetUpload(uploadId: $u) { status } }",
+            json!({"u": v.upload}),
+        ),
+        (
+            "experiments",
+            "query($p: ID!) { experiments(projectId: $p) { edges { cursor } } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "experiment",
+            "query($id: ID!) { experiment(id: $id) { id } }",
+            json!({"id": v.experiment}),
+        ),
+        (
+            "createExperiment",
+            "mutation($p: ID!) { createExperiment(input: {projectId: $p, name: \"x\"}) { id } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "updateExperiment",
+            "mutation($id: ID!) { updateExperiment(input: {id: $id, name: \"pwned\"}) { id } }",
+            json!({"id": v.experiment}),
+        ),
+        (
+            "archiveExperiment",
+            "mutation($id: ID!) { archiveExperiment(id: $id) { id } }",
+            json!({"id": v.experiment}),
+        ),
+        (
+            "starExperiment",
+            "mutation($id: ID!) { starExperiment(id: $id) { id } }",
+            json!({"id": v.experiment}),
+        ),
+        (
+            "unstarExperiment",
+            "mutation($id: ID!) { unstarExperiment(id: $id) { id } }",
+            json!({"id": v.experiment}),
+        ),
+        (
+            "addExperimentNote",
+            "mutation($e: ID!) { addExperimentNote(experimentId: $e, body: \"x\") { id } }",
+            json!({"e": v.experiment}),
+        ),
+        (
+            "editExperimentNote",
+            "mutation($n: ID!) { editExperimentNote(noteId: $n, body: \"pwned\") { id } }",
+            json!({"n": v.note}),
+        ),
+        (
+            "deleteExperimentNote",
+            "mutation($n: ID!) { deleteExperimentNote(noteId: $n) }",
+            json!({"n": v.note}),
+        ),
+        (
             "auditLogAdded",
             "subscription($o: ID!) { auditLogAdded(orgId: $o) { id } }",
             json!({"o": v.org}),
@@ -319,4 +452,16 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         "PENDING"
     );
     assert!(state["apiTokens"]["edges"][0]["node"]["revokedAt"].is_null());
+    let data = app
+        .data(
+            Some(&v.owner.token),
+            "query($d: ID!, $e: ID!) { dataset(id: $d) { name } experiment(id: $e) { name archived starred notes { body } } }",
+            json!({"d": v.dataset, "e": v.experiment}),
+        )
+        .await;
+    assert_eq!(data["dataset"]["name"], "Secret data");
+    assert_eq!(
+        data["experiment"],
+        json!({"name": "Secret run", "archived": false, "starred": false, "notes": [{"body": "secret"}]})
+    );
 }

@@ -2,6 +2,14 @@
 
 pub mod api_tokens;
 pub mod audit_log;
+pub mod blobs;
+pub mod dataset_import_errors;
+pub mod dataset_snapshots;
+pub mod dataset_uploads;
+pub mod datasets;
+pub mod experiment_notes;
+pub mod experiment_stars;
+pub mod experiments;
 pub mod invitations;
 pub mod login_throttle;
 pub mod memberships;

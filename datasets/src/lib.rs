@@ -1,0 +1,208 @@
+//! Turning an uploaded zip into a validated DICE dataset.
+//!
+//! [`import_zip`] unpacks the archive safely (no path escapes, no symlinks, zip-bomb
+//! limits), recognises its layout (DICE, COCO, YOLO or ImageFolder, also wrapped in one
+//! top folder), converts the labels to DICE, validates everything, assigns train/val/test
+//! splits and computes statistics. It is pure and synchronous: no database, no network,
+//! only the zip file and a work folder. Memory stays independent of the image bytes:
+//! entries are streamed to disk, hashed as they are copied, and only image headers are
+//! read for dimensions.
+//!
+//! From async code, run it on the blocking pool (this crate does not depend on tokio,
+//! hence the example is not compiled here):
+//! ```ignore
+//! use keynet_datasets::{Limits, SplitConfig, TaskType, import_zip};
+//! let imported = tokio::task::spawn_blocking(move || {
+//!     import_zip(&zip, &work_dir, TaskType::Detection, &SplitConfig::default(), &Limits::default())
+//! })
+//! .await??; // JoinError, then ImportFailure
+//! ```
+
+mod annotations;
+mod archive;
+mod coco;
+mod convert;
+mod detect;
+mod dice;
+mod image_check;
+mod image_folder;
+mod issues;
+mod limits;
+mod model;
+mod splits;
+mod stats;
+mod tree;
+mod yolo;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+pub use annotations::{
+    DiceAnnotation, DiceAnnotations, DiceClass, DiceImage, RleCounts, RleMask, Segmentation,
+};
+pub use issues::{ImportFailure, ImportIssue};
+pub use limits::Limits;
+pub use model::{Format, ImageFile, Imported, TaskType};
+pub use splits::{Split, SplitConfig, SplitSource, Splits};
+pub use stats::{DimensionStats, Statistics};
+
+use convert::Conversion;
+use issues::IssueLog;
+use tree::DatasetTree;
+
+/// The folder inside `work_dir` that receives the unpacked files.
+pub const EXTRACTED_DIR: &str = "extracted";
+
+/// Imports the zip at `zip_path` for `task`.
+///
+/// Files are unpacked into `work_dir/extracted/` (see [`EXTRACTED_DIR`]), which must not
+/// exist yet; `work_dir` is created if needed. On success the images'
+/// [`ImageFile::source_path`]s point there, for the caller to store at
+/// `images/<file_name>` beside `annotations_<task>.json` and `splits.json`, and to delete
+/// afterwards. On failure the unpacked files are removed again and nothing else is
+/// touched: nothing is ever written outside `work_dir`.
+///
+/// Blocking (file I/O, hashing): call it from async code through `spawn_blocking`.
+pub fn import_zip(
+    zip_path: &Path,
+    work_dir: &Path,
+    task: TaskType,
+    split: &SplitConfig,
+    limits: &Limits,
+) -> Result<Imported, ImportFailure> {
+    split.validate()?;
+    let destination = create_extraction_folder(work_dir)?;
+    let outcome = import_into(zip_path, &destination, task, split, limits);
+    if outcome.is_err() {
+        // Best effort: the caller's work folder is disposable anyway.
+        let _ = fs::remove_dir_all(&destination);
+    }
+    outcome
+}
+
+fn create_extraction_folder(work_dir: &Path) -> Result<PathBuf, ImportFailure> {
+    let failure = |error: std::io::Error| {
+        ImportFailure::single("", format!("cannot prepare the work folder: {error}"))
+    };
+    fs::create_dir_all(work_dir).map_err(failure)?;
+    let destination = work_dir.join(EXTRACTED_DIR);
+    // A fresh folder guarantees no earlier file or symlink is in the way of the writes.
+    fs::create_dir(&destination).map_err(|error| match error.kind() {
+        ErrorKind::AlreadyExists => ImportFailure::single(
+            "",
+            format!(
+                "the work folder already holds an import ({})",
+                destination.display()
+            ),
+        ),
+        _ => failure(error),
+    })?;
+    Ok(destination)
+}
+
+fn import_into(
+    zip_path: &Path,
+    destination: &Path,
+    task: TaskType,
+    split: &SplitConfig,
+    limits: &Limits,
+) -> Result<Imported, ImportFailure> {
+    let archive = archive::extract(zip_path, destination, limits)?;
+    let tree = DatasetTree::new(&archive);
+    let format = detect::detect(&tree)?;
+    detect::check_task(format, task)?;
+
+    let mut issues = IssueLog::new(limits.max_errors);
+    let conversion = match format {
+        Format::Dice => dice::convert(&tree, task, &mut issues),
+        Format::Coco => coco::convert(&tree, task, &mut issues),
+        Format::Yolo => yolo::convert(&tree, task, &mut issues),
+        Format::ImageFolder => image_folder::convert(&tree, &mut issues),
+    };
+    if conversion.images.is_empty() && issues.is_empty() {
+        issues.push("", format!("the {format} upload holds no images"));
+    }
+    issues.into_result()?;
+    Ok(finish(format, task, conversion, split))
+}
+
+/// Orders everything by file name, then assigns splits and computes statistics.
+fn finish(
+    format: Format,
+    task: TaskType,
+    conversion: Conversion<'_>,
+    config: &SplitConfig,
+) -> Imported {
+    let Conversion {
+        classes,
+        mut images,
+        annotations,
+    } = conversion;
+    images.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    let position: HashMap<&str, usize> = images
+        .iter()
+        .enumerate()
+        .map(|(index, image)| (image.id.as_str(), index))
+        .collect();
+    let mut annotations = annotations;
+    // Stable: an image's labels keep the order of the source file.
+    annotations.sort_by_key(|annotation| position.get(annotation.image_id.as_str()).copied());
+
+    let mut first_class: HashMap<&str, u32> = HashMap::new();
+    for annotation in &annotations {
+        first_class
+            .entry(annotation.image_id.as_str())
+            .and_modify(|class| *class = (*class).min(annotation.class_id))
+            .or_insert(annotation.class_id);
+    }
+    let hints: Vec<splits::SplitHints<'_>> = images
+        .iter()
+        .map(|image| splits::SplitHints {
+            image_id: &image.id,
+            from_annotations: image.split_from_annotations,
+            from_folder: image.split_from_folder,
+            stratum: (task == TaskType::Classification)
+                .then(|| first_class.get(image.id.as_str()).copied())
+                .flatten(),
+        })
+        .collect();
+    let (splits, split_source) = splits::assign(&hints, config);
+
+    let image_files: Vec<ImageFile> = images
+        .iter()
+        .map(|image| ImageFile {
+            id: image.id.clone(),
+            file_name: image.file_name.clone(),
+            source_path: image.file.disk_path.clone(),
+            sha256: image.file.sha256.clone(),
+            size: image.file.size,
+            width: image.dimensions.width,
+            height: image.dimensions.height,
+        })
+        .collect();
+    let annotations = DiceAnnotations {
+        classes,
+        images: images
+            .iter()
+            .map(|image| DiceImage {
+                id: image.id.clone(),
+                file_name: image.file_name.clone(),
+                width: image.dimensions.width,
+                height: image.dimensions.height,
+            })
+            .collect(),
+        annotations,
+    };
+    let statistics = stats::compute(&image_files, &annotations);
+    Imported {
+        format,
+        task,
+        images: image_files,
+        annotations,
+        splits,
+        split_source,
+        statistics,
+    }
+}
