@@ -138,6 +138,50 @@ impl Gql {
         data["createProject"]["id"].as_str().unwrap().to_string()
     }
 
+    /// Sends an archive by the direct upload and waits (bounded) until its import is over;
+    /// returns the dataset's `importStatus`.
+    pub async fn import_archive(&self, token: &str, dataset: &str, archive: Vec<u8>) -> String {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(archive).file_name("data.zip"),
+        );
+        let response = self
+            .http
+            .post(format!(
+                "{}/api/v1/datasets/{dataset}/upload",
+                self.base_url
+            ))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            202,
+            "{}",
+            response.text().await.unwrap()
+        );
+        self.wait_for_import(token, dataset).await
+    }
+
+    /// Waits (bounded) until the dataset's import is over; returns its `importStatus`.
+    pub async fn wait_for_import(&self, token: &str, dataset: &str) -> String {
+        let query = "query($d: ID!) { dataset(id: $d) { importStatus } }";
+        for _ in 0..300 {
+            let data = self.data(Some(token), query, json!({"d": dataset})).await;
+            let status = data["dataset"]["importStatus"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if status == "READY" || status == "FAILED" {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the import of dataset {dataset} did not finish");
+    }
+
     pub async fn invite(&self, inviter: &Account, org_id: &str, email: &str, role: &str) -> String {
         let data = self
             .data(

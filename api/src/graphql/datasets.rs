@@ -3,11 +3,11 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, parse_id, viewer};
 use super::enums::TaskType;
-use super::types::{CreatedDatasetUpload, Dataset, DatasetUpload, SplitConfigInput};
+use super::types::{CreatedDatasetUpload, Dataset, DatasetUpload, Snapshot, SplitConfigInput};
 use crate::error::ApiResult;
 use async_graphql::{Context, ID, InputObject, Object};
 use keynet_domain::datasets::{DatasetChanges, NewDataset};
-use keynet_domain::ids::{DatasetId, DatasetUploadId, ProjectId};
+use keynet_domain::ids::{DatasetId, DatasetUploadId, ProjectId, SnapshotId};
 
 #[derive(InputObject)]
 pub struct CreateDatasetInput {
@@ -27,6 +27,13 @@ pub struct UpdateDatasetInput {
     pub description: Option<String>,
     /// How images without a given split are divided at the next import or snapshot.
     pub split_config: Option<SplitConfigInput>,
+}
+
+#[derive(InputObject)]
+pub struct CreateDatasetSnapshotInput {
+    pub dataset_id: ID,
+    #[graphql(default)]
+    pub note: String,
 }
 
 #[derive(Default)]
@@ -53,6 +60,13 @@ impl DatasetQuery {
             )
             .await?;
         Ok(connection(datasets, |d| d.id.0, Dataset))
+    }
+
+    async fn snapshot(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Snapshot> {
+        let id: SnapshotId = parse_id(&id, "id")?;
+        Ok(Snapshot(
+            domain(ctx).dataset_snapshot(viewer(ctx)?, id).await?,
+        ))
     }
 
     async fn dataset(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Dataset> {
@@ -134,6 +148,19 @@ impl DatasetMutation {
                 .complete_dataset_upload(viewer(ctx)?, id)
                 .await?,
         ))
+    }
+
+    /// Freezes the dataset's current content into the next numbered, immutable version.
+    async fn create_dataset_snapshot(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateDatasetSnapshotInput,
+    ) -> ApiResult<Snapshot> {
+        let id: DatasetId = parse_id(&input.dataset_id, "datasetId")?;
+        let snapshot = domain(ctx)
+            .create_dataset_snapshot(viewer(ctx)?, id, &input.note)
+            .await?;
+        Ok(Snapshot(snapshot))
     }
 
     /// Admins and owners; removes the dataset's uploads and snapshots too.

@@ -11,8 +11,8 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use keynet_domain::entities::datasets::SplitConfig as DomainSplitConfig;
 use keynet_domain::entities::{
-    api_tokens, audit_log, dataset_import_errors, dataset_uploads, datasets, experiment_notes,
-    invitations, organizations, projects, users,
+    api_tokens, audit_log, dataset_import_errors, dataset_snapshots, dataset_uploads, datasets,
+    experiment_notes, invitations, organizations, projects, users,
 };
 use keynet_domain::experiments::ExperimentView;
 use keynet_domain::ids::UserId;
@@ -378,6 +378,19 @@ impl Dataset {
             .await?;
         Ok(connection(uploads, |u| u.id.0, DatasetUpload))
     }
+    /// Newest first.
+    #[graphql(complexity = "list_complexity(child_complexity, first)")]
+    async fn snapshots(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<Snapshot>> {
+        let snapshots = domain(ctx)
+            .dataset_snapshots(viewer(ctx)?, self.0.id, page(first, after)?)
+            .await?;
+        Ok(connection(snapshots, |s| s.id.0, Snapshot))
+    }
     /// What the most recent import refused: each file with the reason.
     #[graphql(complexity = "list_complexity(child_complexity, first)")]
     async fn import_errors(
@@ -390,6 +403,41 @@ impl Dataset {
             .import_errors(viewer(ctx)?, self.0.id, page(first, after)?)
             .await?;
         Ok(connection(errors, |e| e.id.0, ImportError))
+    }
+}
+
+pub struct Snapshot(pub dataset_snapshots::Model);
+
+#[Object]
+impl Snapshot {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn dataset_id(&self) -> ID {
+        id(self.0.dataset_id)
+    }
+    /// 1, 2, 3 … per dataset.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn note(&self) -> &str {
+        &self.0.note
+    }
+    /// The split configuration the snapshot's splits were assigned with.
+    async fn split_config(&self) -> SplitConfig {
+        self.0.split_config.into()
+    }
+    async fn image_count(&self) -> i64 {
+        self.0.image_count
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        load_user(ctx, self.0.created_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 

@@ -3,7 +3,6 @@
 
 use keynet_testkit::{Account, TestApp, fixtures};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const START: &str = "mutation($d: ID!, $f: String!, $s: Int!) { createDatasetUpload(datasetId: $d, filename: $f, sizeBytes: $s) { uploadUrl upload { id status } } }";
 const COMPLETE: &str =
@@ -12,7 +11,8 @@ const STATE: &str = "query($d: ID!) { dataset(id: $d) { importStatus format stat
 
 on_both_backends!(
     archives_are_uploaded_and_imported,
-    refused_archives_change_nothing
+    refused_archives_change_nothing,
+    snapshots_are_immutable_versions,
 );
 
 async fn dataset(app: &TestApp, owner: &Account) -> String {
@@ -51,21 +51,14 @@ async fn upload_and_wait(app: &TestApp, owner: &Account, dataset: &str, archive:
         )
         .await;
     assert_eq!(completed["completeDatasetUpload"]["status"], "QUEUED");
-    wait_for_import(app, owner, dataset).await
+    app.wait_for_import(&owner.token, dataset).await;
+    dataset_state(app, owner, dataset).await
 }
 
-async fn wait_for_import(app: &TestApp, owner: &Account, dataset: &str) -> Value {
-    for _ in 0..300 {
-        let state = app
-            .data(Some(&owner.token), STATE, json!({"d": dataset}))
-            .await["dataset"]
-            .clone();
-        if matches!(state["importStatus"].as_str(), Some("READY" | "FAILED")) {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the import did not finish");
+async fn dataset_state(app: &TestApp, owner: &Account, dataset: &str) -> Value {
+    app.data(Some(&owner.token), STATE, json!({"d": dataset}))
+        .await["dataset"]
+        .clone()
 }
 
 async fn archives_are_uploaded_and_imported(app: &TestApp) {
@@ -95,20 +88,11 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
 
     // The same images again, by the direct upload: nothing new to store but the manifest.
     let archive = fixtures::image_folder(&[("ok", 6), ("scratch", 4)]);
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(archive).file_name("again.zip"),
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, archive).await,
+        "READY"
     );
-    let response = app
-        .http
-        .post(format!("{}/api/v1/datasets/{dataset}/upload", app.url()))
-        .bearer_auth(&owner.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let state = wait_for_import(app, &owner, &dataset).await;
+    let state = dataset_state(app, &owner, &dataset).await;
     assert_eq!(state["importStatus"], "READY");
     assert_eq!(state["uploads"]["edges"][0]["node"]["status"], "SUCCEEDED");
     let again =
@@ -212,5 +196,83 @@ async fn refused_archives_change_nothing(app: &TestApp) {
         response.status().as_u16(),
         401,
         "the direct upload needs a token"
+    );
+}
+
+async fn snapshots_are_immutable_versions(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let dataset = dataset(app, &owner).await;
+    let snapshot = "mutation($d: ID!, $n: String!) { createDatasetSnapshot(input: {datasetId: $d, note: $n}) { id version imageCount note } }";
+    let (code, _) = app
+        .error(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "n": "empty"}),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT", "nothing imported yet");
+
+    let first = fixtures::image_folder(&[("a", 4), ("b", 2)]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, first).await,
+        "READY"
+    );
+    let v1 = app
+        .data(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "n": "baseline"}),
+        )
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(
+        (v1["version"].as_i64(), v1["imageCount"].as_i64()),
+        (Some(1), Some(6))
+    );
+    let storage = "query { organization(slug: \"acme\") { storageBytes } }";
+    let bytes = |data: Value| data["organization"]["storageBytes"].as_i64().unwrap();
+    let after_first = bytes(app.data(Some(&owner.token), storage, json!({})).await);
+
+    // A new import with two more images: the first six are the same files.
+    let second = fixtures::image_folder(&[("a", 4), ("b", 2), ("c", 2)]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, second).await,
+        "READY"
+    );
+    let v2 = app
+        .data(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "n": "more"}),
+        )
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(
+        (v2["version"].as_i64(), v2["imageCount"].as_i64()),
+        (Some(2), Some(8))
+    );
+    let after_second = bytes(app.data(Some(&owner.token), storage, json!({})).await);
+    let two_images_and_a_manifest = after_second - after_first;
+    assert!(
+        two_images_and_a_manifest > 0 && two_images_and_a_manifest < after_first,
+        "{after_first} then {after_second}"
+    );
+
+    let one = "query($id: ID!) { snapshot(id: $id) { version imageCount note } }";
+    let frozen = app
+        .data(Some(&owner.token), one, json!({"id": v1["id"]}))
+        .await;
+    assert_eq!(
+        frozen["snapshot"],
+        json!({"version": 1, "imageCount": 6, "note": "baseline"}),
+        "v1 did not change"
+    );
+    let list = "query($d: ID!) { dataset(id: $d) { snapshots { edges { node { version } } } } }";
+    let versions = app
+        .data(Some(&owner.token), list, json!({"d": dataset}))
+        .await;
+    assert_eq!(
+        versions["dataset"]["snapshots"]["edges"],
+        json!([{"node": {"version": 2}}, {"node": {"version": 1}}])
     );
 }

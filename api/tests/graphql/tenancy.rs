@@ -44,6 +44,7 @@ struct Victim {
     api_token: String,
     dataset: String,
     upload: String,
+    snapshot: String,
     experiment: String,
     note: String,
 }
@@ -91,6 +92,21 @@ async fn victim(app: &TestApp) -> Victim {
         .as_str()
         .unwrap()
         .to_string();
+    let archive = keynet_testkit::fixtures::image_folder(&[("a", 2)]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, archive).await,
+        "READY"
+    );
+    let snapshot = app
+        .data(
+            Some(&owner.token),
+            "mutation($d: ID!) { createDatasetSnapshot(input: {datasetId: $d}) { id } }",
+            json!({"d": dataset}),
+        )
+        .await["createDatasetSnapshot"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let experiment = app
         .data(
             Some(&owner.token),
@@ -114,6 +130,7 @@ async fn victim(app: &TestApp) -> Victim {
     Victim {
         dataset,
         upload,
+        snapshot,
         experiment,
         note,
         owner,
@@ -276,6 +293,16 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             "completeDatasetUpload",
             "mutation($u: ID!) { completeDatasetUpload(uploadId: $u) { status } }",
             json!({"u": v.upload}),
+        ),
+        (
+            "createDatasetSnapshot",
+            "mutation($d: ID!) { createDatasetSnapshot(input: {datasetId: $d}) { id } }",
+            json!({"d": v.dataset}),
+        ),
+        (
+            "snapshot",
+            "query($id: ID!) { snapshot(id: $id) { id } }",
+            json!({"id": v.snapshot}),
         ),
         (
             "experiments",

@@ -1,6 +1,7 @@
 //! Datasets: labelled images of a project, imported from uploads and frozen into snapshots.
 
 mod import;
+mod snapshots;
 mod uploads;
 
 pub use uploads::{CreatedUpload, IMPORT_DATASET};
