@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use keynet_domain::Error as DomainError;
-use keynet_domain::ids::DatasetId;
+use keynet_domain::ids::{DatasetId, SnapshotId};
 use keynet_domain::storage::{ByteStream, StorageError};
 use keynet_storage::{Error as StoreError, Method, content_disposition};
 use serde_json::json;
@@ -20,6 +20,10 @@ use tokio_util::io::ReaderStream;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/blobs/{key:.*}", web::get().to(download_blob))
         .route("/api/v1/blobs/{key:.*}", web::put().to(upload_blob))
+        .route(
+            "/api/v1/snapshots/{id}/archive",
+            web::get().to(download_snapshot),
+        )
         .route(
             "/api/v1/datasets/{id}/upload",
             web::post().to(upload_dataset),
@@ -211,4 +215,36 @@ async fn upload_dataset(
         "file",
         "the multipart body has no `file` field",
     ))
+}
+
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    token: Option<String>,
+}
+
+/// `GET /api/v1/snapshots/{id}/archive?token=…`: the link from `snapshot.downloadUrl`.
+async fn download_snapshot(
+    id: web::Path<String>,
+    query: web::Query<DownloadQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let Ok(id) = id.parse::<SnapshotId>() else {
+        return rest_error(DomainError::NotFound("snapshot"));
+    };
+    let Some(token) = query.token.as_deref() else {
+        return rest_error(DomainError::Unauthenticated);
+    };
+    match state.domain.snapshot_archive(id, token).await {
+        Ok(archive) => HttpResponse::Ok()
+            .content_type("application/zip")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                content_disposition(&archive.filename),
+            ))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .insert_header(("referrer-policy", "no-referrer"))
+            .streaming(archive.body),
+        Err(DomainError::Unauthenticated) => rest_error(DomainError::CredentialRejected),
+        Err(error) => rest_error(error),
+    }
 }

@@ -430,6 +430,13 @@ impl Snapshot {
     async fn image_count(&self) -> i64 {
         self.0.image_count
     }
+    /// A zip of the DICE layout (annotations, `splits.json`, `images/`), streamed; the link
+    /// works for an hour without signing in.
+    async fn download_url(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(domain(ctx)
+            .snapshot_download_url(viewer(ctx)?, self.0.id)
+            .await?)
+    }
     async fn size_bytes(&self) -> i64 {
         self.0.size_bytes
     }

@@ -267,6 +267,46 @@ async fn snapshots_are_immutable_versions(app: &TestApp) {
         json!({"version": 1, "imageCount": 6, "note": "baseline"}),
         "v1 did not change"
     );
+    // v1 downloads as it was: the DICE layout with its six images.
+    let link = "query($id: ID!) { snapshot(id: $id) { downloadUrl } }";
+    let url = app
+        .data(Some(&owner.token), link, json!({"id": v1["id"]}))
+        .await["snapshot"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let response = app.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("photos-v1.zip")
+    );
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|name| name.unwrap().to_string())
+        .collect();
+    assert!(
+        names.contains(&"annotations_classification.json".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"splits.json".to_string()));
+    assert_eq!(names.iter().filter(|n| n.starts_with("images/")).count(), 6);
+    let annotations: Value =
+        serde_json::from_reader(archive.by_name("annotations_classification.json").unwrap())
+            .unwrap();
+    assert_eq!(annotations["images"].as_array().unwrap().len(), 6);
+    for tampered in [
+        url.replace("token=", "token=x"),
+        url.replace(v1["id"].as_str().unwrap(), v2["id"].as_str().unwrap()),
+    ] {
+        let refused = app.http.get(&tampered).send().await.unwrap();
+        assert_eq!(refused.status().as_u16(), 401, "{tampered}");
+    }
+
     let list = "query($d: ID!) { dataset(id: $d) { snapshots { edges { node { version } } } } }";
     let versions = app
         .data(Some(&owner.token), list, json!({"d": dataset}))

@@ -24,6 +24,16 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// A download link's token: one resource, for a short while. Its audience differs from the
+/// sessions', so neither kind of token passes for the other.
+#[derive(Debug, Serialize, Deserialize)]
+struct DownloadClaims {
+    sub: String,
+    iss: String,
+    aud: String,
+    exp: i64,
+}
+
 struct VerifyKey {
     kid: String,
     key: DecodingKey,
@@ -34,8 +44,13 @@ pub struct JwtKeys {
     signing: EncodingKey,
     verifying: Vec<VerifyKey>,
     validation: Validation,
+    download_validation: Validation,
     issuer: String,
     audience: String,
+}
+
+fn download_audience(audience: &str) -> String {
+    format!("{audience}/downloads")
 }
 
 /// The key id is derived from the secret, so every instance given the same secret agrees on it.
@@ -63,6 +78,8 @@ impl JwtKeys {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let mut download_validation = validation.clone();
+        download_validation.set_audience(&[download_audience(audience)]);
         Ok(Self {
             signing_kid: key_id(current),
             signing: EncodingKey::from_secret(current),
@@ -74,6 +91,7 @@ impl JwtKeys {
                 })
                 .collect(),
             validation,
+            download_validation,
             issuer: issuer.to_string(),
             audience: audience.to_string(),
         })
@@ -97,6 +115,32 @@ impl JwtKeys {
             exp: expires.timestamp(),
         };
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// A token for a download link to `subject` (e.g. `snapshot:<id>`).
+    pub fn sign_download(&self, subject: &str, expires: Timestamp) -> Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing_kid.clone());
+        let claims = DownloadClaims {
+            sub: subject.to_string(),
+            iss: self.issuer.clone(),
+            aud: download_audience(&self.audience),
+            exp: expires.timestamp(),
+        };
+        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// The subject of a valid download token; anything else is `Unauthenticated`.
+    pub fn verify_download(&self, token: &str) -> Result<String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthenticated)?;
+        let key = header
+            .kid
+            .and_then(|kid| self.verifying.iter().find(|k| k.kid == kid))
+            .filter(|_| header.alg == Algorithm::HS256)
+            .ok_or(Error::Unauthenticated)?;
+        jsonwebtoken::decode::<DownloadClaims>(token, &key.key, &self.download_validation)
+            .map(|data| data.claims.sub)
+            .map_err(|_| Error::Unauthenticated)
     }
 
     /// Any failure (malformed, unknown key, wrong algorithm, expired, wrong audience) is
@@ -173,6 +217,24 @@ mod tests {
         assert!(k.verify(&format!("{}.{}.", parts[0], parts[1])).is_err());
         let tampered = issued.replace(parts[1], &URL_SAFE_NO_PAD.encode(r#"{"sub":"x"}"#));
         assert!(k.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn download_tokens_and_session_tokens_do_not_mix() {
+        let k = keys(SECRET, &[]);
+        let download = k
+            .sign_download("snapshot:1", now() + Duration::minutes(5))
+            .expect("sign");
+        assert_eq!(k.verify_download(&download).expect("valid"), "snapshot:1");
+        assert!(k.verify(&download).is_err(), "not a session");
+        assert!(
+            k.verify_download(&token(&k, Duration::minutes(5))).is_err(),
+            "not a download"
+        );
+        let expired = k
+            .sign_download("snapshot:1", now() - Duration::minutes(5))
+            .expect("sign");
+        assert!(k.verify_download(&expired).is_err());
     }
 
     #[test]

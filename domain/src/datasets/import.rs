@@ -4,6 +4,7 @@
 //! splits, statistics) becomes the dataset's content. A failed import records its errors and
 //! leaves the dataset's content as it was.
 
+use super::manifest::Manifest;
 use super::uploads::set_import_status;
 use crate::domain::Domain;
 use crate::entities::dataset_uploads::{self, UploadStatus};
@@ -22,27 +23,6 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
-
-/// What a snapshot and a job read: the dataset's content, by reference to stored files.
-#[derive(Serialize)]
-struct Manifest<'a> {
-    format: keynet_datasets::Format,
-    task: keynet_datasets::TaskType,
-    images: Vec<ManifestImage<'a>>,
-    annotations: &'a keynet_datasets::DiceAnnotations,
-    splits: &'a keynet_datasets::Splits,
-    statistics: &'a keynet_datasets::Statistics,
-}
-
-#[derive(Serialize)]
-struct ManifestImage<'a> {
-    id: &'a str,
-    file_name: &'a str,
-    sha256: &'a str,
-    size: u64,
-    width: u32,
-    height: u32,
-}
 
 fn engine_task(task: TaskType) -> keynet_datasets::TaskType {
     match task {
@@ -63,7 +43,7 @@ fn format_name(format: keynet_datasets::Format) -> &'static str {
     }
 }
 
-fn blob_key(org: OrgId, sha256: &str) -> String {
+pub(super) fn blob_key(org: OrgId, sha256: &str) -> String {
     format!("orgs/{org}/blobs/sha256/{sha256}")
 }
 
@@ -158,25 +138,7 @@ impl Domain {
             )
             .await?;
         }
-        let manifest = Manifest {
-            format: imported.format,
-            task: imported.task,
-            images: imported
-                .images
-                .iter()
-                .map(|i| ManifestImage {
-                    id: &i.id,
-                    file_name: &i.file_name,
-                    sha256: &i.sha256,
-                    size: i.size,
-                    width: i.width,
-                    height: i.height,
-                })
-                .collect(),
-            annotations: &imported.annotations,
-            splits: &imported.splits,
-            statistics: &imported.statistics,
-        };
+        let manifest = Manifest::of(imported);
         let manifest_key = self.store_json(dataset.org_id, &manifest).await?;
         let statistics =
             serde_json::to_value(&imported.statistics).map_err(|e| Error::Internal(e.into()))?;

@@ -1,9 +1,12 @@
 //! Datasets: labelled images of a project, imported from uploads and frozen into snapshots.
 
+mod archive;
 mod import;
+mod manifest;
 mod snapshots;
 mod uploads;
 
+pub use archive::SnapshotArchive;
 pub use uploads::{CreatedUpload, IMPORT_DATASET};
 
 use crate::audit::Change;

@@ -1,0 +1,196 @@
+//! Generated datasets: YOLO detection zips (`data.yaml`, `images/train|val/*.jpg`,
+//! `labels/train|val/*.txt`) of real 640×480 JPEGs with a few boxes each, as a user would
+//! export them from a labelling tool.
+//!
+//! Encoding thousands of JPEGs would take longer than the measurement itself, so a small
+//! pool of distinct pictures (gradients under noise, which JPEG and deflate cannot shrink
+//! to nothing) is encoded once, and each dataset image is one of them with its own JPEG
+//! comment segment: every file stays a valid JPEG with its own content hash, which is all
+//! the import looks at (it reads headers and hashes bytes, never decodes pixels).
+
+use anyhow::{Context, Result, ensure};
+use image::codecs::jpeg::JpegEncoder;
+use image::{Rgb, RgbImage};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use zip::ZipWriter;
+use zip::write::SimpleFileOptions;
+
+pub const WIDTH: u32 = 640;
+pub const HEIGHT: u32 = 480;
+pub const JPEG_QUALITY: u8 = 90;
+/// Peak-to-peak noise added to every channel: what keeps the JPEGs at 100–200 KB.
+const NOISE: u64 = 28;
+/// Distinct pictures behind the dataset images.
+pub const POOL_SIZE: usize = 32;
+/// One image in this many goes to `val/`, the others to `train/`.
+const VAL_EVERY: usize = 5;
+pub const CLASSES: [&str; 3] = ["scratch", "dent", "crack"];
+pub const MAX_BOXES_PER_IMAGE: u64 = 4;
+
+/// What was written, to check the import against and to report.
+#[derive(Clone, Debug)]
+pub struct GeneratedDataset {
+    pub images: usize,
+    pub boxes: usize,
+    /// Regular files in the zip (what `unzip` writes).
+    pub files: usize,
+    pub zip_bytes: u64,
+    pub image_bytes: u64,
+}
+
+/// The encoded pictures dataset images are made from.
+pub struct ImagePool {
+    jpegs: Vec<Vec<u8>>,
+}
+
+impl ImagePool {
+    pub fn new() -> Result<Self> {
+        let jpegs = (0..POOL_SIZE as u64)
+            .map(|seed| encode_jpeg(&picture(seed)))
+            .collect::<Result<_>>()?;
+        Ok(Self { jpegs })
+    }
+
+    /// Dataset image `index`: a pool picture made unique by a comment naming the index.
+    fn image(&self, index: usize) -> Result<Vec<u8>> {
+        let picture = &self.jpegs[index % self.jpegs.len()];
+        with_comment(picture, &format!("keynet-bench image {index}"))
+    }
+}
+
+/// A deterministic pseudo-random source (SplitMix64): the datasets are the same at every
+/// run, and no extra dependency is needed for noise.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        self.next() % bound
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A colour gradient whose direction and tint depend on `seed`, under per-pixel noise.
+fn picture(seed: u64) -> RgbImage {
+    let mut rng = SplitMix64(seed.wrapping_mul(7919) + 1);
+    let tint = [rng.unit(), rng.unit(), rng.unit()];
+    let (slope_x, slope_y) = (rng.unit() - 0.5, rng.unit() - 0.5);
+    RgbImage::from_fn(WIDTH, HEIGHT, |x, y| {
+        let ramp = 0.5
+            + slope_x * f64::from(x) / f64::from(WIDTH)
+            + slope_y * f64::from(y) / f64::from(HEIGHT);
+        let channel = |tint: f64, noise: u64| {
+            let value = 200.0 * tint * ramp + 28.0 + noise as f64 - (NOISE / 2) as f64;
+            value.clamp(0.0, 255.0) as u8
+        };
+        Rgb([
+            channel(tint[0], rng.below(NOISE)),
+            channel(tint[1], rng.below(NOISE)),
+            channel(tint[2], rng.below(NOISE)),
+        ])
+    })
+}
+
+fn encode_jpeg(picture: &RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    picture
+        .write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY))
+        .context("cannot encode a generated JPEG")?;
+    Ok(bytes)
+}
+
+/// Inserts a COM segment after SOI and the JFIF APP0 segment (which must come first).
+fn with_comment(jpeg: &[u8], comment: &str) -> Result<Vec<u8>> {
+    ensure!(jpeg.starts_with(&[0xFF, 0xD8]), "the encoder wrote no JPEG");
+    let mut at = 2;
+    if jpeg.get(2..4) == Some(&[0xFF, 0xE0]) {
+        let length = jpeg.get(4..6).context("a truncated APP0 segment")?;
+        at += 2 + usize::from(u16::from_be_bytes([length[0], length[1]]));
+    }
+    let length = u16::try_from(comment.len() + 2).context("a comment too long for JPEG")?;
+    let mut out = Vec::with_capacity(jpeg.len() + comment.len() + 4);
+    out.extend_from_slice(&jpeg[..at]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(comment.as_bytes());
+    out.extend_from_slice(&jpeg[at..]);
+    Ok(out)
+}
+
+fn data_yaml() -> String {
+    let names = CLASSES.join(", ");
+    format!(
+        "# Generated by keynet-bench's import_bench.\npath: .\ntrain: images/train\nval: images/val\nnc: {}\nnames: [{names}]\n",
+        CLASSES.len()
+    )
+}
+
+/// One to [`MAX_BOXES_PER_IMAGE`] normalised boxes, `class cx cy w h` per line.
+fn labels(rng: &mut SplitMix64) -> (String, usize) {
+    let count = 1 + rng.below(MAX_BOXES_PER_IMAGE);
+    let mut text = String::new();
+    for _ in 0..count {
+        let class = rng.below(CLASSES.len() as u64);
+        let (w, h) = (0.05 + 0.35 * rng.unit(), 0.05 + 0.35 * rng.unit());
+        let cx = w / 2.0 + (1.0 - w) * rng.unit();
+        let cy = h / 2.0 + (1.0 - h) * rng.unit();
+        text.push_str(&format!("{class} {cx:.6} {cy:.6} {w:.6} {h:.6}\n"));
+    }
+    (text, count as usize)
+}
+
+/// Writes a YOLO detection dataset of `images` images to `zip_path` (deflate, as `zip`
+/// and the operating systems' "compress" do by default).
+pub fn write_yolo_zip(
+    pool: &ImagePool,
+    images: usize,
+    zip_path: &Path,
+) -> Result<GeneratedDataset> {
+    let file =
+        File::create(zip_path).with_context(|| format!("cannot create {}", zip_path.display()))?;
+    let mut zip = ZipWriter::new(BufWriter::new(file));
+    let options = SimpleFileOptions::default();
+    zip.start_file("data.yaml", options)?;
+    zip.write_all(data_yaml().as_bytes())?;
+
+    let mut rng = SplitMix64(u64::try_from(images)?);
+    let (mut boxes, mut image_bytes) = (0, 0);
+    for index in 0..images {
+        let split = if index % VAL_EVERY == VAL_EVERY - 1 {
+            "val"
+        } else {
+            "train"
+        };
+        let stem = format!("img_{index:06}");
+        let jpeg = pool.image(index)?;
+        image_bytes += jpeg.len() as u64;
+        zip.start_file(format!("images/{split}/{stem}.jpg"), options)?;
+        zip.write_all(&jpeg)?;
+        let (text, count) = labels(&mut rng);
+        boxes += count;
+        zip.start_file(format!("labels/{split}/{stem}.txt"), options)?;
+        zip.write_all(text.as_bytes())?;
+    }
+    let mut writer = zip.finish().context("cannot finish the zip")?;
+    writer.flush()?;
+    Ok(GeneratedDataset {
+        images,
+        boxes,
+        files: 1 + 2 * images,
+        zip_bytes: std::fs::metadata(zip_path)?.len(),
+        image_bytes,
+    })
+}
