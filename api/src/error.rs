@@ -56,7 +56,7 @@ impl From<ApiError> for async_graphql::Error {
         let extensions = gql.extensions.get_or_insert_with(Default::default);
         extensions.set("code", code);
         match error {
-            Error::InvalidInput { field, .. } => extensions.set("field", *field),
+            Error::InvalidInput { field, .. } => extensions.set("field", field.as_ref()),
             Error::RateLimited { retry_after_secs } => {
                 extensions.set("retryAfter", *retry_after_secs)
             }
@@ -79,7 +79,7 @@ pub fn rest_error(error: Error) -> HttpResponse {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let field = match &error {
-        Error::InvalidInput { field, .. } => Some(*field),
+        Error::InvalidInput { field, .. } => Some(field.as_ref()),
         _ => None,
     };
     let message = public_message(&error);

@@ -4,19 +4,23 @@
 use crate::graphql;
 use crate::http::{AppState, observe, routes};
 use crate::metrics::Metrics;
-use crate::settings::{Settings, StorageBackend};
+use crate::settings::{DockerMode, Settings, StorageBackend};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use keynet_domain::Domain;
 use keynet_domain::auth::jwt::JwtKeys;
 use keynet_domain::config::{DomainConfig, ThrottleConfig};
-use keynet_domain::events::LocalEventBus;
+use keynet_domain::events::{EventBus, LocalEventBus, PgEventBus};
 use keynet_domain::storage::BlobStore;
 use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_storage::{LocalStore, S3Store};
-use keynet_workers::{EmailHandler, ImportHandler, Mailer, RunnerConfig, TaskRunner};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
+use keynet_workers::{
+    EmailHandler, ImportHandler, JobHandler, JobRunnerConfig, Mailer, RunnerConfig, TaskRunner,
+    TrainerImages,
+};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -148,20 +152,87 @@ fn mailer(settings: &Settings) -> anyhow::Result<Mailer> {
     }
 }
 
-fn task_runner(
+/// The executors jobs may run on, Docker first; and what resolves registered images.
+pub struct Executors {
+    list: Vec<Arc<dyn Executor>>,
+    pub images: Arc<TrainerImages>,
+}
+
+async fn executors(settings: &Settings) -> anyhow::Result<Executors> {
+    let docker = match settings.executor.docker {
+        DockerMode::Off => None,
+        DockerMode::On => {
+            Some(Arc::new(DockerExecutor::connect().await.context(
+                "no Docker engine answers (executor.docker = \"on\")",
+            )?))
+        }
+        DockerMode::Auto => match DockerExecutor::connect().await {
+            Ok(docker) => Some(Arc::new(docker)),
+            Err(e) => {
+                tracing::info!(error = %format!("{e:#}"), "no Docker engine; jobs run on the process executor only");
+                None
+            }
+        },
+    };
+    let process = Arc::new(ProcessExecutor::new(settings.process_dirs()));
+    let mut list: Vec<Arc<dyn Executor>> = Vec::new();
+    if let Some(docker) = &docker {
+        list.push(docker.clone());
+    }
+    list.push(process.clone());
+    Ok(Executors {
+        list,
+        images: Arc::new(TrainerImages::new(docker, Some(process))),
+    })
+}
+
+/// Two runners: jobs take their own slots, so long trainings never hold up emails and
+/// imports.
+fn task_runners(
     db: DatabaseConnection,
     settings: &Settings,
     domain: Arc<Domain>,
-) -> anyhow::Result<TaskRunner> {
+    executors: &Executors,
+    public_url: &str,
+) -> anyhow::Result<Vec<TaskRunner>> {
     let config = RunnerConfig {
         concurrency: settings.workers.concurrency,
         poll_interval: Duration::from_millis(settings.workers.poll_interval_ms),
         shutdown_grace: Duration::from_secs(settings.workers.shutdown_grace_secs),
-        ..RunnerConfig::default()
+        lease: chrono::Duration::seconds(settings.workers.lease_secs),
     };
-    Ok(TaskRunner::new(db, config)
+    let general = TaskRunner::new(db.clone(), config.clone())
         .handle(EmailHandler(mailer(settings)?))
-        .handle(ImportHandler(domain)))
+        .handle(ImportHandler(domain.clone()));
+    let jobs_config = JobRunnerConfig {
+        work_dir: settings.data_dir.join("jobs"),
+        public_url: public_url.to_string(),
+        log_limit_bytes: settings.executor.log_limit_bytes,
+        tick: Duration::from_millis(settings.executor.relay_interval_ms),
+    };
+    let jobs = TaskRunner::new(
+        db,
+        RunnerConfig {
+            concurrency: settings.executor.slots,
+            ..config
+        },
+    )
+    .handle(JobHandler::new(domain, executors.list.clone(), jobs_config));
+    Ok(vec![general, jobs])
+}
+
+fn spawn_runners(runners: Vec<TaskRunner>, shutdown: &CancellationToken) -> JoinHandle<()> {
+    let handles: Vec<_> = runners
+        .into_iter()
+        .map(|runner| tokio::spawn(runner.run(shutdown.clone())))
+        .collect();
+    tokio::spawn(async move {
+        for handle in handles {
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "a task runner ended abnormally");
+            }
+        }
+    })
 }
 
 pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
@@ -175,6 +246,7 @@ async fn assemble_domain(
     settings: &Settings,
     db: DatabaseConnection,
     public_url: String,
+    shutdown: &CancellationToken,
 ) -> anyhow::Result<(Arc<Domain>, Option<Arc<LocalStore>>)> {
     let previous: Vec<Vec<u8>> = settings
         .auth
@@ -214,13 +286,15 @@ async fn assemble_domain(
         },
         ..DomainConfig::default()
     };
-    let domain = Arc::new(Domain::new(
-        db,
-        config,
-        keys,
-        Arc::new(LocalEventBus::default()),
-        blobs,
-    ));
+    // Subscribers on any instance hear about writes made on any other.
+    let events: Arc<dyn EventBus> = if db.get_database_backend() == DatabaseBackend::Postgres {
+        PgEventBus::start(db.clone(), shutdown.clone())
+            .await
+            .context("cannot LISTEN for events on PostgreSQL")?
+    } else {
+        Arc::new(LocalEventBus::default())
+    };
+    let domain = Arc::new(Domain::new(db, config, keys, events, blobs));
     Ok((domain, local_store))
 }
 
@@ -234,12 +308,13 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let (domain, local_store) = assemble_domain(&settings, db.clone(), public_url).await?;
-
     let shutdown = CancellationToken::new();
+    let (domain, local_store) =
+        assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
+    let executors = executors(&settings).await?;
     let workers = if settings.run_workers {
-        let runner = task_runner(db, &settings, domain.clone())?;
-        Some(tokio::spawn(runner.run(shutdown.clone())))
+        let runners = task_runners(db, &settings, domain.clone(), &executors, &public_url)?;
+        Some(spawn_runners(runners, &shutdown))
     } else {
         None
     };
@@ -247,7 +322,12 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     let metrics = Arc::new(Metrics::new());
     let state = web::Data::new(AppState {
         domain: domain.clone(),
-        schema: graphql::build(domain.clone(), &settings.api, metrics.clone()),
+        schema: graphql::build(
+            domain.clone(),
+            &settings.api,
+            metrics.clone(),
+            executors.images.clone(),
+        ),
         metrics,
         limits: settings.api.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
@@ -307,11 +387,13 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind));
-    let (domain, _) = assemble_domain(&settings, db.clone(), public_url).await?;
-    let runner = tokio::spawn(task_runner(db, &settings, domain)?.run(shutdown.clone()));
+    let (domain, _) = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
+    let executors = executors(&settings).await?;
+    let runners = task_runners(db, &settings, domain, &executors, &public_url)?;
+    let workers = spawn_runners(runners, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
-    runner.await?;
+    workers.await?;
     Ok(())
 }
 

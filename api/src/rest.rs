@@ -1,5 +1,5 @@
-//! REST endpoints beside GraphQL: the local blob store's signed URLs, and the direct
-//! dataset upload for scripts (`curl -F file=@data.zip`).
+//! REST endpoints beside GraphQL: the local blob store's signed URLs, the direct dataset
+//! upload for scripts (`curl -F file=@data.zip`), and the trainers' HTTP event transport.
 
 use crate::error::{http_error, rest_error};
 use crate::http::{AppState, authenticate, client_addr};
@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use keynet_domain::Error as DomainError;
-use keynet_domain::ids::{DatasetId, SnapshotId};
+use keynet_domain::ids::{DatasetId, JobId, SnapshotId};
 use keynet_domain::storage::{ByteStream, StorageError};
 use keynet_storage::{Error as StoreError, Method, content_disposition};
 use serde_json::json;
@@ -27,7 +27,51 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/datasets/{id}/upload",
             web::post().to(upload_dataset),
+        )
+        .service(
+            web::resource("/api/v1/jobs/{id}/events")
+                .app_data(web::PayloadConfig::new(MAX_EVENTS_BODY))
+                .route(web::post().to(job_events)),
         );
+}
+
+/// A batch of trainer events (the relay refuses more than 500 events of 64 KiB each anyway).
+const MAX_EVENTS_BODY: usize = 8 << 20;
+
+/// The trainer contract's HTTP transport: a JSON array of events, with the job's own token.
+async fn job_events(
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(token) = token else {
+        return rest_error(DomainError::Unauthenticated);
+    };
+    let Ok(job) = id.parse::<JobId>() else {
+        return rest_error(DomainError::invalid("id", "not a valid job id"));
+    };
+    let events: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(events) => events,
+        Err(e) => return rest_error(DomainError::invalid("body", format!("not JSON: {e}"))),
+    };
+    match state
+        .domain
+        .ingest_events_with_token(job, token, events)
+        .await
+    {
+        Ok(report) => HttpResponse::Ok().json(json!({
+            "stored": report.stored,
+            "duplicates": report.duplicates,
+            "rejected": report.rejected,
+        })),
+        Err(error) => rest_error(error),
+    }
 }
 
 /// actix bodies are not `Send`; the storage port takes a `Send` stream. The body is read

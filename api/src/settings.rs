@@ -33,6 +33,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub workers: WorkerSettings,
     pub storage: StorageSettings,
+    pub executor: ExecutorSettings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +121,47 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub poll_interval_ms: u64,
     pub shutdown_grace_secs: u64,
+    /// How long a claimed task stays a worker's without a heartbeat; a crashed worker's
+    /// task is taken up again after this.
+    pub lease_secs: i64,
+}
+
+/// Whether jobs run on the Docker engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DockerMode {
+    /// When an engine answers at start (the embedded default).
+    Auto,
+    /// Required: no engine is a start-up error.
+    On,
+    Off,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExecutorSettings {
+    pub docker: DockerMode,
+    /// Folders whose programs the process executor may run (registered as `file:///path`);
+    /// empty: `<data_dir>/trainers`.
+    pub process_dirs: Vec<PathBuf>,
+    /// Jobs one worker runs at once.
+    pub slots: usize,
+    /// Output (stdout + stderr) kept per job attempt.
+    pub log_limit_bytes: usize,
+    /// How often a running job's events file is read.
+    pub relay_interval_ms: u64,
+}
+
+impl Default for ExecutorSettings {
+    fn default() -> Self {
+        Self {
+            docker: DockerMode::Auto,
+            process_dirs: Vec::new(),
+            slots: 2,
+            log_limit_bytes: 8 << 20,
+            relay_interval_ms: 250,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -140,6 +182,7 @@ impl Default for Settings {
             email: EmailSettings::default(),
             workers: WorkerSettings::default(),
             storage: StorageSettings::default(),
+            executor: ExecutorSettings::default(),
         }
     }
 }
@@ -188,6 +231,7 @@ impl Default for WorkerSettings {
             concurrency: 2,
             poll_interval_ms: 250,
             shutdown_grace_secs: 30,
+            lease_secs: 60,
         }
     }
 }
@@ -309,6 +353,12 @@ impl Settings {
             ("api.max_complexity", self.api.max_complexity),
             ("api.max_aliases", self.api.max_aliases),
             ("workers.concurrency", self.workers.concurrency),
+            ("executor.slots", self.executor.slots),
+            ("executor.log_limit_bytes", self.executor.log_limit_bytes),
+            (
+                "executor.relay_interval_ms",
+                self.executor.relay_interval_ms as usize,
+            ),
             ("database_pool_size", self.database_pool_size as usize),
             ("http_workers", self.http_workers),
         ] {
@@ -316,7 +366,19 @@ impl Settings {
                 return Err(refuse(key, "must be greater than 0"));
             }
         }
+        if !(3..=3600).contains(&self.workers.lease_secs) {
+            return Err(refuse("workers.lease_secs", "must be between 3 and 3600"));
+        }
         Ok(())
+    }
+
+    /// The folders the process executor may run programs from.
+    pub fn process_dirs(&self) -> Vec<PathBuf> {
+        if self.executor.process_dirs.is_empty() {
+            vec![self.data_dir.join("trainers")]
+        } else {
+            self.executor.process_dirs.clone()
+        }
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, SettingError> {

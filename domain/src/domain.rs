@@ -4,6 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
 use crate::events::{Event, EventBus};
+use crate::jobs::admission::{AdmitAll, JobAdmission};
 use crate::storage::BlobStore;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
@@ -17,6 +18,7 @@ pub struct Domain {
     pub(crate) keys: JwtKeys,
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) admission: Arc<dyn JobAdmission>,
 }
 
 impl Domain {
@@ -33,7 +35,14 @@ impl Domain {
             keys,
             events,
             blobs,
+            admission: Arc::new(AdmitAll),
         }
+    }
+
+    /// Puts quotas in front of every job (billing); without it every job is admitted.
+    pub fn with_admission(mut self, admission: Arc<dyn JobAdmission>) -> Self {
+        self.admission = admission;
+        self
     }
 
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {

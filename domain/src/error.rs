@@ -2,6 +2,7 @@
 //! HTTP status; nothing else in the workspace does.
 
 use sea_orm::{DbErr, SqlErr};
+use std::borrow::Cow;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -21,7 +22,8 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{message}")]
     InvalidInput {
-        field: &'static str,
+        /// The input path, e.g. `name` or `hyperparameters.lr`.
+        field: Cow<'static, str>,
         message: String,
     },
     #[error("{0}")]
@@ -35,9 +37,9 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::InvalidInput {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }

@@ -72,4 +72,13 @@ id_type!(
     ExperimentId,
     ExperimentStarId,
     ExperimentNoteId,
+    TrainerId,
+    TrainerVersionId,
+    JobId,
+    JobEventId,
+    JobLogId,
+    JobMetricId,
+    ArtifactId,
+    InferenceResultId,
+    BusMessageId,
 );

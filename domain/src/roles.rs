@@ -88,6 +88,8 @@ pub enum Permission {
     ArchiveProjects,
     DeleteDatasets,
     PushTrainers,
+    RunJobs,
+    ManageTrainers,
     ReadAuditLog,
 }
 
@@ -99,11 +101,11 @@ impl Permission {
         match self {
             ReadOrganization | ReadMembers | ReadProjects => (Role::Viewer, Scope::Read),
             UseApiTokens => (Role::Viewer, Scope::Admin),
-            WriteProjects => (Role::Member, Scope::Write),
+            WriteProjects | RunJobs => (Role::Member, Scope::Write),
             PushTrainers => (Role::Member, Scope::TrainerPush),
             ArchiveProjects | DeleteDatasets => (Role::Admin, Scope::Write),
             UpdateOrganization | ManageMembers | ManageInvitations | ManageOrgApiTokens
-            | ReadAuditLog => (Role::Admin, Scope::Admin),
+            | ManageTrainers | ReadAuditLog => (Role::Admin, Scope::Admin),
             DeleteOrganization | TransferOwnership => (Role::Owner, Scope::Admin),
         }
     }

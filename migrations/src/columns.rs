@@ -105,3 +105,23 @@ pub fn index(
     }
     index.take()
 }
+
+pub fn int_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).integer().null().take()
+}
+
+pub fn double_null<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).double().null().take()
+}
+
+pub fn double<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name).double().not_null().take()
+}
+
+pub fn flag<T: IntoIden>(name: T) -> ColumnDef {
+    ColumnDef::new(name)
+        .boolean()
+        .not_null()
+        .default(false)
+        .take()
+}

@@ -7,6 +7,7 @@ mod columns;
 mod m20261122_000001_identity;
 mod m20261122_000002_tasks;
 mod m20261122_000003_datasets;
+mod m20261122_000004_jobs;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_identity::Migration),
             Box::new(m20261122_000002_tasks::Migration),
             Box::new(m20261122_000003_datasets::Migration),
+            Box::new(m20261122_000004_jobs::Migration),
         ]
     }
 }

@@ -9,13 +9,17 @@
 
 #[cfg(feature = "app")]
 pub mod app;
+pub mod docker;
 #[cfg(feature = "app")]
 pub mod fixtures;
 #[cfg(feature = "app")]
 pub mod gql;
 #[cfg(feature = "app")]
+pub mod jobs;
+#[cfg(feature = "app")]
 pub mod mail;
 pub mod pg;
+pub mod trainer;
 #[cfg(feature = "app")]
 pub mod ws;
 

@@ -5,6 +5,7 @@ use anyhow::Context;
 use futures_util::future::BoxFuture;
 use keynet_domain::Domain;
 use keynet_domain::datasets::IMPORT_DATASET;
+use keynet_domain::entities::tasks;
 use keynet_domain::ids::DatasetUploadId;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -21,10 +22,10 @@ impl TaskHandler for ImportHandler {
         IMPORT_DATASET
     }
 
-    fn run<'a>(&'a self, payload: &'a serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let payload: Payload =
-                serde_json::from_value(payload.clone()).context("malformed import task")?;
+                serde_json::from_value(task.payload.clone()).context("malformed import task")?;
             self.0.run_import(payload.upload_id).await?;
             Ok(())
         })

@@ -1,11 +1,15 @@
 //! Background work: the task runner that claims queued tasks from the database, and the
-//! handlers that do them (email delivery now; jobs, scans and syncs in later modules).
+//! handlers that do them: email delivery, dataset imports and job attempts (on the Docker
+//! or the process executor).
 
+pub mod executor;
 pub mod imports;
+pub mod jobs;
 pub mod mailer;
 pub mod queue;
 pub mod runner;
 
 pub use imports::ImportHandler;
+pub use jobs::{JobHandler, JobRunnerConfig, TrainerImages};
 pub use mailer::{EmailHandler, Mailer};
 pub use runner::{RunnerConfig, TaskHandler, TaskRunner};

@@ -5,6 +5,7 @@ use crate::runner::TaskHandler;
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 use keynet_domain::email::EmailMessage;
+use keynet_domain::entities::tasks;
 use keynet_domain::tasks::SEND_EMAIL;
 use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -91,10 +92,10 @@ impl TaskHandler for EmailHandler {
         SEND_EMAIL
     }
 
-    fn run<'a>(&'a self, payload: &'a serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let email: EmailMessage =
-                serde_json::from_value(payload.clone()).context("malformed email task")?;
+                serde_json::from_value(task.payload.clone()).context("malformed email task")?;
             self.0.send(&email).await?;
             tracing::info!(subject = %email.subject, "email sent");
             Ok(())

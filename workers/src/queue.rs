@@ -58,20 +58,42 @@ pub async fn claim(
     tasks::Entity::find().from_raw_sql(statement).one(db).await
 }
 
+pub enum Lease {
+    Kept,
+    /// The task was cancelled (deleted) while it ran: stop working on it.
+    Cancelled,
+}
+
 /// Extends the lease of a task that is still being worked on.
 pub async fn heartbeat(
     db: &impl ConnectionTrait,
     task: TaskId,
     worker: &str,
     lease: Duration,
-) -> Result<(), DbErr> {
-    tasks::Entity::update_many()
+) -> Result<Lease, DbErr> {
+    let extended = tasks::Entity::update_many()
         .col_expr(tasks::Column::LockedUntil, Expr::value(now() + lease))
         .filter(tasks::Column::Id.eq(task))
         .filter(tasks::Column::LockedBy.eq(worker))
         .exec(db)
         .await?;
-    Ok(())
+    if extended.rows_affected == 1 {
+        return Ok(Lease::Kept);
+    }
+    let exists = tasks::Entity::find_by_id(task).one(db).await?.is_some();
+    // Still there but locked by another worker: our lease ran out and it was taken over.
+    Ok(if exists {
+        Lease::Kept
+    } else {
+        Lease::Cancelled
+    })
+}
+
+/// Cancels a task: a queued one never runs; a running one is stopped by its worker at the
+/// next heartbeat.
+pub async fn cancel(db: &impl ConnectionTrait, task: TaskId) -> Result<bool, DbErr> {
+    let deleted = tasks::Entity::delete_by_id(task).exec(db).await?;
+    Ok(deleted.rows_affected == 1)
 }
 
 /// A finished task is deleted: its payload may hold one-time secrets (email links).

@@ -1,20 +1,26 @@
 //! Runs tasks: several claim loops, one per slot, each handing a task to the handler of its
-//! kind while a heartbeat keeps the lease. On shutdown the loops stop claiming, running
-//! tasks get a grace period, and whatever is still running then is released for others.
+//! kind while a heartbeat keeps the lease. Idle loops wake up when PostgreSQL announces a
+//! new task (`LISTEN`), and poll anyway as a fallback (and on SQLite). On shutdown the loops
+//! stop claiming, running tasks get a grace period, and whatever is still running then is
+//! released for others.
 
 use crate::queue;
 use chrono::Duration;
 use futures_util::future::BoxFuture;
 use keynet_domain::entities::tasks::{self, Status};
-use sea_orm::DatabaseConnection;
+use keynet_domain::tasks::TASKS_CHANNEL;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection};
+use sqlx::postgres::PgListener;
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub trait TaskHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
-    fn run<'a>(&'a self, payload: &'a serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Does the task; `task.attempts` counts this attempt.
+    fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>>;
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +47,7 @@ pub struct TaskRunner {
     config: RunnerConfig,
     handlers: HashMap<&'static str, Arc<dyn TaskHandler>>,
     worker_id: String,
+    wake: Notify,
 }
 
 impl TaskRunner {
@@ -51,6 +58,7 @@ impl TaskRunner {
             config,
             handlers: HashMap::new(),
             worker_id: format!("{host}:{}:{}", std::process::id(), uuid_suffix()),
+            wake: Notify::new(),
         }
     }
 
@@ -68,6 +76,11 @@ impl TaskRunner {
             let runner = runner.clone();
             let stop = stop_claiming.clone();
             slots.spawn(async move { runner.claim_loop(slot, stop).await });
+        }
+        if runner.db.get_database_backend() == DatabaseBackend::Postgres {
+            let runner = runner.clone();
+            let stop = stop_claiming.clone();
+            tokio::spawn(async move { runner.listen_for_tasks(stop).await });
         }
         tracing::info!(worker = %runner.worker_id, slots = runner.config.concurrency, "task runner started");
         shutdown.cancelled().await;
@@ -93,6 +106,7 @@ impl TaskRunner {
                 Ok(None) => {
                     tokio::select! {
                         _ = stop.cancelled() => {}
+                        _ = self.wake.notified() => {}
                         _ = tokio::time::sleep(self.config.poll_interval) => {}
                     }
                 }
@@ -100,6 +114,35 @@ impl TaskRunner {
                     tracing::error!(slot, error = %e, "claiming a task failed");
                     tokio::time::sleep(self.config.poll_interval * 4).await;
                 }
+            }
+        }
+    }
+
+    /// Wakes the idle claim loops whenever a task of one of our kinds is enqueued anywhere.
+    async fn listen_for_tasks(&self, stop: CancellationToken) {
+        let pool = self.db.get_postgres_connection_pool().clone();
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for new tasks; polling only");
+                return;
+            }
+        };
+        if let Err(e) = listener.listen(TASKS_CHANNEL).await {
+            tracing::warn!(error = %e, "cannot LISTEN for new tasks; polling only");
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                notification = listener.recv() => match notification {
+                    Ok(n) if self.handlers.contains_key(n.payload()) => self.wake.notify_waiters(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the task listener lost its connection; polling until it is back");
+                        tokio::time::sleep(self.config.poll_interval).await;
+                    }
+                },
             }
         }
     }
@@ -115,13 +158,18 @@ impl TaskRunner {
             let beat = self.heartbeat(&task);
             tokio::pin!(beat);
             tokio::select! {
-                outcome = handler.run(&task.payload) => outcome,
-                _ = &mut beat => unreachable!("the heartbeat never ends"),
+                outcome = handler.run(&task) => Some(outcome),
+                _ = &mut beat => None,
             }
         };
         let recorded = match outcome {
-            Ok(()) => queue::complete(&self.db, task.id).await,
-            Err(error) => {
+            // Cancelled while running: the task is gone already (see `queue::cancel`).
+            None => {
+                tracing::info!("task cancelled");
+                queue::complete(&self.db, task.id).await
+            }
+            Some(Ok(())) => queue::complete(&self.db, task.id).await,
+            Some(Err(error)) => {
                 let message = format!("{error:#}");
                 match queue::fail(&self.db, &task, &message).await {
                     Ok(Status::Dead) => {
@@ -141,16 +189,17 @@ impl TaskRunner {
         }
     }
 
+    /// Keeps the lease while the task runs; returns when the task was cancelled.
     async fn heartbeat(&self, task: &tasks::Model) {
         let every = (self.config.lease / 3)
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(10));
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) =
-                queue::heartbeat(&self.db, task.id, &self.worker_id, self.config.lease).await
-            {
-                tracing::warn!(error = %e, "heartbeat failed");
+            match queue::heartbeat(&self.db, task.id, &self.worker_id, self.config.lease).await {
+                Ok(queue::Lease::Kept) => {}
+                Ok(queue::Lease::Cancelled) => return,
+                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
             }
         }
     }

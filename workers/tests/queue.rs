@@ -158,7 +158,7 @@ impl TaskHandler for Flaky {
         KIND
     }
 
-    fn run<'a>(&'a self, _payload: &'a serde_json::Value) -> BoxFuture<'a, anyhow::Result<()>> {
+    fn run<'a>(&'a self, _task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             match self.0.fetch_add(1, Ordering::SeqCst) {
                 0 => anyhow::bail!("first attempt fails"),

@@ -1,7 +1,10 @@
 //! GraphQL enums and their domain counterparts.
 
 use async_graphql::Enum;
-use keynet_domain::entities::{dataset_uploads, datasets, projects};
+use keynet_domain::entities::{
+    dataset_uploads, datasets, job_logs, jobs, projects, trainer_versions,
+};
+use keynet_domain::hyperparameters;
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
 use keynet_domain::roles;
 
@@ -30,3 +33,49 @@ mirror_enum!(TaskType => projects::TaskType { Classification, Detection, Segment
 mirror_enum!(InvitationStatus => DomainStatus { Pending, Accepted, Revoked, Expired });
 mirror_enum!(ImportStatus => datasets::ImportStatus { Empty, Queued, Importing, Ready, Failed });
 mirror_enum!(UploadStatus => dataset_uploads::UploadStatus { AwaitingUpload, Queued, Importing, Succeeded, Failed });
+
+mirror_enum!(JobKind => jobs::JobKind { Training, Inference, Export, Validation });
+mirror_enum!(JobStatus => jobs::JobStatus { Queued, Running, Succeeded, Failed, Cancelled });
+mirror_enum!(CheckpointKind => jobs::CheckpointKind { Best, Last });
+mirror_enum!(LogLevel => job_logs::LogLevel { Debug, Info, Warning, Error });
+mirror_enum!(LogSource => job_logs::LogSource { Trainer, Stdout, Stderr, Platform });
+mirror_enum!(TrainerRuntime => trainer_versions::Runtime { Image, Local });
+mirror_enum!(TrainerVersionStatus => trainer_versions::VersionStatus { Ready, Rejected });
+mirror_enum!(ParamType => hyperparameters::ParamType { Str, Int, Float, Bool });
+
+/// The formats `startExportJob` knows; each trainer declares the ones it produces.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Onnx,
+    Torchscript,
+    Tensorrt,
+    Coreml,
+    Tflite,
+    Openvino,
+}
+
+impl ExportFormat {
+    pub fn domain_name(self) -> &'static str {
+        match self {
+            Self::Onnx => "onnx",
+            Self::Torchscript => "torchscript",
+            Self::Tensorrt => "tensorrt",
+            Self::Coreml => "coreml",
+            Self::Tflite => "tflite",
+            Self::Openvino => "openvino",
+        }
+    }
+
+    pub fn from_domain(name: &str) -> Option<Self> {
+        [
+            Self::Onnx,
+            Self::Torchscript,
+            Self::Tensorrt,
+            Self::Coreml,
+            Self::Tflite,
+            Self::Openvino,
+        ]
+        .into_iter()
+        .find(|format| format.domain_name() == name)
+    }
+}

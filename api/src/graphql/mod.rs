@@ -8,6 +8,8 @@ mod enums;
 mod experiments;
 mod identity;
 mod invitations;
+mod job_types;
+mod jobs;
 mod limits;
 pub mod loaders;
 mod orgs;
@@ -19,6 +21,7 @@ use crate::metrics::{Metrics, OperationMetrics};
 use crate::settings::ApiLimits;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use keynet_domain::Domain;
+use keynet_workers::TrainerImages;
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
@@ -31,6 +34,7 @@ pub struct Query(
     audit::AuditQuery,
     datasets::DatasetQuery,
     experiments::ExperimentQuery,
+    jobs::JobQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,10 +46,11 @@ pub struct Mutation(
     projects::ProjectMutation,
     datasets::DatasetMutation,
     experiments::ExperimentMutation,
+    jobs::JobMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(audit::AuditSubscription);
+pub struct Subscription(audit::AuditSubscription, jobs::JobSubscription);
 
 pub type KeynetSchema = Schema<Query, Mutation, Subscription>;
 
@@ -57,9 +62,15 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     )
 }
 
-pub fn build(domain: Arc<Domain>, limits: &ApiLimits, metrics: Arc<Metrics>) -> KeynetSchema {
+pub fn build(
+    domain: Arc<Domain>,
+    limits: &ApiLimits,
+    metrics: Arc<Metrics>,
+    images: Arc<TrainerImages>,
+) -> KeynetSchema {
     builder()
         .data(domain)
+        .data(images)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(limits::AliasLimit(limits.max_aliases))

@@ -20,11 +20,11 @@ use keynet_domain::invitations::status;
 use keynet_domain::orgs::Member as DomainMember;
 use keynet_domain::time::now;
 
-fn id(value: impl ToString) -> ID {
+pub(super) fn id(value: impl ToString) -> ID {
     ID(value.to_string())
 }
 
-async fn load_user(ctx: &Context<'_>, user: Option<UserId>) -> ApiResult<Option<User>> {
+pub(super) async fn load_user(ctx: &Context<'_>, user: Option<UserId>) -> ApiResult<Option<User>> {
     let Some(user) = user else { return Ok(None) };
     let loader = ctx.data_unchecked::<DataLoader<UserLoader>>();
     loader
@@ -537,6 +537,19 @@ impl Experiment {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.experiment.updated_at
+    }
+    /// The jobs attached to the experiment, newest first.
+    #[graphql(complexity = "list_complexity(child_complexity, first)")]
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<Conn<super::job_types::Job>> {
+        let runs = domain(ctx)
+            .experiment_runs(viewer(ctx)?, self.0.experiment.id, page(first, after)?)
+            .await?;
+        Ok(connection(runs, |j| j.id.0, super::job_types::Job))
     }
     /// Oldest first.
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<ExperimentNote>> {

@@ -37,6 +37,7 @@ mod datasets;
 mod experiments;
 mod identity;
 mod imports;
+mod jobs;
 mod limits;
 mod organizations;
 mod projects;

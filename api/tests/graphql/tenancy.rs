@@ -3,6 +3,7 @@
 //! as an API token, and must answer `NOT_FOUND` or `FORBIDDEN` and change nothing. A new
 //! operation fails this test until it is given a case here (or listed as not tenant-owned).
 
+use keynet_testkit::trainer::{TRAINER, install_program};
 use keynet_testkit::{Account, TestApp, ws};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -47,6 +48,9 @@ struct Victim {
     snapshot: String,
     experiment: String,
     note: String,
+    trainer: String,
+    version: String,
+    job: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -127,7 +131,31 @@ async fn victim(app: &TestApp) -> Victim {
         .as_str()
         .unwrap()
         .to_string();
+    let image = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
+    let version = app
+        .register_trainer(&owner.token, &org, "secret-trainer", &image)
+        .await;
+    let trainer = app
+        .data(
+            Some(&owner.token),
+            "query($v: ID!) { trainerVersion(id: $v) { trainerId } }",
+            json!({"v": version}),
+        )
+        .await["trainerVersion"]["trainerId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = app
+        .start_training(&owner.token, &project, &version, &snapshot, json!({}))
+        .await;
+    assert_eq!(
+        app.wait_for_job(&owner.token, &job, &[]).await["status"],
+        "SUCCEEDED"
+    );
     Victim {
+        trainer,
+        version,
+        job,
         dataset,
         upload,
         snapshot,
@@ -359,6 +387,86 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             "subscription($o: ID!) { auditLogAdded(orgId: $o) { id } }",
             json!({"o": v.org}),
         ),
+        (
+            "trainers",
+            "query($o: ID!) { trainers(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "trainer",
+            "query($id: ID!) { trainer(id: $id) { id } }",
+            json!({"id": v.trainer}),
+        ),
+        (
+            "trainerVersion",
+            "query($id: ID!) { trainerVersion(id: $id) { id } }",
+            json!({"id": v.version}),
+        ),
+        (
+            "registerTrainerImage",
+            "mutation($o: ID!) { registerTrainerImage(input: {orgId: $o, name: \"x\", image: \"file:///bin/sh\", taskTypes: [CLASSIFICATION]}) { id } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "job",
+            "query($id: ID!) { job(id: $id) { id } }",
+            json!({"id": v.job}),
+        ),
+        (
+            "jobs",
+            "query($p: ID!) { jobs(projectId: $p) { edges { cursor } } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "compareRuns",
+            "query($j: ID!) { compareRuns(jobIds: [$j], metrics: [\"loss\"]) { epochs } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "startTrainingJob",
+            "mutation($p: ID!, $v: ID!, $s: ID!) { startTrainingJob(input: {projectId: $p, trainerVersionId: $v, datasetSnapshotId: $s, modelName: \"x\"}) { id } }",
+            json!({"p": v.project, "v": v.version, "s": v.snapshot}),
+        ),
+        (
+            "startInferenceJob",
+            "mutation($j: ID!, $s: ID!) { startInferenceJob(input: {jobId: $j, checkpoint: BEST, datasetSnapshotId: $s}) { id } }",
+            json!({"j": v.job, "s": v.snapshot}),
+        ),
+        (
+            "startExportJob",
+            "mutation($j: ID!) { startExportJob(input: {jobId: $j, checkpoint: BEST, format: ONNX}) { id } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "cancelJob",
+            "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "retryJob",
+            "mutation($j: ID!) { retryJob(id: $j) { id } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "jobUpdated",
+            "subscription($j: ID!) { jobUpdated(jobId: $j) { status } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "jobEvents",
+            "subscription($j: ID!) { jobEvents(jobId: $j) { seq } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "jobLogs",
+            "subscription($j: ID!) { jobLogs(jobId: $j) { message } }",
+            json!({"j": v.job}),
+        ),
+        (
+            "orgJobs",
+            "subscription($o: ID!) { orgJobs(orgId: $o) { status } }",
+            json!({"o": v.org}),
+        ),
     ]
 }
 
@@ -401,7 +509,8 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
     let v = victim(app).await;
     let mallory = app.signup("mallory@evil.example.com").await;
     let evil_org = app.create_org(&mallory, "evil").await;
-    app.create_project(&mallory.token, &evil_org, "Evil project")
+    let evil_project = app
+        .create_project(&mallory.token, &evil_org, "Evil project")
         .await;
     let evil_token = app
         .data(
@@ -439,6 +548,16 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
             );
         }
     }
+
+    // Mixing: the attacker's own project with the victim's trainer version and snapshot.
+    let mixed = app
+        .code(
+            Some(&mallory.token),
+            "mutation($p: ID!, $v: ID!, $s: ID!) { startTrainingJob(input: {projectId: $p, trainerVersionId: $v, datasetSnapshotId: $s, modelName: \"x\"}) { id } }",
+            json!({"p": evil_project, "v": v.version, "s": v.snapshot}),
+        )
+        .await;
+    assert_eq!(mixed, "NOT_FOUND");
 
     // Lists of "mine" show nothing of the victim's.
     for credential in [&mallory.token, &evil_token] {
@@ -487,6 +606,17 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         )
         .await;
     assert_eq!(data["dataset"]["name"], "Secret data");
+    let jobs = app
+        .data(
+            Some(&v.owner.token),
+            "query($p: ID!) { jobs(projectId: $p) { edges { node { id status } } } }",
+            json!({"p": v.project}),
+        )
+        .await;
+    assert_eq!(
+        jobs["jobs"]["edges"],
+        json!([{"node": {"id": v.job, "status": "SUCCEEDED"}}])
+    );
     assert_eq!(
         data["experiment"],
         json!({"name": "Secret run", "archived": false, "starred": false, "notes": [{"body": "secret"}]})

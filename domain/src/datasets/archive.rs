@@ -81,7 +81,7 @@ impl Domain {
         })
     }
 
-    async fn read_manifest(&self, key: &str) -> Result<Manifest> {
+    pub(super) async fn read_manifest(&self, key: &str) -> Result<Manifest> {
         let mut reader = self
             .blobs
             .open(key)

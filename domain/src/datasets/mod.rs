@@ -3,6 +3,7 @@
 mod archive;
 mod import;
 mod manifest;
+mod materialize;
 mod snapshots;
 mod uploads;
 

@@ -1,13 +1,17 @@
 //! The event-bus port: what subscriptions listen to. The embedded default delivers in
 //! process; a PostgreSQL-backed bus fans out across instances.
 
-use crate::entities::audit_log;
-use crate::ids::{DatasetId, DatasetUploadId, OrgId};
+use crate::entities::jobs::JobStatus;
+use crate::entities::{audit_log, job_logs};
+use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId};
 use futures_util::stream::{self, BoxStream};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
+
+mod postgres;
+pub use postgres::PgEventBus;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -19,6 +23,49 @@ pub enum Event {
         upload_id: DatasetUploadId,
         status: String,
     },
+    /// A job's status, epoch or latest metrics changed.
+    JobUpdated(JobSummary),
+    /// A trainer event was stored as the job's event number `seq`.
+    JobEvent {
+        job_id: JobId,
+        seq: i64,
+        kind: String,
+        body: serde_json::Value,
+        ts: chrono::DateTime<chrono::Utc>,
+    },
+    JobLog(job_logs::Model),
+}
+
+/// What `jobUpdated` and `orgJobs` carry: enough for a progress bar without a query.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobSummary {
+    pub job_id: JobId,
+    pub org_id: OrgId,
+    pub status: JobStatus,
+    pub attempt: i32,
+    pub current_epoch: Option<i32>,
+    pub total_epochs: Option<i32>,
+    pub latest_metrics: Option<serde_json::Value>,
+    pub error_message: Option<String>,
+}
+
+/// Status and progress of one job.
+pub fn job_topic(job: JobId) -> String {
+    format!("job:{job}")
+}
+
+/// The stored trainer events of one job, in `seq` order.
+pub fn job_events_topic(job: JobId) -> String {
+    format!("job:{job}:events")
+}
+
+pub fn job_logs_topic(job: JobId) -> String {
+    format!("job:{job}:logs")
+}
+
+/// Status changes of every job of an organization.
+pub fn org_jobs_topic(org: OrgId) -> String {
+    format!("org:{org}:jobs")
 }
 
 pub fn dataset_topic(dataset: DatasetId) -> String {

@@ -1,0 +1,459 @@
+//! Jobs on the process executor, on both backends: training with live metrics, logs,
+//! checkpoints and stored events; inference and export on its checkpoint; cancellation;
+//! the trainer contract's failure rules; bad inputs.
+
+use keynet_api::settings::DockerMode;
+use keynet_testkit::TestApp;
+use keynet_testkit::trainer::{PROBE, TRAINER, install_program};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    training_inference_and_export where super::process_only,
+    bad_job_inputs_name_their_field where super::process_only,
+    cancelling_a_running_job_stops_it where super::process_only,
+    contract_violations_fail_the_job_with_a_reason where super::process_only,
+);
+
+fn process_only(settings: &mut keynet_api::settings::Settings) {
+    settings.executor.docker = DockerMode::Off;
+    settings.executor.relay_interval_ms = 50;
+}
+
+/// An org with a classification project, a snapshot of 2 classes and the reference trainer
+/// registered from the folder the process executor allows.
+struct Setup {
+    token: String,
+    org: String,
+    project: String,
+    snapshot: String,
+    version: String,
+}
+
+async fn setup(app: &TestApp, program: &str) -> Setup {
+    let owner = app.signup("owner@example.com").await;
+    let org = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org, "Parts").await;
+    let snapshot = app
+        .snapshot_of(&owner.token, &project, &[("bolt", 6), ("nut", 6)])
+        .await;
+    let image = install_program(program, &app.data_dir.path().join("trainers")).unwrap();
+    let version = app
+        .register_trainer(&owner.token, &org, program, &image)
+        .await;
+    Setup {
+        token: owner.token,
+        org,
+        project,
+        snapshot,
+        version,
+    }
+}
+
+const JOB: &str = "query($j: ID!) { job(id: $j) {
+    status executor attempt currentEpoch totalEpochs bestEpoch bestMetric finalMetrics hyperparameters lastSeq
+    config { epochs batchSize learningRate imgsz device }
+    metrics(names: [\"loss\", \"val_accuracy\"]) { name points { epoch value } }
+    logs(first: 100) { edges { node { level source message } } }
+    checkpoints { type epoch sizeBytes sha256 downloadUrl }
+    events { seq kind body }
+} }";
+
+async fn training_inference_and_export(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"hyperparameters": {"seed": "11"}}),
+        )
+        .await;
+    let finished = app.wait_for_job(&s.token, &job, &[]).await;
+    assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
+
+    let job_data = app.data(Some(&s.token), JOB, json!({"j": job})).await["job"].clone();
+    assert_eq!(job_data["executor"], "process");
+    assert_eq!(job_data["attempt"], 1);
+    assert_eq!(job_data["totalEpochs"], 3);
+    assert_eq!(job_data["currentEpoch"], 3);
+    assert_eq!(
+        job_data["hyperparameters"],
+        json!({"seed": 11, "sleep-ms-per-epoch": 0})
+    );
+    // Series by epoch, in order.
+    let series = job_data["metrics"].as_array().unwrap();
+    assert_eq!(series.len(), 2, "{series:?}");
+    for metric in series {
+        let epochs: Vec<i64> = metric["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["epoch"].as_i64().unwrap())
+            .collect();
+        assert_eq!(epochs, [1, 2, 3], "{metric}");
+    }
+    // Events stored in order, numbered 1, 2, 3 …, from started to completed.
+    let events = job_data["events"].as_array().unwrap();
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert_eq!(events.first().unwrap()["kind"], "started");
+    assert_eq!(events.last().unwrap()["kind"], "completed");
+    let progress: Vec<i64> = events
+        .iter()
+        .filter(|e| e["kind"] == "progress")
+        .map(|e| e["body"]["epoch"].as_i64().unwrap())
+        .collect();
+    assert_eq!(progress, [1, 2, 3]);
+    assert_eq!(job_data["lastSeq"].as_i64().unwrap(), seqs.len() as i64);
+    // The trainer's log events are kept.
+    let logs = job_data["logs"]["edges"].as_array().unwrap();
+    assert!(
+        logs.iter().any(|l| l["node"]["source"] == "TRAINER"),
+        "{logs:?}"
+    );
+    // Both checkpoints stored and downloadable, byte for byte.
+    let checkpoints = job_data["checkpoints"].as_array().unwrap();
+    let kinds: Vec<&str> = checkpoints
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["BEST", "LAST"]);
+    for checkpoint in checkpoints {
+        let response = app
+            .http
+            .get(checkpoint["downloadUrl"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(
+            bytes.len() as i64,
+            checkpoint["sizeBytes"].as_i64().unwrap()
+        );
+        let parsed: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(parsed.is_object());
+    }
+
+    // Inference on the best checkpoint: one prediction per image.
+    let inference = app
+        .data(
+            Some(&s.token),
+            "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id kind sourceJobId } }",
+            json!({"i": {"jobId": job, "checkpoint": "BEST", "datasetSnapshotId": s.snapshot}}),
+        )
+        .await["startInferenceJob"]
+        .clone();
+    assert_eq!(inference["kind"], "INFERENCE");
+    let inference_id = inference["id"].as_str().unwrap();
+    let done = app.wait_for_job(&s.token, inference_id, &[]).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let results = app
+        .data(
+            Some(&s.token),
+            "query($j: ID!) { job(id: $j) { inferenceResults(first: 100) { edges { node { fileName predictions } } } } }",
+            json!({"j": inference_id}),
+        )
+        .await;
+    let results = results["job"]["inferenceResults"]["edges"]
+        .as_array()
+        .unwrap();
+    assert_eq!(results.len(), 12);
+    assert!(
+        results[0]["node"]["predictions"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{:?}",
+        results[0]
+    );
+
+    // Export to a declared format; an undeclared one is refused before anything is queued.
+    let refused = app
+        .error(
+            Some(&s.token),
+            "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id } }",
+            json!({"i": {"jobId": job, "checkpoint": "LAST", "format": "TFLITE"}}),
+        )
+        .await
+        .1;
+    assert_eq!(refused["extensions"]["code"], "BAD_USER_INPUT");
+    assert_eq!(refused["extensions"]["field"], "format");
+    let export = app
+        .data(
+            Some(&s.token),
+            "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id exportFormat } }",
+            json!({"i": {"jobId": job, "checkpoint": "LAST", "format": "ONNX"}}),
+        )
+        .await["startExportJob"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = app.wait_for_job(&s.token, &export, &[]).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let artifact = app
+        .data(
+            Some(&s.token),
+            "query($j: ID!) { job(id: $j) { artifact { format sizeBytes downloadUrl } } }",
+            json!({"j": export}),
+        )
+        .await["job"]["artifact"]
+        .clone();
+    assert_eq!(artifact["format"], "onnx");
+    let model = app
+        .http
+        .get(artifact["downloadUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(model.len() as i64, artifact["sizeBytes"].as_i64().unwrap());
+    assert!(!model.is_empty());
+
+    // The runs of the project, filtered.
+    let listed = app
+        .data(
+            Some(&s.token),
+            "query($p: ID!) { all: jobs(projectId: $p) { edges { node { kind } } } exports: jobs(projectId: $p, kind: EXPORT) { edges { node { id } } } }",
+            json!({"p": s.project}),
+        )
+        .await;
+    assert_eq!(listed["all"]["edges"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["exports"]["edges"][0]["node"]["id"], export);
+    let _ = &s.org;
+}
+
+async fn bad_job_inputs_name_their_field(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let start = "mutation($i: StartTrainingJobInput!) { startTrainingJob(input: $i) { id } }";
+    let base = json!({"projectId": s.project, "trainerVersionId": s.version, "datasetSnapshotId": s.snapshot, "modelName": "m"});
+    let with = |patch: Value| {
+        let mut input = base.clone();
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        json!({"i": input})
+    };
+    for (patch, field) in [
+        (
+            json!({"hyperparameters": {"seed": "seven"}}),
+            "hyperparameters.seed",
+        ),
+        (
+            json!({"hyperparameters": {"seed": 1.5}}),
+            "hyperparameters.seed",
+        ),
+        (
+            json!({"hyperparameters": {"dropout": 0.1}}),
+            "hyperparameters.dropout",
+        ),
+        (json!({"hyperparameters": [1, 2]}), "hyperparameters"),
+        (json!({"config": {"epochs": 0}}), "config.epochs"),
+        (
+            json!({"config": {"learningRate": -1.0}}),
+            "config.learningRate",
+        ),
+        (json!({"config": {"device": "cuda;rm"}}), "config.device"),
+        (json!({"resources": {"gpus": 99}}), "resources.gpus"),
+        (json!({"resources": {"memoryMb": 1}}), "resources.memoryMb"),
+        (json!({"maxRuntimeSeconds": 0}), "maxRuntimeSeconds"),
+        (json!({"advancedConfig": [1]}), "advancedConfig"),
+        (json!({"modelName": " "}), "modelName"),
+        (json!({"projectId": "nope"}), "projectId"),
+    ] {
+        let (_, error) = app.error(Some(&s.token), start, with(patch.clone())).await;
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{patch}: {error}"
+        );
+        assert_eq!(error["extensions"]["field"], field, "{patch}: {error}");
+    }
+    // Nothing was queued by the refused attempts.
+    let jobs = app
+        .data(
+            Some(&s.token),
+            "query($p: ID!) { jobs(projectId: $p) { edges { cursor } } }",
+            json!({"p": s.project}),
+        )
+        .await;
+    assert_eq!(jobs["jobs"]["edges"], json!([]));
+
+    // Inference needs a succeeded training job.
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"hyperparameters": {"sleep-ms-per-epoch": 60000}}),
+        )
+        .await;
+    let error = app
+        .error(
+            Some(&s.token),
+            "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id } }",
+            json!({"i": {"jobId": job, "checkpoint": "BEST", "datasetSnapshotId": s.snapshot}}),
+        )
+        .await
+        .1;
+    assert_eq!(error["extensions"]["field"], "jobId");
+    app.data(
+        Some(&s.token),
+        "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+        json!({"j": job}),
+    )
+    .await;
+
+    // Registration: the image must exist and programs must come from an allowed folder.
+    let register =
+        "mutation($i: RegisterTrainerImageInput!) { registerTrainerImage(input: $i) { id } }";
+    for (image, field) in [
+        ("file:///bin/sh", "image"),
+        ("no-such-image:1", "image"),
+        ("", "image"),
+    ] {
+        let error = app
+            .error(Some(&s.token), register, json!({"i": {"orgId": s.org, "name": "x", "image": image, "taskTypes": ["CLASSIFICATION"]}}))
+            .await
+            .1;
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{image}: {error}"
+        );
+        assert_eq!(error["extensions"]["field"], field);
+    }
+    let image = format!(
+        "file://{}/trainers/{TRAINER}",
+        app.data_dir.path().display()
+    );
+    let error = app
+        .error(
+            Some(&s.token),
+            register,
+            json!({"i": {"orgId": s.org, "name": "x", "image": image, "taskTypes": ["CLASSIFICATION"],
+                "hyperparameters": [{"name": "a b", "type": "INT"}]}}),
+        )
+        .await
+        .1;
+    assert_eq!(error["extensions"]["field"], "hyperparameters");
+}
+
+async fn cancelling_a_running_job_stops_it(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"hyperparameters": {"sleep-ms-per-epoch": 60000}}),
+        )
+        .await;
+    app.wait_for_job(&s.token, &job, &["RUNNING"]).await;
+    let cancelled = app
+        .data(
+            Some(&s.token),
+            "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+            json!({"j": job}),
+        )
+        .await;
+    assert_eq!(cancelled["cancelJob"]["id"], job);
+    let done = app.wait_for_job(&s.token, &job, &[]).await;
+    assert_eq!(done["status"], "CANCELLED", "{done}");
+    // Cancelling again is a conflict; retrying makes a new job with the same inputs.
+    let again = app
+        .code(
+            Some(&s.token),
+            "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+            json!({"j": job}),
+        )
+        .await;
+    assert_eq!(again, "CONFLICT");
+    let retried = app
+        .data(
+            Some(&s.token),
+            "mutation($j: ID!) { retryJob(id: $j) { id retryOfId hyperparameters status } }",
+            json!({"j": job}),
+        )
+        .await["retryJob"]
+        .clone();
+    assert_eq!(retried["retryOfId"], job);
+    assert_eq!(retried["hyperparameters"]["sleep-ms-per-epoch"], 60000);
+    let retried_id = retried["id"].as_str().unwrap();
+    app.data(
+        Some(&s.token),
+        "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+        json!({"j": retried_id}),
+    )
+    .await;
+    assert_eq!(
+        app.wait_for_job(&s.token, retried_id, &[]).await["status"],
+        "CANCELLED"
+    );
+}
+
+/// The probe breaks the contract in the ways `PROBE_MODE` says.
+async fn contract_violations_fail_the_job_with_a_reason(app: &TestApp) {
+    let s = setup(app, PROBE).await;
+    let run = |mode: &'static str| {
+        let s = &s;
+        async move {
+            let job = app
+                .start_training(
+                    &s.token,
+                    &s.project,
+                    &s.version,
+                    &s.snapshot,
+                    json!({"hyperparameters": {"mode": mode}}),
+                )
+                .await;
+            app.wait_for_job(&s.token, &job, &[]).await
+        }
+    };
+    let quiet = run("quiet-success").await;
+    assert_eq!(
+        (quiet["status"].as_str(), quiet["errorType"].as_str()),
+        (Some("FAILED"), Some("contract")),
+        "{quiet}"
+    );
+    let crash = run("crash").await;
+    assert_eq!(
+        (crash["status"].as_str(), crash["errorType"].as_str()),
+        (Some("FAILED"), Some("exit")),
+        "{crash}"
+    );
+    assert!(
+        crash["errorMessage"].as_str().unwrap().contains("code 3"),
+        "{crash}"
+    );
+    // Malformed lines and a repeated seq are refused and noted; the job still succeeds.
+    let messy = run("bad-events").await;
+    assert_eq!(messy["status"], "SUCCEEDED", "{messy}");
+    let logs = app
+        .data(Some(&s.token), "query($j: ID!) { job(id: $j) { logs(level: WARNING, first: 100) { edges { node { source message } } } events { trainerSeq: body } } }", json!({"j": messy["id"]}))
+        .await;
+    let warnings: Vec<&str> = logs["job"]["logs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("refused a malformed event")),
+        "{warnings:?}"
+    );
+    let seqs: Vec<i64> = logs["job"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["trainerSeq"]["seq"].as_i64().unwrap())
+        .collect();
+    let mut unique = seqs.clone();
+    unique.dedup();
+    assert_eq!(seqs, unique, "a repeated seq was stored twice");
+}

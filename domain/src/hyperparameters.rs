@@ -1,0 +1,332 @@
+//! Hyperparameters a trainer declares (extracted from its argparse by `keynet-train`, or
+//! given at registration) and the check of a job's values against them. A bad value names
+//! its field as `hyperparameters.<name>`.
+
+use crate::error::{Error, Result};
+use sea_orm::FromJsonQueryResult;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+const MAX_PARAMETERS: usize = 200;
+const MAX_NAME: usize = 64;
+const MAX_HELP: usize = 1000;
+const MAX_CHOICES: usize = 100;
+const MAX_STRING_VALUE: usize = 4096;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    Str,
+    Int,
+    Float,
+    Bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HyperParameter {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub param_type: ParamType,
+    #[serde(default)]
+    pub default: Option<Value>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub help: Option<String>,
+    #[serde(default)]
+    pub choices: Vec<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct HyperParameterSchema(pub Vec<HyperParameter>);
+
+impl HyperParameterSchema {
+    /// Checks a declared schema: names usable as `--flags`, unique; defaults and choices of
+    /// the declared type; a default among the choices.
+    pub fn checked(parameters: Vec<HyperParameter>) -> Result<Self> {
+        const FIELD: &str = "hyperparameters";
+        if parameters.len() > MAX_PARAMETERS {
+            return Err(Error::invalid(
+                FIELD,
+                format!("at most {MAX_PARAMETERS} parameters"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for parameter in &parameters {
+            let name = &parameter.name;
+            let valid_name = !name.is_empty()
+                && name.len() <= MAX_NAME
+                && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid_name {
+                return Err(Error::invalid(
+                    FIELD,
+                    format!(
+                        "{name:?} is not a valid parameter name (letters, digits, _ and -, at most {MAX_NAME})"
+                    ),
+                ));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(Error::invalid(FIELD, format!("{name} is declared twice")));
+            }
+            if parameter
+                .help
+                .as_ref()
+                .is_some_and(|h| h.chars().count() > MAX_HELP)
+            {
+                return Err(Error::invalid(
+                    FIELD,
+                    format!("the help of {name} is too long"),
+                ));
+            }
+            if parameter.choices.len() > MAX_CHOICES {
+                return Err(Error::invalid(
+                    FIELD,
+                    format!("{name} has more than {MAX_CHOICES} choices"),
+                ));
+            }
+            for choice in &parameter.choices {
+                coerce(parameter.param_type, choice).map_err(|reason| {
+                    Error::invalid(FIELD, format!("a choice of {name}: {reason}"))
+                })?;
+            }
+            if let Some(default) = parameter.default.as_ref().filter(|d| !d.is_null()) {
+                let default = coerce(parameter.param_type, default).map_err(|reason| {
+                    Error::invalid(FIELD, format!("the default of {name}: {reason}"))
+                })?;
+                if !parameter.choices.is_empty() && !in_choices(parameter, &default) {
+                    return Err(Error::invalid(
+                        FIELD,
+                        format!("the default of {name} is not one of its choices"),
+                    ));
+                }
+            }
+        }
+        Ok(Self(parameters))
+    }
+
+    /// The values a job runs with: each given value checked against its declaration,
+    /// defaults filled in, required ones present, undeclared names refused.
+    pub fn resolve(&self, given: &Value) -> Result<Map<String, Value>> {
+        let given = match given {
+            Value::Null => Map::new(),
+            Value::Object(map) => map.clone(),
+            _ => {
+                return Err(Error::invalid(
+                    "hyperparameters",
+                    "must be an object of name → value",
+                ));
+            }
+        };
+        if let Some(unknown) = given.keys().find(|k| !self.0.iter().any(|p| &p.name == *k)) {
+            return Err(Error::invalid(
+                format!("hyperparameters.{unknown}"),
+                format!("the trainer does not declare a hyperparameter {unknown:?}"),
+            ));
+        }
+        let mut resolved = Map::new();
+        for parameter in &self.0 {
+            let field = || format!("hyperparameters.{}", parameter.name);
+            let value = match given.get(&parameter.name).filter(|v| !v.is_null()) {
+                Some(value) => coerce(parameter.param_type, value)
+                    .map_err(|reason| Error::invalid(field(), reason))?,
+                None => match parameter.default.as_ref().filter(|d| !d.is_null()) {
+                    Some(default) => coerce(parameter.param_type, default)
+                        .map_err(|reason| Error::invalid(field(), reason))?,
+                    None if parameter.required => {
+                        return Err(Error::invalid(field(), "is required"));
+                    }
+                    None => continue,
+                },
+            };
+            if !parameter.choices.is_empty() && !in_choices(parameter, &value) {
+                let choices: Vec<String> = parameter.choices.iter().map(Value::to_string).collect();
+                return Err(Error::invalid(
+                    field(),
+                    format!("must be one of {}", choices.join(", ")),
+                ));
+            }
+            resolved.insert(parameter.name.clone(), value);
+        }
+        Ok(resolved)
+    }
+}
+
+fn in_choices(parameter: &HyperParameter, value: &Value) -> bool {
+    parameter
+        .choices
+        .iter()
+        .filter_map(|choice| coerce(parameter.param_type, choice).ok())
+        .any(|choice| &choice == value)
+}
+
+/// The value as its declared type. Numbers given as strings are accepted (form fields and
+/// CLI flags are text); a float is not silently truncated to an int.
+fn coerce(param_type: ParamType, value: &Value) -> std::result::Result<Value, String> {
+    match (param_type, value) {
+        (ParamType::Str, Value::String(s)) if s.chars().count() <= MAX_STRING_VALUE => {
+            Ok(value.clone())
+        }
+        (ParamType::Str, Value::String(_)) => Err(format!("at most {MAX_STRING_VALUE} characters")),
+        (ParamType::Int, Value::Number(n)) if n.is_i64() => Ok(value.clone()),
+        (ParamType::Int, Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("expected an integer, got {s:?}")),
+        (ParamType::Float, Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(Value::from)
+            .ok_or_else(|| "expected a finite number".to_string()),
+        (ParamType::Float, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Value::from)
+            .ok_or_else(|| format!("expected a number, got {s:?}")),
+        (ParamType::Bool, Value::Bool(_)) => Ok(value.clone()),
+        (ParamType::Bool, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(format!("expected true or false, got {s:?}")),
+        },
+        (expected, other) => Err(format!(
+            "expected {}, got {}",
+            type_name(expected),
+            kind_of(other)
+        )),
+    }
+}
+
+fn type_name(param_type: ParamType) -> &'static str {
+    match param_type {
+        ParamType::Str => "a string",
+        ParamType::Int => "an integer",
+        ParamType::Float => "a number",
+        ParamType::Bool => "true or false",
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a fractional number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The values as command-line flags (`--name value`), as the trainer contract passes them.
+pub fn as_flags(values: &Map<String, Value>) -> Vec<String> {
+    let mut flags = Vec::with_capacity(values.len() * 2);
+    for (name, value) in values {
+        flags.push(format!("--{name}"));
+        flags.push(match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> HyperParameterSchema {
+        let parameters: Vec<HyperParameter> = serde_json::from_value(json!([
+            {"name": "lr", "type": "float", "default": 0.01},
+            {"name": "layers", "type": "int", "required": true},
+            {"name": "optimizer", "type": "str", "default": "sgd", "choices": ["sgd", "adam"]},
+            {"name": "augment", "type": "bool", "default": false},
+        ]))
+        .expect("schema json");
+        HyperParameterSchema::checked(parameters).expect("valid schema")
+    }
+
+    fn field_of(error: Error) -> String {
+        match error {
+            Error::InvalidInput { field, .. } => field.into_owned(),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_fill_in_and_given_values_are_typed() {
+        let resolved = schema()
+            .resolve(&json!({"layers": "3", "augment": "yes"}))
+            .expect("valid");
+        assert_eq!(resolved["layers"], json!(3));
+        assert_eq!(resolved["augment"], json!(true));
+        assert_eq!(resolved["lr"], json!(0.01));
+        assert_eq!(resolved["optimizer"], json!("sgd"));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_field() {
+        let s = schema();
+        assert_eq!(
+            field_of(s.resolve(&json!({})).expect_err("refused")),
+            "hyperparameters.layers"
+        );
+        assert_eq!(
+            field_of(s.resolve(&json!({"layers": 2.5})).expect_err("refused")),
+            "hyperparameters.layers"
+        );
+        assert_eq!(
+            field_of(
+                s.resolve(&json!({"layers": 2, "optimizer": "rmsprop"}))
+                    .expect_err("refused")
+            ),
+            "hyperparameters.optimizer"
+        );
+        assert_eq!(
+            field_of(
+                s.resolve(&json!({"layers": 2, "lr": "fast"}))
+                    .expect_err("refused")
+            ),
+            "hyperparameters.lr"
+        );
+        assert_eq!(
+            field_of(
+                s.resolve(&json!({"layers": 2, "dropout": 0.1}))
+                    .expect_err("refused")
+            ),
+            "hyperparameters.dropout"
+        );
+        assert_eq!(
+            field_of(s.resolve(&json!([1])).expect_err("refused")),
+            "hyperparameters"
+        );
+    }
+
+    #[test]
+    fn malformed_declarations_are_refused() {
+        for bad in [
+            json!([{"name": "a b", "type": "int"}]),
+            json!([{"name": "x", "type": "int"}, {"name": "x", "type": "str"}]),
+            json!([{"name": "x", "type": "int", "default": "many"}]),
+            json!([{"name": "x", "type": "str", "default": "c", "choices": ["a", "b"]}]),
+        ] {
+            let parameters: Vec<HyperParameter> = serde_json::from_value(bad).expect("json");
+            assert!(HyperParameterSchema::checked(parameters).is_err());
+        }
+    }
+
+    #[test]
+    fn flags_follow_the_contract() {
+        let resolved = schema().resolve(&json!({"layers": 2})).expect("valid");
+        let flags = as_flags(&resolved);
+        assert!(flags.windows(2).any(|w| w == ["--layers", "2"]));
+        assert!(flags.windows(2).any(|w| w == ["--optimizer", "sgd"]));
+    }
+}

@@ -1,0 +1,254 @@
+//! Trainers and their versions. Until the marketplace lands, an org admin registers an image
+//! that is already on the workers' Docker engine (or a program an operator placed in an
+//! allowed folder) as a new, immutable version; it stays the path for private images.
+
+use crate::audit::Change;
+use crate::domain::Domain;
+use crate::entities::datasets::TaskTypes;
+use crate::entities::projects::TaskType;
+use crate::entities::trainer_versions::{self, Runtime, VersionStatus};
+use crate::entities::trainers::{self, Names};
+use crate::error::{Error, Result, conflict_on_unique};
+use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
+use crate::ids::{OrgId, TrainerId, TrainerVersionId};
+use crate::page::{Page, PageRequest};
+use crate::roles::Permission;
+use crate::scoped::find_scoped;
+use crate::time::now;
+use crate::validate;
+use crate::viewer::Viewer;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, Set};
+use serde_json::json;
+
+/// Formats `startExportJob` knows; a trainer declares the subset it can produce.
+pub const EXPORT_FORMATS: [&str; 6] = [
+    "onnx",
+    "torchscript",
+    "tensorrt",
+    "coreml",
+    "tflite",
+    "openvino",
+];
+
+pub struct NewTrainerImage {
+    pub org_id: OrgId,
+    pub name: String,
+    pub image: String,
+    pub framework: Option<String>,
+    pub hyperparameters: Vec<HyperParameter>,
+    pub task_types: Vec<TaskType>,
+    pub export_formats: Vec<String>,
+}
+
+/// What the workers' engine says the image is: resolved before registration, so a version
+/// always points at an immutable id.
+pub struct ResolvedProgram {
+    pub runtime: Runtime,
+    pub reference: String,
+}
+
+pub struct TrainerVersionView {
+    pub trainer: trainers::Model,
+    pub version: trainer_versions::Model,
+}
+
+fn slug_of(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_matches('-').to_string()
+}
+
+fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
+    let mut clean: Vec<String> = Vec::new();
+    for format in formats {
+        let format = format.trim().to_ascii_lowercase();
+        if !EXPORT_FORMATS.contains(&format.as_str()) {
+            return Err(Error::invalid(
+                "exportFormats",
+                format!(
+                    "unknown export format {format:?}; known: {}",
+                    EXPORT_FORMATS.join(", ")
+                ),
+            ));
+        }
+        if !clean.contains(&format) {
+            clean.push(format);
+        }
+    }
+    Ok(clean)
+}
+
+impl Domain {
+    /// Records `resolved` as the next version of the org's trainer called `input.name`,
+    /// creating the trainer on first use.
+    pub async fn register_trainer_image(
+        &self,
+        viewer: &Viewer,
+        input: NewTrainerImage,
+        resolved: ResolvedProgram,
+    ) -> Result<TrainerVersionView> {
+        viewer.require(input.org_id, Permission::ManageTrainers)?;
+        let name = validate::name("name", &input.name, 100)?;
+        let slug = slug_of(&name);
+        if slug.is_empty() {
+            return Err(Error::invalid("name", "needs at least one letter or digit"));
+        }
+        let schema = HyperParameterSchema::checked(input.hyperparameters)?;
+        if input.task_types.is_empty() {
+            return Err(Error::invalid("taskTypes", "name at least one task type"));
+        }
+        let export_formats = check_export_formats(input.export_formats)?;
+        let framework = validate::name(
+            "framework",
+            input.framework.as_deref().unwrap_or("custom"),
+            50,
+        )?;
+        let mut tx = self.begin().await?;
+        let at = now();
+        let existing = trainers::Entity::find()
+            .filter(trainers::Column::OrgId.eq(input.org_id))
+            .filter(trainers::Column::Slug.eq(slug.as_str()))
+            .one(&*tx)
+            .await?;
+        let trainer = match existing {
+            Some(trainer) => trainer,
+            None => trainers::ActiveModel {
+                id: Set(TrainerId::new()),
+                org_id: Set(input.org_id),
+                name: Set(name.clone()),
+                slug: Set(slug),
+                description: Set(String::new()),
+                task_types: Set(TaskTypes(input.task_types.clone())),
+                frameworks: Set(Names(vec![framework.clone()])),
+                created_by: Set(Some(viewer.user_id)),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+            .insert(&*tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, "a trainer with this name is being created"))?,
+        };
+        let latest = trainer_versions::Entity::find()
+            .filter(trainer_versions::Column::TrainerId.eq(trainer.id))
+            .order_by_desc(trainer_versions::Column::Version)
+            .one(&*tx)
+            .await?;
+        let version = trainer_versions::ActiveModel {
+            id: Set(TrainerVersionId::new()),
+            org_id: Set(trainer.org_id),
+            trainer_id: Set(trainer.id),
+            version: Set(latest.map_or(1, |v| v.version + 1)),
+            image: Set(input.image.trim().to_string()),
+            runtime: Set(resolved.runtime),
+            reference: Set(resolved.reference),
+            status: Set(VersionStatus::Ready),
+            framework: Set(framework),
+            hyperparameters: Set(schema),
+            task_types: Set(TaskTypes(input.task_types)),
+            export_formats: Set(Names(export_formats)),
+            created_by: Set(Some(viewer.user_id)),
+            created_at: Set(at),
+        }
+        .insert(&*tx)
+        .await
+        .map_err(|e| {
+            conflict_on_unique(
+                e,
+                "another version of this trainer was registered at the same time; try again",
+            )
+        })?;
+        Change::new(trainer.org_id, "trainer.version_registered", "trainer_version", version.id)
+            .by(viewer)
+            .meta(json!({"trainer": trainer.name, "version": version.version, "image": version.image, "reference": version.reference}))
+            .record(&mut tx)
+            .await?;
+        self.commit(tx).await?;
+        Ok(TrainerVersionView { trainer, version })
+    }
+
+    pub async fn trainers(
+        &self,
+        viewer: &Viewer,
+        org: OrgId,
+        page: PageRequest,
+    ) -> Result<Page<trainers::Model>> {
+        viewer.require(org, Permission::ReadProjects)?;
+        let query = trainers::Entity::find().filter(trainers::Column::OrgId.eq(org));
+        let rows = page
+            .apply(query, trainers::Column::Id, Order::Desc)
+            .all(&self.db)
+            .await?;
+        Ok(page.finish(rows))
+    }
+
+    pub async fn trainer(&self, viewer: &Viewer, id: TrainerId) -> Result<trainers::Model> {
+        let trainer = find_scoped::<trainers::Entity>(
+            &self.db,
+            viewer,
+            (trainers::Column::Id, id),
+            trainers::Column::OrgId,
+            "trainer",
+        )
+        .await?;
+        viewer.require(trainer.org_id, Permission::ReadProjects)?;
+        Ok(trainer)
+    }
+
+    /// Newest first.
+    pub async fn trainer_versions(
+        &self,
+        viewer: &Viewer,
+        trainer: TrainerId,
+    ) -> Result<Vec<trainer_versions::Model>> {
+        let trainer = self.trainer(viewer, trainer).await?;
+        Ok(trainer_versions::Entity::find()
+            .filter(trainer_versions::Column::TrainerId.eq(trainer.id))
+            .order_by_desc(trainer_versions::Column::Version)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// A version the viewer's organizations own. (Published marketplace versions join this
+    /// when the marketplace lands.)
+    pub async fn trainer_version(
+        &self,
+        viewer: &Viewer,
+        id: TrainerVersionId,
+    ) -> Result<trainer_versions::Model> {
+        let version = find_scoped::<trainer_versions::Entity>(
+            &self.db,
+            viewer,
+            (trainer_versions::Column::Id, id),
+            trainer_versions::Column::OrgId,
+            "trainer version",
+        )
+        .await?;
+        viewer.require(version.org_id, Permission::ReadProjects)?;
+        Ok(version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_words_joined_by_dashes() {
+        assert_eq!(slug_of("My Trainer v2!"), "my-trainer-v2");
+        assert_eq!(slug_of("  --  "), "");
+    }
+
+    #[test]
+    fn export_formats_are_known_and_deduplicated() {
+        let clean = check_export_formats(vec!["ONNX".into(), "onnx".into(), "tflite".into()])
+            .expect("known formats");
+        assert_eq!(clean, ["onnx", "tflite"]);
+        assert!(check_export_formats(vec!["pickle".into()]).is_err());
+    }
+}
