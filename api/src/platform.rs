@@ -17,8 +17,8 @@ use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_storage::{LocalStore, S3Store};
 use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
 use keynet_workers::{
-    EmailHandler, ImportHandler, JobHandler, JobRunnerConfig, Mailer, RunnerConfig, TaskRunner,
-    TrainerImages,
+    CollectBlobsHandler, EmailHandler, ImportHandler, JobHandler, JobRunnerConfig, Mailer,
+    RunnerConfig, TaskRunner, TrainerImages,
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 use std::net::SocketAddr;
@@ -203,7 +203,8 @@ fn task_runners(
     };
     let general = TaskRunner::new(db.clone(), config.clone())
         .handle(EmailHandler(mailer(settings)?))
-        .handle(ImportHandler(domain.clone()));
+        .handle(ImportHandler(domain.clone()))
+        .handle(CollectBlobsHandler(domain.clone()));
     let jobs_config = JobRunnerConfig {
         work_dir: settings.data_dir.join("jobs"),
         public_url: public_url.to_string(),
@@ -275,6 +276,7 @@ async fn assemble_domain(
         public_url,
         work_dir,
         max_upload_bytes: settings.storage.max_upload_bytes,
+        blob_gc_grace: chrono::Duration::seconds(settings.storage.gc_grace_secs),
         jwt_issuer: settings.auth.issuer.clone(),
         jwt_audience: settings.auth.audience.clone(),
         access_token_ttl: chrono::Duration::seconds(settings.auth.access_token_ttl_secs),

@@ -55,6 +55,9 @@ pub struct StorageSettings {
     pub s3_secret_access_key_file: Option<PathBuf>,
     /// Largest dataset archive accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// Unreferenced files are removed only when unused for this long (an import running
+    /// longer than this could otherwise lose files it reuses).
+    pub gc_grace_secs: i64,
 }
 
 impl Default for StorageSettings {
@@ -66,6 +69,7 @@ impl Default for StorageSettings {
             s3: keynet_storage::S3Settings::default(),
             s3_secret_access_key_file: None,
             max_upload_bytes: 10 << 30,
+            gc_grace_secs: 3600,
         }
     }
 }
@@ -321,6 +325,9 @@ impl Settings {
             && key.len() < keynet_storage::local::MIN_SIGNING_KEY_BYTES
         {
             return Err(refuse("storage.signing_key", "needs at least 32 bytes"));
+        }
+        if self.storage.gc_grace_secs < 0 {
+            return Err(refuse("storage.gc_grace_secs", "must be 0 or more"));
         }
         if self.storage.max_upload_bytes == 0 {
             return Err(refuse("storage.max_upload_bytes", "must be greater than 0"));

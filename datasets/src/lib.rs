@@ -45,7 +45,7 @@ pub use annotations::{
 pub use issues::{ImportFailure, ImportIssue};
 pub use limits::Limits;
 pub use model::{Format, ImageFile, Imported, TaskType};
-pub use splits::{Split, SplitConfig, SplitSource, Splits};
+pub use splits::{Split, SplitConfig, SplitSource, Splits, resplit};
 pub use stats::{DimensionStats, Statistics};
 
 use convert::Conversion;
@@ -150,25 +150,22 @@ fn finish(
     // Stable: an image's labels keep the order of the source file.
     annotations.sort_by_key(|annotation| position.get(annotation.image_id.as_str()).copied());
 
-    let mut first_class: HashMap<&str, u32> = HashMap::new();
-    for annotation in &annotations {
-        first_class
-            .entry(annotation.image_id.as_str())
-            .and_modify(|class| *class = (*class).min(annotation.class_id))
-            .or_insert(annotation.class_id);
-    }
+    let strata = splits::strata(task, &annotations);
     let hints: Vec<splits::SplitHints<'_>> = images
         .iter()
         .map(|image| splits::SplitHints {
             image_id: &image.id,
             from_annotations: image.split_from_annotations,
             from_folder: image.split_from_folder,
-            stratum: (task == TaskType::Classification)
-                .then(|| first_class.get(image.id.as_str()).copied())
-                .flatten(),
+            stratum: strata.get(image.id.as_str()).copied(),
         })
         .collect();
     let (splits, split_source) = splits::assign(&hints, config);
+    let given_split: Vec<String> = images
+        .iter()
+        .filter(|image| image.split_from_annotations.is_some() || image.split_from_folder.is_some())
+        .map(|image| image.id.clone())
+        .collect();
 
     let image_files: Vec<ImageFile> = images
         .iter()
@@ -203,6 +200,7 @@ fn finish(
         annotations,
         splits,
         split_source,
+        given_split,
         statistics,
     }
 }

@@ -93,5 +93,8 @@ pub struct Imported {
     /// The content of `splits.json`.
     pub splits: Splits,
     pub split_source: SplitSource,
+    /// Images whose split the upload gave (annotations or folders); the others were
+    /// assigned by ratio and may be divided again (see [`crate::resplit`]).
+    pub given_split: Vec<String>,
     pub statistics: Statistics,
 }

@@ -2,14 +2,16 @@
 //! annotations, else the upload's split folders, else a seeded ratio (stratified by class
 //! for classification).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::annotations::{DiceAnnotation, DiceAnnotations};
 use crate::issues::ImportFailure;
+use crate::model::TaskType;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -156,6 +158,52 @@ pub(crate) fn assign(images: &[SplitHints<'_>], config: &SplitConfig) -> (Splits
     (splits, source)
 }
 
+/// Each image's class for stratified splits of a classification dataset: its lowest class
+/// id (an image without labels has none and forms its own group).
+pub(crate) fn strata(task: TaskType, annotations: &[DiceAnnotation]) -> HashMap<&str, u32> {
+    let mut first_class: HashMap<&str, u32> = HashMap::new();
+    if task != TaskType::Classification {
+        return first_class;
+    }
+    for annotation in annotations {
+        first_class
+            .entry(annotation.image_id.as_str())
+            .and_modify(|class| *class = (*class).min(annotation.class_id))
+            .or_insert(annotation.class_id);
+    }
+    first_class
+}
+
+/// Divides a dataset again with another `config`: the images in `given` keep the split
+/// they have in `current` (the upload chose it), every other image is assigned by the new
+/// ratios and seed, with the same stratification as at import.
+pub fn resplit(
+    current: &Splits,
+    given: &[String],
+    task: TaskType,
+    annotations: &DiceAnnotations,
+    config: &SplitConfig,
+) -> Splits {
+    let given: HashSet<&str> = given.iter().map(String::as_str).collect();
+    let strata = strata(task, &annotations.annotations);
+    let listed = [
+        (Split::Train, &current.train),
+        (Split::Val, &current.val),
+        (Split::Test, &current.test),
+    ];
+    let hints: Vec<SplitHints<'_>> = listed
+        .iter()
+        .flat_map(|(split, ids)| ids.iter().map(move |id| (*split, id.as_str())))
+        .map(|(split, id)| SplitHints {
+            image_id: id,
+            from_annotations: given.contains(id).then_some(split),
+            from_folder: None,
+            stratum: strata.get(id).copied(),
+        })
+        .collect();
+    assign(&hints, config).0
+}
+
 fn push(splits: &mut Splits, split: Split, id: &str) {
     let list = match split {
         Split::Train => &mut splits.train,
@@ -196,6 +244,38 @@ fn counts(n: usize, config: &SplitConfig) -> [usize; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resplit_keeps_given_splits_and_redivides_the_rest() {
+        let ids =
+            |range: std::ops::Range<u32>| range.map(|i| format!("img{i:02}")).collect::<Vec<_>>();
+        let current = Splits {
+            train: ids(0..8),
+            val: ids(8..9),
+            test: ids(9..10),
+        };
+        let annotations = DiceAnnotations {
+            classes: vec![],
+            images: vec![],
+            annotations: vec![],
+        };
+        // img09 was put in `test` by the upload; the rest came from the 80/10/10 ratio.
+        let given = vec!["img09".to_string()];
+        let half = SplitConfig {
+            train: 0.5,
+            val: 0.5,
+            test: 0.0,
+            seed: 3,
+        };
+        let again = resplit(&current, &given, TaskType::Detection, &annotations, &half);
+        assert_eq!(again.test, ["img09"]);
+        assert_eq!((again.train.len(), again.val.len()), (5, 4));
+        // Deterministic for a seed.
+        assert_eq!(
+            again,
+            resplit(&current, &given, TaskType::Detection, &annotations, &half)
+        );
+    }
 
     #[test]
     fn counts_always_add_up() {

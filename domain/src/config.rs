@@ -23,6 +23,8 @@ pub struct DomainConfig {
     /// Scratch space for imports (unpacked archives); emptied after each.
     pub work_dir: std::path::PathBuf,
     pub import_limits: keynet_datasets::Limits,
+    /// Stored files used this recently are never collected, even when unreferenced.
+    pub blob_gc_grace: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +55,7 @@ impl Default for DomainConfig {
             signed_url_ttl: std::time::Duration::from_secs(3600),
             work_dir: std::env::temp_dir(),
             import_limits: keynet_datasets::Limits::default(),
+            blob_gc_grace: Duration::hours(1),
         }
     }
 }

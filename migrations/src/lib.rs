@@ -8,6 +8,7 @@ mod m20261122_000001_identity;
 mod m20261122_000002_tasks;
 mod m20261122_000003_datasets;
 mod m20261122_000004_jobs;
+mod m20261122_000005_blob_use;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_tasks::Migration),
             Box::new(m20261122_000003_datasets::Migration),
             Box::new(m20261122_000004_jobs::Migration),
+            Box::new(m20261122_000005_blob_use::Migration),
         ]
     }
 }

@@ -19,6 +19,7 @@ pub mod jobs;
 #[cfg(feature = "app")]
 pub mod mail;
 pub mod pg;
+pub mod s3;
 pub mod trainer;
 #[cfg(feature = "app")]
 pub mod ws;

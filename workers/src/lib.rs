@@ -2,6 +2,7 @@
 //! handlers that do them: email delivery, dataset imports and job attempts (on the Docker
 //! or the process executor).
 
+pub mod blobs;
 pub mod executor;
 pub mod imports;
 pub mod jobs;
@@ -9,6 +10,7 @@ pub mod mailer;
 pub mod queue;
 pub mod runner;
 
+pub use blobs::CollectBlobsHandler;
 pub use imports::ImportHandler;
 pub use jobs::{JobHandler, JobRunnerConfig, TrainerImages};
 pub use mailer::{EmailHandler, Mailer};

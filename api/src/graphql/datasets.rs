@@ -34,6 +34,9 @@ pub struct CreateDatasetSnapshotInput {
     pub dataset_id: ID,
     #[graphql(default)]
     pub note: String,
+    /// Divides the images the upload did not place in a split again, for this snapshot
+    /// only; default: the splits the dataset has.
+    pub split_config: Option<SplitConfigInput>,
 }
 
 #[derive(Default)]
@@ -158,7 +161,12 @@ impl DatasetMutation {
     ) -> ApiResult<Snapshot> {
         let id: DatasetId = parse_id(&input.dataset_id, "datasetId")?;
         let snapshot = domain(ctx)
-            .create_dataset_snapshot(viewer(ctx)?, id, &input.note)
+            .create_dataset_snapshot(
+                viewer(ctx)?,
+                id,
+                &input.note,
+                input.split_config.map(Into::into),
+            )
             .await?;
         Ok(Snapshot(snapshot))
     }

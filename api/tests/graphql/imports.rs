@@ -13,6 +13,8 @@ on_both_backends!(
     archives_are_uploaded_and_imported,
     refused_archives_change_nothing,
     snapshots_are_immutable_versions,
+    snapshots_can_divide_the_splits_again,
+    unreferenced_files_are_collected where |s| s.storage.gc_grace_secs = 0,
 );
 
 async fn dataset(app: &TestApp, owner: &Account) -> String {
@@ -314,5 +316,184 @@ async fn snapshots_are_immutable_versions(app: &TestApp) {
     assert_eq!(
         versions["dataset"]["snapshots"]["edges"],
         json!([{"node": {"version": 2}}, {"node": {"version": 1}}])
+    );
+}
+
+/// The split counts of a snapshot, from its downloaded `splits.json`.
+async fn split_counts(app: &TestApp, owner: &Account, snapshot: &Value) -> [usize; 3] {
+    let link = "query($id: ID!) { snapshot(id: $id) { downloadUrl } }";
+    let url = app
+        .data(Some(&owner.token), link, json!({"id": snapshot["id"]}))
+        .await["snapshot"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bytes = app
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let splits: Value = serde_json::from_reader(archive.by_name("splits.json").unwrap()).unwrap();
+    ["train", "val", "test"].map(|split| splits[split].as_array().unwrap().len())
+}
+
+async fn snapshots_can_divide_the_splits_again(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let dataset = dataset(app, &owner).await;
+    let snapshot = "mutation($d: ID!, $c: SplitConfigInput) { createDatasetSnapshot(input: {datasetId: $d, splitConfig: $c}) { id version splitConfig { train val test seed } } }";
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, fixtures::image_folder(&[("a", 10)]))
+            .await,
+        "READY"
+    );
+    let default = app
+        .data(Some(&owner.token), snapshot, json!({"d": dataset}))
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(split_counts(app, &owner, &default).await, [8, 1, 1]);
+    let halves = json!({"train": 0.5, "val": 0.5, "test": 0.0, "seed": 9});
+    let divided = app
+        .data(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "c": halves}),
+        )
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(divided["splitConfig"], halves);
+    assert_eq!(split_counts(app, &owner, &divided).await, [5, 5, 0]);
+    // The earlier snapshot and the dataset's own configuration are unchanged.
+    assert_eq!(split_counts(app, &owner, &default).await, [8, 1, 1]);
+    let own = app
+        .data(
+            Some(&owner.token),
+            "query($d: ID!) { dataset(id: $d) { splitConfig { train } } }",
+            json!({"d": dataset}),
+        )
+        .await;
+    assert_eq!(own["dataset"]["splitConfig"]["train"], 0.8);
+    let (code, error) = app
+        .error(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "c": {"train": 0.9, "val": 0.9, "test": 0.0, "seed": 1}}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("splitConfig"))
+    );
+
+    // Splits the upload gave (split folders) stay as they were.
+    let folders = fixtures::zip(&[
+        ("train/a/1.png".to_string(), fixtures::png(8, 8, 1)),
+        ("train/a/2.png".to_string(), fixtures::png(8, 8, 2)),
+        ("train/b/3.png".to_string(), fixtures::png(8, 8, 3)),
+        ("val/a/4.png".to_string(), fixtures::png(8, 8, 4)),
+        ("val/b/5.png".to_string(), fixtures::png(8, 8, 5)),
+    ]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, folders).await,
+        "READY"
+    );
+    let all_test = json!({"train": 0.0, "val": 0.0, "test": 1.0, "seed": 1});
+    let kept = app
+        .data(
+            Some(&owner.token),
+            snapshot,
+            json!({"d": dataset, "c": all_test}),
+        )
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(split_counts(app, &owner, &kept).await, [3, 2, 0]);
+}
+
+/// Deleting a dataset gives back the space of the files only it used; shared files stay.
+async fn unreferenced_files_are_collected(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let kept = dataset(app, &owner).await;
+    let project = app
+        .data(
+            Some(&owner.token),
+            "query($d: ID!) { dataset(id: $d) { projectId } }",
+            json!({"d": kept}),
+        )
+        .await["dataset"]["projectId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let storage = "query { organization(slug: \"acme\") { storageBytes } }";
+    let bytes = || async {
+        app.data(Some(&owner.token), storage, json!({})).await["organization"]["storageBytes"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        app.import_archive(&owner.token, &kept, fixtures::image_folder(&[("a", 4)]))
+            .await,
+        "READY"
+    );
+    let kept_alone = bytes().await;
+
+    // A second dataset sharing the four images of the first, with two more.
+    let removed = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!) { createDataset(input: {projectId: $p, name: \"Extra\"}) { id } }",
+            json!({"p": project}),
+        )
+        .await["createDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.import_archive(
+            &owner.token,
+            &removed,
+            fixtures::image_folder(&[("a", 4), ("b", 2)])
+        )
+        .await,
+        "READY"
+    );
+    assert!(bytes().await > kept_alone);
+    app.data(
+        Some(&owner.token),
+        "mutation($d: ID!) { deleteDataset(id: $d) }",
+        json!({"d": removed}),
+    )
+    .await;
+    let mut collected = false;
+    for _ in 0..300 {
+        if bytes().await == kept_alone {
+            collected = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        collected,
+        "storage stayed at {} instead of {kept_alone}",
+        bytes().await
+    );
+    // The shared files are still there: the kept dataset still downloads whole.
+    let snapshot = app
+        .data(
+            Some(&owner.token),
+            "mutation($d: ID!) { createDatasetSnapshot(input: {datasetId: $d}) { id } }",
+            json!({"d": kept}),
+        )
+        .await["createDatasetSnapshot"]
+        .clone();
+    assert_eq!(
+        split_counts(app, &owner, &snapshot)
+            .await
+            .iter()
+            .sum::<usize>(),
+        4
     );
 }

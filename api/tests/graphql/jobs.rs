@@ -3,8 +3,8 @@
 //! the trainer contract's failure rules; bad inputs.
 
 use keynet_api::settings::DockerMode;
-use keynet_testkit::TestApp;
 use keynet_testkit::trainer::{PROBE, TRAINER, install_program};
+use keynet_testkit::{TestApp, ws};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -12,6 +12,8 @@ on_both_backends!(
     bad_job_inputs_name_their_field where super::process_only,
     cancelling_a_running_job_stops_it where super::process_only,
     contract_violations_fail_the_job_with_a_reason where super::process_only,
+    runs_of_an_experiment_are_compared_by_epoch where super::process_only,
+    job_events_replay_then_stream_in_order where super::process_only,
 );
 
 fn process_only(settings: &mut keynet_api::settings::Settings) {
@@ -456,4 +458,162 @@ async fn contract_violations_fail_the_job_with_a_reason(app: &TestApp) {
     let mut unique = seqs.clone();
     unique.dedup();
     assert_eq!(seqs, unique, "a repeated seq was stored twice");
+}
+
+async fn runs_of_an_experiment_are_compared_by_epoch(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let experiment = app
+        .data(
+            Some(&s.token),
+            "mutation($p: ID!) { createExperiment(input: {projectId: $p, name: \"lr sweep\"}) { id } }",
+            json!({"p": s.project}),
+        )
+        .await["createExperiment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let short = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"experimentId": experiment, "config": {"epochs": 2, "learningRate": 0.5}}),
+        )
+        .await;
+    let long = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"experimentId": experiment, "config": {"epochs": 3, "learningRate": 0.05}}),
+        )
+        .await;
+    for job in [&short, &long] {
+        assert_eq!(
+            app.wait_for_job(&s.token, job, &[]).await["status"],
+            "SUCCEEDED"
+        );
+    }
+    let runs = app
+        .data(
+            Some(&s.token),
+            "query($e: ID!) { experiment(id: $e) { runs { edges { node { id } } } } }",
+            json!({"e": experiment}),
+        )
+        .await;
+    let ids: Vec<&str> = runs["experiment"]["runs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [long.as_str(), short.as_str()], "newest first");
+
+    let compared = app
+        .data(
+            Some(&s.token),
+            "query($j: [ID!]!) { compareRuns(jobIds: $j, metrics: [\"val_accuracy\", \"nonexistent\"]) { epochs runs { job { id config { epochs learningRate } hyperparameters } metrics { name values } } } }",
+            json!({"j": [short, long]}),
+        )
+        .await["compareRuns"]
+        .clone();
+    assert_eq!(compared["epochs"], json!([1, 2, 3]));
+    let runs = compared["runs"].as_array().unwrap();
+    assert_eq!(
+        runs[0]["job"]["config"],
+        json!({"epochs": 2, "learningRate": 0.5})
+    );
+    assert_eq!(
+        runs[1]["job"]["config"],
+        json!({"epochs": 3, "learningRate": 0.05})
+    );
+    assert_eq!(runs[0]["job"]["hyperparameters"]["seed"], 7);
+    let accuracy = |run: &Value| run["metrics"][0]["values"].as_array().unwrap().clone();
+    assert_eq!(runs[0]["metrics"][0]["name"], "val_accuracy");
+    assert!(
+        accuracy(&runs[0])[..2].iter().all(Value::is_number) && accuracy(&runs[0])[2].is_null(),
+        "{:?}",
+        accuracy(&runs[0])
+    );
+    assert!(accuracy(&runs[1]).iter().all(Value::is_number));
+    assert_eq!(runs[1]["metrics"][1]["values"], json!([null, null, null]));
+
+    let (code, error) = app
+        .error(
+            Some(&s.token),
+            "query { compareRuns(jobIds: [], metrics: [\"loss\"]) { epochs } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("jobIds"))
+    );
+}
+
+/// A client that subscribes after the job started gets the stored events first, then the
+/// live ones, each once and in order.
+async fn job_events_replay_then_stream_in_order(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"config": {"epochs": 4}, "hyperparameters": {"sleep-ms-per-epoch": 300}}),
+        )
+        .await;
+    app.wait_for_job(&s.token, &job, &["RUNNING"]).await;
+    let mut socket = ws::connect(app.url(), json!({"token": s.token}))
+        .await
+        .unwrap();
+    socket
+        .subscribe(
+            "events",
+            "subscription($j: ID!) { jobEvents(jobId: $j, afterSeq: 0) { seq kind body } }",
+            json!({"j": job}),
+        )
+        .await;
+    let mut received = Vec::new();
+    loop {
+        let message = socket.next_message().await.unwrap();
+        assert_eq!(message["type"], "next", "{message}");
+        let event = message["payload"]["data"]["jobEvents"].clone();
+        let done = event["kind"] == "completed";
+        received.push(event);
+        if done {
+            break;
+        }
+    }
+    let seqs: Vec<i64> = received
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    let epochs: Vec<i64> = received
+        .iter()
+        .filter(|e| e["kind"] == "progress")
+        .map(|e| e["body"]["epoch"].as_i64().unwrap())
+        .collect();
+    assert_eq!(epochs, [1, 2, 3, 4]);
+
+    // Reconnecting after the last seen event gives nothing twice.
+    let last = *seqs.last().unwrap();
+    let mut again = ws::connect(app.url(), json!({"token": s.token}))
+        .await
+        .unwrap();
+    again
+        .subscribe(
+            "again",
+            "subscription($j: ID!, $a: Int!) { jobEvents(jobId: $j, afterSeq: $a) { seq } }",
+            json!({"j": job, "a": last - 2}),
+        )
+        .await;
+    for expected in [last - 1, last] {
+        let message = again.next_message().await.unwrap();
+        assert_eq!(message["payload"]["data"]["jobEvents"]["seq"], expected);
+    }
 }

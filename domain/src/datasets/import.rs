@@ -16,8 +16,8 @@ use crate::events::{Event, dataset_topic};
 use crate::ids::{BlobId, DatasetUploadId, ImportErrorId, OrgId};
 use crate::storage::StorageError;
 use crate::time::now;
-use keynet_datasets::{ImportFailure, Imported, SplitConfig};
-use sea_orm::sea_query::OnConflict;
+use keynet_datasets::{ImportFailure, Imported};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -88,12 +88,7 @@ impl Domain {
                 .copied()
                 .unwrap_or(TaskType::Classification),
         );
-        let split = SplitConfig {
-            train: dataset.split_config.train,
-            val: dataset.split_config.val,
-            test: dataset.split_config.test,
-            seed: dataset.split_config.seed,
-        };
+        let split = super::engine_split(&dataset.split_config);
         let limits = self.config.import_limits.clone();
         let unpack_to = work.path().join("work");
         let outcome = tokio::task::spawn_blocking(move || {
@@ -153,6 +148,8 @@ impl Domain {
         changed.updated_at = Set(at);
         changed.update(&*tx).await?;
         finish_upload(&*tx, upload, UploadStatus::Succeeded, 0, false).await?;
+        // The content it replaced may now be referenced by nothing.
+        super::collect::schedule(&*tx, dataset.org_id).await?;
         self.commit(tx).await?;
         self.announce_import(upload, UploadStatus::Succeeded);
         Ok(())
@@ -192,12 +189,15 @@ impl Domain {
     /// Stores a file under its hash unless the organization already has it.
     async fn store_once(&self, org: OrgId, sha256: &str, size: u64, path: &Path) -> Result<String> {
         let key = blob_key(org, sha256);
-        let known = blobs::Entity::find()
+        // Marking it used, rather than only looking it up, keeps the collector away from it
+        // (see `collect_blobs`): the update waits while the collector holds its row.
+        let known = blobs::Entity::update_many()
+            .col_expr(blobs::Column::LastUsedAt, Expr::value(now()))
             .filter(blobs::Column::OrgId.eq(org))
             .filter(blobs::Column::Sha256.eq(sha256))
-            .one(&self.db)
+            .exec(&self.db)
             .await?;
-        if known.is_some() {
+        if known.rows_affected > 0 {
             return Ok(key);
         }
         self.blobs.put_file(&key, path).await.map_err(storage)?;
@@ -208,6 +208,7 @@ impl Domain {
             size: Set(size as i64),
             key: Set(key.clone()),
             created_at: Set(now()),
+            last_used_at: Set(None),
         })
         .on_conflict(
             OnConflict::columns([blobs::Column::OrgId, blobs::Column::Sha256])

@@ -11,6 +11,10 @@ pub(crate) struct Manifest {
     pub images: Vec<ManifestImage>,
     pub annotations: DiceAnnotations,
     pub splits: Splits,
+    /// Images whose split the upload gave; a snapshot with its own split configuration
+    /// divides only the others again.
+    #[serde(default)]
+    pub given_split: Vec<String>,
     pub statistics: Statistics,
 }
 
@@ -44,6 +48,7 @@ impl Manifest {
                 .collect(),
             annotations: imported.annotations.clone(),
             splits: imported.splits.clone(),
+            given_split: imported.given_split.clone(),
             statistics: imported.statistics.clone(),
         }
     }

@@ -1,6 +1,7 @@
 //! Datasets: labelled images of a project, imported from uploads and frozen into snapshots.
 
 mod archive;
+mod collect;
 mod import;
 mod manifest;
 mod materialize;
@@ -8,6 +9,7 @@ mod snapshots;
 mod uploads;
 
 pub use archive::SnapshotArchive;
+pub use collect::{COLLECT_BLOBS, CollectReport};
 pub use uploads::{CreatedUpload, IMPORT_DATASET};
 
 use crate::audit::Change;
@@ -42,6 +44,16 @@ pub struct DatasetChanges {
     pub name: Option<String>,
     pub description: Option<String>,
     pub split_config: Option<SplitConfig>,
+}
+
+/// The dataset engine's form of a split configuration.
+pub(crate) fn engine_split(config: &SplitConfig) -> keynet_datasets::SplitConfig {
+    keynet_datasets::SplitConfig {
+        train: config.train,
+        val: config.val,
+        test: config.test,
+        seed: config.seed,
+    }
 }
 
 /// Ratios must be non-negative and add up to 1.
@@ -187,12 +199,13 @@ impl Domain {
     }
 
     /// Removes the dataset, its uploads and snapshots. Stored files shared with other
-    /// datasets stay.
+    /// datasets stay; the others are collected by a task.
     pub async fn delete_dataset(&self, viewer: &Viewer, id: DatasetId) -> Result<()> {
         let dataset = self.dataset(viewer, id).await?;
         viewer.require(dataset.org_id, Permission::DeleteDatasets)?;
         let mut tx = self.begin().await?;
         datasets::Entity::delete_by_id(id).exec(&*tx).await?;
+        collect::schedule(&*tx, dataset.org_id).await?;
         Change::new(dataset.org_id, "dataset.deleted", "dataset", id)
             .by(viewer)
             .meta(json!({"name": dataset.name}))

@@ -3,10 +3,11 @@
 //! splits), so a later import never changes it, and files unchanged between versions are
 //! stored once. Jobs only ever use snapshots.
 
+use super::{check_split_config, engine_split};
 use crate::audit::Change;
 use crate::domain::Domain;
 use crate::entities::dataset_snapshots;
-use crate::entities::datasets;
+use crate::entities::datasets::{self, SplitConfig};
 use crate::error::{Error, Result};
 use crate::ids::{DatasetId, SnapshotId};
 use crate::page::{Page, PageRequest};
@@ -32,15 +33,25 @@ fn statistic(dataset: &datasets::Model, name: &str) -> i64 {
 }
 
 impl Domain {
+    /// Freezes the dataset's current content. With `split_config`, the images the upload
+    /// did not place in a split are divided again by it (the dataset itself is unchanged).
     pub async fn create_dataset_snapshot(
         &self,
         viewer: &Viewer,
         dataset: DatasetId,
         note: &str,
+        split_config: Option<SplitConfig>,
     ) -> Result<dataset_snapshots::Model> {
         let dataset = self.dataset(viewer, dataset).await?;
         viewer.require(dataset.org_id, Permission::WriteProjects)?;
         let note = validate::text("note", note, MAX_NOTE)?;
+        let resplit = match split_config {
+            Some(config) => {
+                check_split_config(&config)?;
+                Some((self.resplit_manifest(&dataset, &config).await?, config))
+            }
+            None => None,
+        };
         let mut tx = self.begin().await?;
         // Serializes snapshots of one dataset, so version numbers are consecutive.
         datasets::Entity::update_many()
@@ -58,6 +69,17 @@ impl Domain {
         let Some(manifest_key) = current.manifest_key.clone() else {
             return Err(Error::conflict("the dataset has no imported data yet"));
         };
+        let (manifest_key, split_config) = match resplit {
+            Some(((based_on, divided), config)) => {
+                if based_on != manifest_key {
+                    return Err(Error::conflict(
+                        "the dataset was imported again meanwhile; try again",
+                    ));
+                }
+                (divided, config)
+            }
+            None => (manifest_key, current.split_config),
+        };
         let latest = dataset_snapshots::Entity::find()
             .filter(dataset_snapshots::Column::DatasetId.eq(dataset.id))
             .order_by_desc(dataset_snapshots::Column::Version)
@@ -69,7 +91,7 @@ impl Domain {
             dataset_id: Set(current.id),
             version: Set(latest.map_or(1, |s| s.version + 1)),
             note: Set(note),
-            split_config: Set(current.split_config),
+            split_config: Set(split_config),
             manifest_key: Set(manifest_key),
             image_count: Set(statistic(&current, "images")),
             size_bytes: Set(statistic(&current, "total_bytes")),
@@ -90,6 +112,28 @@ impl Domain {
         .await?;
         self.commit(tx).await?;
         Ok(snapshot)
+    }
+
+    /// The dataset's manifest with its splits divided by `config`, stored: (the manifest it
+    /// was made from, the new one).
+    async fn resplit_manifest(
+        &self,
+        dataset: &datasets::Model,
+        config: &SplitConfig,
+    ) -> Result<(String, String)> {
+        let Some(based_on) = dataset.manifest_key.clone() else {
+            return Err(Error::conflict("the dataset has no imported data yet"));
+        };
+        let mut manifest = self.read_manifest(&based_on).await?;
+        manifest.splits = keynet_datasets::resplit(
+            &manifest.splits,
+            &manifest.given_split,
+            manifest.task,
+            &manifest.annotations,
+            &engine_split(config),
+        );
+        let divided = self.store_json(dataset.org_id, &manifest).await?;
+        Ok((based_on, divided))
     }
 
     /// Newest first.

@@ -13,6 +13,8 @@ pub struct Model {
     pub size: i64,
     pub key: String,
     pub created_at: DateTimeUtc,
+    /// The last time an import or snapshot stored it again (found it already there).
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
