@@ -2,11 +2,13 @@
 
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, parse_id, viewer};
-use super::enums::TaskType;
+use super::enums::{TaskType, UploadStatus};
 use super::types::{CreatedDatasetUpload, Dataset, DatasetUpload, Snapshot, SplitConfigInput};
-use crate::error::ApiResult;
-use async_graphql::{Context, ID, InputObject, Object};
+use crate::error::{ApiError, ApiResult};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use futures_util::{Stream, StreamExt};
 use keynet_domain::datasets::{DatasetChanges, NewDataset};
+use keynet_domain::events::{Event, dataset_topic};
 use keynet_domain::ids::{DatasetId, DatasetUploadId, ProjectId, SnapshotId};
 
 #[derive(InputObject)]
@@ -176,5 +178,46 @@ impl DatasetMutation {
         let id: DatasetId = parse_id(&id, "id")?;
         domain(ctx).delete_dataset(viewer(ctx)?, id).await?;
         Ok(true)
+    }
+}
+
+/// A step of an import: `IMPORTING`, then `SUCCEEDED` or `FAILED`.
+#[derive(SimpleObject)]
+pub struct DatasetImportUpdate {
+    pub dataset_id: ID,
+    pub upload_id: ID,
+    pub status: UploadStatus,
+}
+
+#[derive(Default)]
+pub struct DatasetSubscription;
+
+#[Subscription]
+impl DatasetSubscription {
+    /// The progress of the dataset's imports as they move on.
+    async fn dataset_import(
+        &self,
+        ctx: &Context<'_>,
+        dataset_id: ID,
+    ) -> Result<impl Stream<Item = DatasetImportUpdate> + use<>, ApiError> {
+        let id: DatasetId = parse_id(&dataset_id, "datasetId")?;
+        let dataset = domain(ctx).dataset(viewer(ctx)?, id).await?;
+        Ok(domain(ctx)
+            .events()
+            .subscribe(&dataset_topic(dataset.id))
+            .filter_map(|event| async move {
+                match event {
+                    Event::DatasetImport {
+                        dataset_id,
+                        upload_id,
+                        status,
+                    } => Some(DatasetImportUpdate {
+                        dataset_id: ID(dataset_id.to_string()),
+                        upload_id: ID(upload_id.to_string()),
+                        status: status.into(),
+                    }),
+                    _ => None,
+                }
+            }))
     }
 }

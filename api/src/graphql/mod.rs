@@ -50,7 +50,11 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(audit::AuditSubscription, jobs::JobSubscription);
+pub struct Subscription(
+    audit::AuditSubscription,
+    datasets::DatasetSubscription,
+    jobs::JobSubscription,
+);
 
 pub type KeynetSchema = Schema<Query, Mutation, Subscription>;
 

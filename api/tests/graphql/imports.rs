@@ -1,7 +1,7 @@
 //! Getting a dataset in: signed upload URL, PUT, complete, import by the workers; the
 //! direct multipart upload; refused archives that leave the dataset as it was.
 
-use keynet_testkit::{Account, TestApp, fixtures};
+use keynet_testkit::{Account, TestApp, fixtures, ws};
 use serde_json::{Value, json};
 
 const START: &str = "mutation($d: ID!, $f: String!, $s: Int!) { createDatasetUpload(datasetId: $d, filename: $f, sizeBytes: $s) { uploadUrl upload { id status } } }";
@@ -15,6 +15,7 @@ on_both_backends!(
     snapshots_are_immutable_versions,
     snapshots_can_divide_the_splits_again,
     unreferenced_files_are_collected where |s| s.storage.gc_grace_secs = 0,
+    import_progress_is_streamed,
 );
 
 async fn dataset(app: &TestApp, owner: &Account) -> String {
@@ -496,4 +497,38 @@ async fn unreferenced_files_are_collected(app: &TestApp) {
             .sum::<usize>(),
         4
     );
+}
+
+async fn import_progress_is_streamed(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let dataset = dataset(app, &owner).await;
+    let mut socket = ws::connect(app.url(), json!({"token": owner.token}))
+        .await
+        .unwrap();
+    socket
+        .subscribe(
+            "import",
+            "subscription($d: ID!) { datasetImport(datasetId: $d) { datasetId status } }",
+            json!({"d": dataset}),
+        )
+        .await;
+    // A refused archive, then a good one: each import reports its steps.
+    let refused = fixtures::zip(&[("notes.txt".to_string(), b"no images".to_vec())]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, refused).await,
+        "FAILED"
+    );
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, fixtures::image_folder(&[("a", 2)]))
+            .await,
+        "READY"
+    );
+    let mut statuses = Vec::new();
+    while statuses.last().map(String::as_str) != Some("SUCCEEDED") {
+        let message = socket.next_message().await.unwrap();
+        let update = &message["payload"]["data"]["datasetImport"];
+        assert_eq!(update["datasetId"], dataset, "{message}");
+        statuses.push(update["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(statuses, ["IMPORTING", "FAILED", "IMPORTING", "SUCCEEDED"]);
 }

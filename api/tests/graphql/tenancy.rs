@@ -463,6 +463,11 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"j": v.job}),
         ),
         (
+            "datasetImport",
+            "subscription($d: ID!) { datasetImport(datasetId: $d) { status } }",
+            json!({"d": v.dataset}),
+        ),
+        (
             "orgJobs",
             "subscription($o: ID!) { orgJobs(orgId: $o) { status } }",
             json!({"o": v.org}),

@@ -261,7 +261,7 @@ impl Domain {
             Event::DatasetImport {
                 dataset_id: upload.dataset_id,
                 upload_id: upload.id,
-                status: format!("{status:?}").to_lowercase(),
+                status,
             },
         );
     }

@@ -1,8 +1,10 @@
 use crate::ids::{DatasetId, DatasetUploadId, OrgId, UserId};
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "snake_case")]
 pub enum UploadStatus {
     #[sea_orm(string_value = "awaiting_upload")]
     AwaitingUpload,

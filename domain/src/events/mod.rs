@@ -1,6 +1,7 @@
 //! The event-bus port: what subscriptions listen to. The embedded default delivers in
 //! process; a PostgreSQL-backed bus fans out across instances.
 
+use crate::entities::dataset_uploads::UploadStatus;
 use crate::entities::jobs::JobStatus;
 use crate::entities::{audit_log, job_logs};
 use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId};
@@ -21,7 +22,7 @@ pub enum Event {
     DatasetImport {
         dataset_id: DatasetId,
         upload_id: DatasetUploadId,
-        status: String,
+        status: UploadStatus,
     },
     /// A job's status, epoch or latest metrics changed.
     JobUpdated(JobSummary),
