@@ -8,10 +8,12 @@ use keynet_domain::ids::TaskId;
 use keynet_domain::time::{Timestamp, now};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
+    Statement,
 };
 
-/// Takes the most urgent task that is due, or one whose worker's lease ran out.
+/// Takes the most urgent task that is due, or one whose worker's lease ran out (unless it
+/// has used all its attempts: see [`bury_lost`]).
 pub async fn claim(
     db: &impl ConnectionTrait,
     kinds: &[&str],
@@ -28,7 +30,7 @@ pub async fn claim(
              WHERE id = (SELECT id FROM tasks \
                 WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) \
                   AND ((status = 'queued' AND run_at <= $3) \
-                    OR (status = 'running' AND locked_until < $3)) \
+                    OR (status = 'running' AND locked_until < $3 AND attempts < max_attempts)) \
                 ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING *",
             kinds_json,
@@ -39,7 +41,7 @@ pub async fn claim(
              WHERE id = (SELECT id FROM tasks \
                 WHERE kind IN (SELECT value FROM json_each(?4)) \
                   AND ((status = 'queued' AND run_at <= ?3) \
-                    OR (status = 'running' AND locked_until < ?3)) \
+                    OR (status = 'running' AND locked_until < ?3 AND attempts < max_attempts)) \
                 ORDER BY priority DESC, run_at LIMIT 1) \
              RETURNING *",
             kinds_json,
@@ -94,6 +96,47 @@ pub async fn heartbeat(
 pub async fn cancel(db: &impl ConnectionTrait, task: TaskId) -> Result<bool, DbErr> {
     let deleted = tasks::Entity::delete_by_id(task).exec(db).await?;
     Ok(deleted.rows_affected == 1)
+}
+
+/// Marks dead the tasks of `kinds` whose workers were lost on every attempt (the lease ran out with no
+/// attempt left), and returns them so their handlers can record it.
+pub async fn bury_lost(
+    db: &impl ConnectionTrait,
+    kinds: &[&str],
+) -> Result<Vec<tasks::Model>, DbErr> {
+    let at = now();
+    let lost = || {
+        Condition::all()
+            .add(tasks::Column::Kind.is_in(kinds.iter().copied()))
+            .add(tasks::Column::Status.eq(Status::Running))
+            .add(tasks::Column::LockedUntil.lt(at))
+            .add(Expr::col(tasks::Column::Attempts).gte(Expr::col(tasks::Column::MaxAttempts)))
+    };
+    let candidates = tasks::Entity::find().filter(lost()).all(db).await?;
+    let mut buried = Vec::with_capacity(candidates.len());
+    for task in candidates {
+        // Conditional, so of several runners looking at once only one reports it.
+        let marked = tasks::Entity::update_many()
+            .col_expr(tasks::Column::Status, Expr::value(Status::Dead))
+            .col_expr(
+                tasks::Column::LockedUntil,
+                Expr::value(Option::<Timestamp>::None),
+            )
+            .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(
+                tasks::Column::LastError,
+                Expr::value("the worker running it was lost on every attempt"),
+            )
+            .col_expr(tasks::Column::UpdatedAt, Expr::value(at))
+            .filter(lost())
+            .filter(tasks::Column::Id.eq(task.id))
+            .exec(db)
+            .await?;
+        if marked.rows_affected == 1 {
+            buried.push(task);
+        }
+    }
+    Ok(buried)
 }
 
 /// A finished task is deleted: its payload may hold one-time secrets (email links).

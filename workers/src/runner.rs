@@ -21,6 +21,12 @@ pub trait TaskHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Does the task; `task.attempts` counts this attempt.
     fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>>;
+
+    /// Called once when the task died because the workers running it were lost on every
+    /// attempt (e.g. killed), so what it stands for can be marked failed.
+    fn lost<'a>(&'a self, _task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +110,9 @@ impl TaskRunner {
             match queue::claim(&self.db, &kinds, &self.worker_id, self.config.lease).await {
                 Ok(Some(task)) => self.execute(task).await,
                 Ok(None) => {
+                    if slot == 0 {
+                        self.bury_lost(&kinds).await;
+                    }
                     tokio::select! {
                         _ = stop.cancelled() => {}
                         _ = self.wake.notified() => {}
@@ -114,6 +123,25 @@ impl TaskRunner {
                     tracing::error!(slot, error = %e, "claiming a task failed");
                     tokio::time::sleep(self.config.poll_interval * 4).await;
                 }
+            }
+        }
+    }
+
+    /// Hands the tasks whose workers were all lost to their handlers, once.
+    async fn bury_lost(&self, kinds: &[&str]) {
+        let lost = match queue::bury_lost(&self.db, kinds).await {
+            Ok(lost) => lost,
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for lost tasks failed");
+                return;
+            }
+        };
+        for task in lost {
+            tracing::error!(id = %task.id, kind = %task.kind, attempts = task.attempts, "task lost its worker on every attempt");
+            if let Some(handler) = self.handlers.get(task.kind.as_str())
+                && let Err(e) = handler.lost(&task).await
+            {
+                tracing::error!(id = %task.id, error = %format!("{e:#}"), "recording a lost task failed");
             }
         }
     }

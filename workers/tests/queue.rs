@@ -9,11 +9,11 @@
 use chrono::Duration;
 use futures_util::future::BoxFuture;
 use keynet_domain::entities::tasks::{self, Status};
-use keynet_domain::tasks::{DEFAULT_MAX_ATTEMPTS, enqueue};
+use keynet_domain::tasks::{DEFAULT_MAX_ATTEMPTS, enqueue, enqueue_with};
 use keynet_domain::time::now;
 use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_testkit::pg::TestDatabase;
-use keynet_workers::queue::{claim, complete, fail};
+use keynet_workers::queue::{Lease, cancel, claim, complete, fail, heartbeat};
 use keynet_workers::{RunnerConfig, TaskHandler, TaskRunner};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use std::collections::HashSet;
@@ -197,6 +197,110 @@ async fn the_runner_retries_until_done_and_stops_on_request() {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         shutdown.cancel();
         runner.await.unwrap();
+        finish(db, owned).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgent_tasks_are_claimed_first() {
+    for (db, owned) in databases().await {
+        let routine = enqueue_with(&db, KIND, serde_json::json!({}), 0, 3)
+            .await
+            .unwrap();
+        let urgent = enqueue_with(&db, KIND, serde_json::json!({}), 10, 3)
+            .await
+            .unwrap();
+        let first = claim(&db, &[KIND], "w", LEASE).await.unwrap().unwrap();
+        let second = claim(&db, &[KIND], "w", LEASE).await.unwrap().unwrap();
+        assert_eq!((first.id, second.id), (urgent, routine));
+        finish(db, owned).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_task_never_runs_and_a_running_one_learns_it() {
+    for (db, owned) in databases().await {
+        let queued = enqueue(&db, KIND, serde_json::json!({})).await.unwrap();
+        assert!(cancel(&db, queued).await.unwrap());
+        assert!(claim(&db, &[KIND], "w", LEASE).await.unwrap().is_none());
+        assert!(!cancel(&db, queued).await.unwrap(), "already gone");
+
+        let running = enqueue(&db, KIND, serde_json::json!({})).await.unwrap();
+        claim(&db, &[KIND], "w", LEASE).await.unwrap().unwrap();
+        assert!(matches!(
+            heartbeat(&db, running, "w", LEASE).await.unwrap(),
+            Lease::Kept
+        ));
+        cancel(&db, running).await.unwrap();
+        assert!(matches!(
+            heartbeat(&db, running, "w", LEASE).await.unwrap(),
+            Lease::Cancelled
+        ));
+        finish(db, owned).await;
+    }
+}
+
+/// Counts the tasks reported lost.
+struct Lost(Arc<AtomicUsize>);
+
+impl TaskHandler for Lost {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn run<'a>(&'a self, _task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn lost<'a>(&'a self, _task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_whose_workers_are_always_lost_dies_once_reported() {
+    for (db, owned) in databases().await {
+        let id = enqueue_with(&db, KIND, serde_json::json!({}), 0, 2)
+            .await
+            .unwrap();
+        // Two workers claim it and vanish: both leases are over, no attempt is left.
+        for worker in ["first", "second"] {
+            claim(&db, &[KIND], worker, Duration::seconds(-1))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert!(
+            claim(&db, &[KIND], "third", LEASE).await.unwrap().is_none(),
+            "no attempt left"
+        );
+        let reported = Arc::new(AtomicUsize::new(0));
+        let config = RunnerConfig {
+            poll_interval: std::time::Duration::from_millis(20),
+            ..RunnerConfig::default()
+        };
+        let shutdown = CancellationToken::new();
+        let runner = tokio::spawn(
+            TaskRunner::new(db.clone(), config)
+                .handle(Lost(reported.clone()))
+                .run(shutdown.clone()),
+        );
+        for _ in 0..300 {
+            if row(&db, id).await.is_some_and(|t| t.status == Status::Dead) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // A few more idle rounds must not report it again.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        shutdown.cancel();
+        runner.await.unwrap();
+        let task = row(&db, id).await.unwrap();
+        assert_eq!(task.status, Status::Dead);
+        assert_eq!(reported.load(Ordering::SeqCst), 1);
         finish(db, owned).await;
     }
 }
