@@ -14,6 +14,7 @@ on_both_backends!(
     contract_violations_fail_the_job_with_a_reason where super::process_only,
     runs_of_an_experiment_are_compared_by_epoch where super::process_only,
     job_events_replay_then_stream_in_order where super::process_only,
+    a_python_sdk_trainer_reports_over_http where super::process_only,
 );
 
 fn process_only(settings: &mut keynet_api::settings::Settings) {
@@ -616,4 +617,116 @@ async fn job_events_replay_then_stream_in_order(app: &TestApp) {
         let message = again.next_message().await.unwrap();
         assert_eq!(message["payload"]["data"]["jobEvents"]["seq"], expected);
     }
+}
+
+/// A trainer written with the Python SDK, run by the process executor (which gives it
+/// network): its events arrive over the HTTP transport with the job's own token.
+const PYTHON_TRAINER: &str = r#"#!/usr/bin/python3
+import os, sys
+sys.path.insert(0, os.environ["SDK_PATH_PLACEHOLDER"])
+import keynet_sdk as keynet
+
+config = keynet.get_basic_config()
+annotations = keynet.load_annotations()
+keynet.report_started(config["epochs"])
+keynet.log_info("images: %d" % len(annotations["images"]), {"classes": len(annotations["classes"])})
+for epoch in range(1, config["epochs"] + 1):
+    keynet.report_progress(epoch, config["epochs"], {"loss": 1.0 / epoch})
+    path = os.path.join(keynet.output_dir(), "weights.txt")
+    with open(path, "w") as f:
+        f.write("epoch %d" % epoch)
+    keynet.upload_checkpoint(path, type="last", epoch=epoch)
+keynet.report_completed(config["epochs"], "loss", 1.0 / config["epochs"], {"loss": 1.0 / config["epochs"]})
+keynet.flush_logs()
+"#;
+
+async fn a_python_sdk_trainer_reports_over_http(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let org = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org, "Parts").await;
+    let snapshot = app
+        .snapshot_of(&owner.token, &project, &[("bolt", 2), ("nut", 2)])
+        .await;
+    let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../sdk/python")
+        .canonicalize()
+        .unwrap();
+    let dir = app.data_dir.path().join("trainers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("train.py");
+    let source = PYTHON_TRAINER.replace(
+        "os.environ[\"SDK_PATH_PLACEHOLDER\"]",
+        &format!("{:?}", sdk.display().to_string()),
+    );
+    std::fs::write(&script, source).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let version = app
+        .register_trainer(
+            &owner.token,
+            &org,
+            "python",
+            &format!("file://{}", script.display()),
+        )
+        .await;
+    let job = app
+        .start_training(
+            &owner.token,
+            &project,
+            &version,
+            &snapshot,
+            json!({"config": {"epochs": 2}}),
+        )
+        .await;
+    let done = app.wait_for_job(&owner.token, &job, &[]).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let data = app
+        .data(
+            Some(&owner.token),
+            "query($j: ID!) { job(id: $j) { events { kind } checkpoints { type epoch } logs(level: INFO) { edges { node { source message } } } } }",
+            json!({"j": job}),
+        )
+        .await;
+    let kinds: Vec<&str> = data["job"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "started",
+            "log",
+            "progress",
+            "checkpoint",
+            "progress",
+            "checkpoint",
+            "completed"
+        ]
+    );
+    assert_eq!(
+        data["job"]["checkpoints"],
+        json!([{"type": "LAST", "epoch": 2}])
+    );
+    let trainer_lines: Vec<&str> = data["job"]["logs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["source"] == "TRAINER")
+        .map(|e| e["node"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(trainer_lines, ["images: 4"]);
+
+    // The transport refuses a wrong token and a finished job's events.
+    let refused = app
+        .http
+        .post(format!("{}/api/v1/jobs/{job}/events", app.url()))
+        .bearer_auth("kjt_forged")
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
