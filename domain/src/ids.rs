@@ -81,4 +81,5 @@ id_type!(
     ArtifactId,
     InferenceResultId,
     BusMessageId,
+    InferenceUploadId,
 );

@@ -9,6 +9,7 @@ mod m20261122_000002_tasks;
 mod m20261122_000003_datasets;
 mod m20261122_000004_jobs;
 mod m20261122_000005_blob_use;
+mod m20261122_000006_inference_uploads;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_datasets::Migration),
             Box::new(m20261122_000004_jobs::Migration),
             Box::new(m20261122_000005_blob_use::Migration),
+            Box::new(m20261122_000006_inference_uploads::Migration),
         ]
     }
 }

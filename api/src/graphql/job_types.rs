@@ -193,6 +193,10 @@ impl Job {
     async fn dataset_snapshot_id(&self) -> Option<ID> {
         self.0.snapshot_id.map(id)
     }
+    /// The uploaded image an inference job predicts on.
+    async fn image_upload_id(&self) -> Option<ID> {
+        self.0.inference_upload_id.map(id)
+    }
     /// The training job an inference or export uses.
     async fn source_job_id(&self) -> Option<ID> {
         self.0.source_job_id.map(id)

@@ -17,7 +17,7 @@ use keynet_domain::ids::{
 };
 use keynet_domain::jobs::input::{ConfigInput, ResourcesInput};
 use keynet_domain::jobs::queries::JobFilter;
-use keynet_domain::jobs::start::{NewExportJob, NewInferenceJob, NewTrainingJob};
+use keynet_domain::jobs::start::{InferenceInput, NewExportJob, NewInferenceJob, NewTrainingJob};
 use keynet_domain::jobs::trainers::NewTrainerImage;
 use keynet_domain::roles::Permission;
 use keynet_workers::TrainerImages;
@@ -87,12 +87,22 @@ pub struct StartTrainingJobInput {
     pub max_runtime_seconds: Option<i32>,
 }
 
+/// Give exactly one of `datasetSnapshotId` (its images) and `imageUploadId` (one image
+/// from `createInferenceUpload`).
 #[derive(InputObject)]
 pub struct StartInferenceJobInput {
     /// The training job whose checkpoint predicts.
     pub job_id: ID,
     pub checkpoint: CheckpointKind,
-    pub dataset_snapshot_id: ID,
+    pub dataset_snapshot_id: Option<ID>,
+    pub image_upload_id: Option<ID>,
+}
+
+/// An image to run inference on: PUT exactly `sizeBytes` to `uploadUrl`, then start the job.
+#[derive(SimpleObject)]
+pub struct CreatedInferenceUpload {
+    pub upload_id: ID,
+    pub upload_url: String,
 }
 
 #[derive(InputObject)]
@@ -331,7 +341,21 @@ impl JobMutation {
                 NewInferenceJob {
                     job_id: parse_id(&input.job_id, "jobId")?,
                     checkpoint: input.checkpoint.into(),
-                    snapshot_id: parse_id(&input.dataset_snapshot_id, "datasetSnapshotId")?,
+                    input: match (&input.dataset_snapshot_id, &input.image_upload_id) {
+                        (Some(snapshot), None) => {
+                            InferenceInput::Snapshot(parse_id(snapshot, "datasetSnapshotId")?)
+                        }
+                        (None, Some(image)) => {
+                            InferenceInput::Image(parse_id(image, "imageUploadId")?)
+                        }
+                        _ => {
+                            return Err(Error::invalid(
+                                "datasetSnapshotId",
+                                "give either datasetSnapshotId or imageUploadId",
+                            )
+                            .into());
+                        }
+                    },
                 },
             )
             .await?;
@@ -355,6 +379,24 @@ impl JobMutation {
             )
             .await?;
         Ok(Job(job))
+    }
+
+    /// A signed URL to upload one image to, for `startInferenceJob(imageUploadId)`.
+    async fn create_inference_upload(
+        &self,
+        ctx: &Context<'_>,
+        project_id: ID,
+        filename: String,
+        size_bytes: i64,
+    ) -> ApiResult<CreatedInferenceUpload> {
+        let project: ProjectId = parse_id(&project_id, "projectId")?;
+        let created = domain(ctx)
+            .create_inference_upload(viewer(ctx)?, project, &filename, size_bytes)
+            .await?;
+        Ok(CreatedInferenceUpload {
+            upload_id: ID(created.upload.id.to_string()),
+            upload_url: created.url,
+        })
     }
 
     /// A queued job is cancelled at once, a running one as soon as its worker stops it.

@@ -171,6 +171,80 @@ async fn training_inference_and_export(app: &TestApp) {
         results[0]
     );
 
+    // Inference on one uploaded image: upload through the signed URL, then start.
+    let infer = "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id imageUploadId } }";
+    let png = keynet_testkit::fixtures::png(16, 16, 3);
+    let upload = app
+        .data(
+            Some(&s.token),
+            "mutation($p: ID!, $n: Int!) { createInferenceUpload(projectId: $p, filename: \"part.png\", sizeBytes: $n) { uploadId uploadUrl } }",
+            json!({"p": s.project, "n": png.len()}),
+        )
+        .await["createInferenceUpload"]
+        .clone();
+    let not_yet = app
+        .error(
+            Some(&s.token),
+            infer,
+            json!({"i": {"jobId": job, "checkpoint": "BEST", "imageUploadId": upload["uploadId"]}}),
+        )
+        .await
+        .1;
+    assert_eq!(not_yet["extensions"]["field"], "imageUploadId", "{not_yet}");
+    let put = app
+        .http
+        .put(upload["uploadUrl"].as_str().unwrap())
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    let single = app
+        .data(
+            Some(&s.token),
+            infer,
+            json!({"i": {"jobId": job, "checkpoint": "LAST", "imageUploadId": upload["uploadId"]}}),
+        )
+        .await["startInferenceJob"]
+        .clone();
+    assert_eq!(single["imageUploadId"], upload["uploadId"]);
+    let single_id = single["id"].as_str().unwrap();
+    assert_eq!(
+        app.wait_for_job(&s.token, single_id, &[]).await["status"],
+        "SUCCEEDED"
+    );
+    let predicted = app
+        .data(
+            Some(&s.token),
+            "query($j: ID!) { job(id: $j) { inferenceResults { edges { node { fileName } } } } }",
+            json!({"j": single_id}),
+        )
+        .await;
+    assert_eq!(
+        predicted["job"]["inferenceResults"]["edges"],
+        json!([{"node": {"fileName": "part.png"}}])
+    );
+    for both_or_none in [
+        json!({"jobId": job, "checkpoint": "BEST"}),
+        json!({"jobId": job, "checkpoint": "BEST", "imageUploadId": upload["uploadId"], "datasetSnapshotId": s.snapshot}),
+    ] {
+        let error = app
+            .error(Some(&s.token), infer, json!({"i": both_or_none}))
+            .await
+            .1;
+        assert_eq!(error["extensions"]["field"], "datasetSnapshotId");
+    }
+    for (filename, size) in [("notes.txt", 10), ("../x.png", 10), ("x.png", 0)] {
+        let (code, _) = app
+            .error(
+                Some(&s.token),
+                "mutation($p: ID!, $f: String!, $n: Int!) { createInferenceUpload(projectId: $p, filename: $f, sizeBytes: $n) { uploadId } }",
+                json!({"p": s.project, "f": filename, "n": size}),
+            )
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{filename}");
+    }
+
     // Export to a declared format; an undeclared one is refused before anything is queued.
     let refused = app
         .error(
@@ -223,7 +297,7 @@ async fn training_inference_and_export(app: &TestApp) {
             json!({"p": s.project}),
         )
         .await;
-    assert_eq!(listed["all"]["edges"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["all"]["edges"].as_array().unwrap().len(), 4);
     assert_eq!(listed["exports"]["edges"][0]["node"]["id"], export);
     let _ = &s.org;
 }

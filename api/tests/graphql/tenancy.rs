@@ -433,6 +433,11 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"j": v.job, "s": v.snapshot}),
         ),
         (
+            "createInferenceUpload",
+            "mutation($p: ID!) { createInferenceUpload(projectId: $p, filename: \"x.png\", sizeBytes: 10) { uploadUrl } }",
+            json!({"p": v.project}),
+        ),
+        (
             "startExportJob",
             "mutation($j: ID!) { startExportJob(input: {jobId: $j, checkpoint: BEST, format: ONNX}) { id } }",
             json!({"j": v.job}),

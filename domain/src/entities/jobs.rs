@@ -1,5 +1,7 @@
 use crate::entities::projects::TaskType;
-use crate::ids::{ExperimentId, JobId, OrgId, ProjectId, SnapshotId, TrainerVersionId, UserId};
+use crate::ids::{
+    ExperimentId, InferenceUploadId, JobId, OrgId, ProjectId, SnapshotId, TrainerVersionId, UserId,
+};
 use sea_orm::FromJsonQueryResult;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -100,6 +102,8 @@ pub struct Model {
     pub experiment_id: Option<ExperimentId>,
     pub trainer_version_id: TrainerVersionId,
     pub snapshot_id: Option<SnapshotId>,
+    /// For inference on one uploaded image instead of a snapshot.
+    pub inference_upload_id: Option<InferenceUploadId>,
     /// The training job whose checkpoint an inference or export job uses.
     pub source_job_id: Option<JobId>,
     pub retry_of_id: Option<JobId>,

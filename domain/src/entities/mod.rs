@@ -12,6 +12,7 @@ pub mod experiment_notes;
 pub mod experiment_stars;
 pub mod experiments;
 pub mod inference_results;
+pub mod inference_uploads;
 pub mod invitations;
 pub mod job_artifacts;
 pub mod job_events;

@@ -10,6 +10,7 @@ pub mod queries;
 pub mod relay;
 pub mod start;
 pub mod trainers;
+pub mod uploads;
 
 use crate::domain::Tx;
 use crate::entities::jobs;

@@ -10,7 +10,7 @@ use crate::entities::job_artifacts::{self, ArtifactKind};
 use crate::entities::jobs::{self, CheckpointKind, JobKind, JobStatus};
 use crate::entities::trainer_versions::{self, VersionStatus};
 use crate::error::{Error, Result};
-use crate::ids::{ExperimentId, JobId, ProjectId, SnapshotId, TrainerVersionId};
+use crate::ids::{ExperimentId, InferenceUploadId, JobId, ProjectId, SnapshotId, TrainerVersionId};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
 use crate::time::now;
@@ -32,10 +32,16 @@ pub struct NewTrainingJob {
     pub max_runtime_seconds: Option<i32>,
 }
 
+/// What an inference job predicts on: a dataset snapshot, or one uploaded image.
+pub enum InferenceInput {
+    Snapshot(SnapshotId),
+    Image(InferenceUploadId),
+}
+
 pub struct NewInferenceJob {
     pub job_id: JobId,
     pub checkpoint: CheckpointKind,
-    pub snapshot_id: SnapshotId,
+    pub input: InferenceInput,
 }
 
 pub struct NewExportJob {
@@ -107,13 +113,26 @@ impl Domain {
         let source = self
             .finished_training(viewer, input.job_id, input.checkpoint)
             .await?;
-        let snapshot = self.dataset_snapshot(viewer, input.snapshot_id).await?;
-        if snapshot.org_id != source.org_id {
-            return Err(Error::NotFound("snapshot"));
-        }
+        let (snapshot, image) = match input.input {
+            InferenceInput::Snapshot(id) => {
+                let snapshot = self.dataset_snapshot(viewer, id).await?;
+                if snapshot.org_id != source.org_id {
+                    return Err(Error::NotFound("snapshot"));
+                }
+                (Some(snapshot.id), None)
+            }
+            InferenceInput::Image(id) => {
+                let upload = self.uploaded_image(viewer, id).await?;
+                if upload.org_id != source.org_id {
+                    return Err(Error::NotFound("image upload"));
+                }
+                (None, Some(upload.id))
+            }
+        };
         let job = jobs::ActiveModel {
             kind: Set(JobKind::Inference),
-            snapshot_id: Set(Some(snapshot.id)),
+            snapshot_id: Set(snapshot),
+            inference_upload_id: Set(image),
             checkpoint: Set(Some(input.checkpoint)),
             ..follow_up(&source)
         };
@@ -337,6 +356,7 @@ fn new_job(
         experiment_id: Set(None),
         trainer_version_id: Set(version.id),
         snapshot_id: Set(None),
+        inference_upload_id: Set(None),
         source_job_id: Set(None),
         retry_of_id: Set(None),
         task_type: Set(project.task_type),
@@ -403,6 +423,7 @@ fn follow_up(source: &jobs::Model) -> jobs::ActiveModel {
         source_job_id: Set(Some(source.id)),
         retry_of_id: Set(None),
         snapshot_id: Set(None),
+        inference_upload_id: Set(None),
         checkpoint: Set(None),
         export_format: Set(None),
         options: Set(json!({})),

@@ -63,6 +63,12 @@ pub async fn prepare(
     // The image may run as any user: it must be able to write its outputs and events.
     set_mode(&output_dir, 0o777).await?;
     set_mode(&events_file, 0o666).await?;
+    if let Some(upload) = job.inference_upload_id {
+        domain
+            .download_inference_upload(upload, &input_dir.join("images"))
+            .await
+            .context("preparing the image")?;
+    }
     if let Some(snapshot) = job.snapshot_id {
         domain
             .materialize_snapshot(snapshot, &input_dir.join("dataset"))
