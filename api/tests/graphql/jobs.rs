@@ -15,6 +15,7 @@ on_both_backends!(
     runs_of_an_experiment_are_compared_by_epoch where super::process_only,
     job_events_replay_then_stream_in_order where super::process_only,
     a_python_sdk_trainer_reports_over_http where super::process_only,
+    a_job_no_executor_can_run_fails_with_the_reason where super::process_only,
 );
 
 fn process_only(settings: &mut keynet_api::settings::Settings) {
@@ -803,4 +804,30 @@ async fn a_python_sdk_trainer_reports_over_http(app: &TestApp) {
     assert_eq!(refused.status(), 401);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+async fn a_job_no_executor_can_run_fails_with_the_reason(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"resources": {"gpus": 1}}),
+        )
+        .await;
+    let done = app.wait_for_job(&s.token, &job, &[]).await;
+    assert_eq!(
+        (done["status"].as_str(), done["errorType"].as_str()),
+        (Some("FAILED"), Some("unschedulable")),
+        "{done}"
+    );
+    assert!(
+        done["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("cannot grant GPUs"),
+        "{done}"
+    );
 }
