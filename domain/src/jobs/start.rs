@@ -348,9 +348,7 @@ fn new_job(
     project: &crate::entities::projects::Model,
     version: &trainer_versions::Model,
 ) -> jobs::ActiveModel {
-    let at = now();
-    jobs::ActiveModel {
-        id: Set(JobId::new()),
+    fresh(jobs::ActiveModel {
         org_id: Set(project.org_id),
         project_id: Set(project.id),
         experiment_id: Set(None),
@@ -360,36 +358,21 @@ fn new_job(
         source_job_id: Set(None),
         retry_of_id: Set(None),
         task_type: Set(project.task_type),
-        status: Set(JobStatus::Queued),
         checkpoint: Set(None),
         export_format: Set(None),
         options: Set(json!({})),
-        attempt: Set(0),
-        executor: Set(None),
-        current_epoch: Set(None),
-        total_epochs: Set(None),
-        latest_metrics: Set(None),
-        best_epoch: Set(None),
-        best_metric: Set(None),
-        best_metric_value: Set(None),
-        final_metrics: Set(None),
-        error_type: Set(None),
-        error_message: Set(None),
-        last_seq: Set(0),
-        token_hash: Set(String::new()),
-        cancel_requested: Set(false),
-        runtime_ms: Set(0),
         created_by: Set(None),
-        created_at: Set(at),
-        started_at: Set(None),
-        finished_at: Set(None),
-        updated_at: Set(at),
         ..Default::default()
-    }
+    })
 }
 
 /// A fresh job row with `old`'s inputs (a retry).
 fn copy_inputs(old: &jobs::Model) -> jobs::ActiveModel {
+    fresh(jobs::ActiveModel::from(old.clone()).reset_all())
+}
+
+/// `job` as a new, queued job that never ran: a new id, and nothing of a run recorded.
+fn fresh(job: jobs::ActiveModel) -> jobs::ActiveModel {
     let at = now();
     jobs::ActiveModel {
         id: Set(JobId::new()),
@@ -413,7 +396,7 @@ fn copy_inputs(old: &jobs::Model) -> jobs::ActiveModel {
         started_at: Set(None),
         finished_at: Set(None),
         updated_at: Set(at),
-        ..jobs::ActiveModel::from(old.clone()).reset_all()
+        ..job
     }
 }
 
