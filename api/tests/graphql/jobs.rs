@@ -3,6 +3,7 @@
 //! the trainer contract's failure rules; bad inputs.
 
 use keynet_api::settings::DockerMode;
+use keynet_testkit::jobs::{JobSetup, assert_contract_order};
 use keynet_testkit::trainer::{PROBE, TRAINER, install_program};
 use keynet_testkit::{TestApp, ws};
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ on_both_backends!(
     job_events_replay_then_stream_in_order where super::process_only,
     a_python_sdk_trainer_reports_over_http where super::process_only,
     a_job_no_executor_can_run_fails_with_the_reason where super::process_only,
+    a_job_whose_workers_are_all_lost_fails where super::process_only,
 );
 
 fn process_only(settings: &mut keynet_api::settings::Settings) {
@@ -23,34 +25,11 @@ fn process_only(settings: &mut keynet_api::settings::Settings) {
     settings.executor.relay_interval_ms = 50;
 }
 
-/// An org with a classification project, a snapshot of 2 classes and the reference trainer
-/// registered from the folder the process executor allows.
-struct Setup {
-    token: String,
-    org: String,
-    project: String,
-    snapshot: String,
-    version: String,
-}
-
-async fn setup(app: &TestApp, program: &str) -> Setup {
-    let owner = app.signup("owner@example.com").await;
-    let org = app.create_org(&owner, "acme").await;
-    let project = app.create_project(&owner.token, &org, "Parts").await;
-    let snapshot = app
-        .snapshot_of(&owner.token, &project, &[("bolt", 6), ("nut", 6)])
-        .await;
+/// An org ready to run jobs, with `program` registered from the folder the process
+/// executor allows.
+async fn setup(app: &TestApp, program: &str) -> JobSetup {
     let image = install_program(program, &app.data_dir.path().join("trainers")).unwrap();
-    let version = app
-        .register_trainer(&owner.token, &org, program, &image)
-        .await;
-    Setup {
-        token: owner.token,
-        org,
-        project,
-        snapshot,
-        version,
-    }
+    app.job_setup(program, &image).await
 }
 
 const JOB: &str = "query($j: ID!) { job(id: $j) {
@@ -99,78 +78,19 @@ async fn training_inference_and_export(app: &TestApp) {
     }
     // Events stored in order, numbered 1, 2, 3 …, from started to completed.
     let events = job_data["events"].as_array().unwrap();
-    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
-    assert_eq!(events.first().unwrap()["kind"], "started");
-    assert_eq!(events.last().unwrap()["kind"], "completed");
-    let progress: Vec<i64> = events
-        .iter()
-        .filter(|e| e["kind"] == "progress")
-        .map(|e| e["body"]["epoch"].as_i64().unwrap())
-        .collect();
-    assert_eq!(progress, [1, 2, 3]);
-    assert_eq!(job_data["lastSeq"].as_i64().unwrap(), seqs.len() as i64);
+    assert_contract_order(events, 3);
+    assert_eq!(job_data["lastSeq"].as_i64().unwrap(), events.len() as i64);
     // The trainer's log events are kept.
     let logs = job_data["logs"]["edges"].as_array().unwrap();
     assert!(
         logs.iter().any(|l| l["node"]["source"] == "TRAINER"),
         "{logs:?}"
     );
-    // Both checkpoints stored and downloadable, byte for byte.
-    let checkpoints = job_data["checkpoints"].as_array().unwrap();
-    let kinds: Vec<&str> = checkpoints
-        .iter()
-        .map(|c| c["type"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["BEST", "LAST"]);
-    for checkpoint in checkpoints {
-        let response = app
-            .http
-            .get(checkpoint["downloadUrl"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let bytes = response.bytes().await.unwrap();
-        assert_eq!(
-            bytes.len() as i64,
-            checkpoint["sizeBytes"].as_i64().unwrap()
-        );
-        let parsed: Value = serde_json::from_slice(&bytes).unwrap();
-        assert!(parsed.is_object());
-    }
-
-    // Inference on the best checkpoint: one prediction per image.
-    let inference = app
-        .data(
-            Some(&s.token),
-            "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id kind sourceJobId } }",
-            json!({"i": {"jobId": job, "checkpoint": "BEST", "datasetSnapshotId": s.snapshot}}),
-        )
-        .await["startInferenceJob"]
-        .clone();
-    assert_eq!(inference["kind"], "INFERENCE");
-    let inference_id = inference["id"].as_str().unwrap();
-    let done = app.wait_for_job(&s.token, inference_id, &[]).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let results = app
-        .data(
-            Some(&s.token),
-            "query($j: ID!) { job(id: $j) { inferenceResults(first: 100) { edges { node { fileName predictions } } } } }",
-            json!({"j": inference_id}),
-        )
+    // Both checkpoints stored and downloadable, byte for byte; inference and export on them.
+    app.assert_checkpoints_download(&s.token, &job).await;
+    let (_, export) = app
+        .assert_inference_and_export(&s.token, &job, &s.snapshot, 12, "process")
         .await;
-    let results = results["job"]["inferenceResults"]["edges"]
-        .as_array()
-        .unwrap();
-    assert_eq!(results.len(), 12);
-    assert!(
-        results[0]["node"]["predictions"]
-            .as_array()
-            .is_some_and(|p| !p.is_empty()),
-        "{:?}",
-        results[0]
-    );
 
     // Inference on one uploaded image: upload through the signed URL, then start.
     let infer = "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id imageUploadId } }";
@@ -246,7 +166,7 @@ async fn training_inference_and_export(app: &TestApp) {
         assert_eq!(code, "BAD_USER_INPUT", "{filename}");
     }
 
-    // Export to a declared format; an undeclared one is refused before anything is queued.
+    // An export format the trainer does not declare is refused before anything is queued.
     let refused = app
         .error(
             Some(&s.token),
@@ -257,38 +177,6 @@ async fn training_inference_and_export(app: &TestApp) {
         .1;
     assert_eq!(refused["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(refused["extensions"]["field"], "format");
-    let export = app
-        .data(
-            Some(&s.token),
-            "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id exportFormat } }",
-            json!({"i": {"jobId": job, "checkpoint": "LAST", "format": "ONNX"}}),
-        )
-        .await["startExportJob"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done = app.wait_for_job(&s.token, &export, &[]).await;
-    assert_eq!(done["status"], "SUCCEEDED", "{done}");
-    let artifact = app
-        .data(
-            Some(&s.token),
-            "query($j: ID!) { job(id: $j) { artifact { format sizeBytes downloadUrl } } }",
-            json!({"j": export}),
-        )
-        .await["job"]["artifact"]
-        .clone();
-    assert_eq!(artifact["format"], "onnx");
-    let model = app
-        .http
-        .get(artifact["downloadUrl"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(model.len() as i64, artifact["sizeBytes"].as_i64().unwrap());
-    assert!(!model.is_empty());
 
     // The runs of the project, filtered.
     let listed = app
@@ -300,7 +188,6 @@ async fn training_inference_and_export(app: &TestApp) {
         .await;
     assert_eq!(listed["all"]["edges"].as_array().unwrap().len(), 4);
     assert_eq!(listed["exports"]["edges"][0]["node"]["id"], export);
-    let _ = &s.org;
 }
 
 async fn bad_job_inputs_name_their_field(app: &TestApp) {
@@ -829,5 +716,40 @@ async fn a_job_no_executor_can_run_fails_with_the_reason(app: &TestApp) {
             .unwrap()
             .contains("cannot grant GPUs"),
         "{done}"
+    );
+}
+
+/// What the queue does when a job's task died with its workers lost on every attempt
+/// (`TaskHandler::lost`): the job fails for good, with the reason, and a worker that still
+/// runs an attempt of it can no longer change it.
+async fn a_job_whose_workers_are_all_lost_fails(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"hyperparameters": {"sleep-ms-per-epoch": 300}}),
+        )
+        .await;
+    app.wait_for_job(&s.token, &job, &["RUNNING"]).await;
+    let id = job.parse().unwrap();
+    let domain = &app.platform().domain;
+    domain.fail_lost_job(id).await.unwrap();
+    let failed = app.wait_for_job(&s.token, &job, &[]).await;
+    assert_eq!(
+        (failed["status"].as_str(), failed["errorType"].as_str()),
+        (Some("FAILED"), Some("worker_lost")),
+        "{failed}"
+    );
+    // The attempt still running finishes, but changes nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    domain.fail_lost_job(id).await.unwrap();
+    let after = app.wait_for_job(&s.token, &job, &[]).await;
+    assert_eq!(
+        (after["status"].as_str(), after["errorType"].as_str()),
+        (Some("FAILED"), Some("worker_lost")),
+        "{after}"
     );
 }

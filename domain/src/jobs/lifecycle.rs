@@ -460,6 +460,34 @@ impl Domain {
     }
 }
 
+impl Domain {
+    /// Fails a job whose workers were lost on every attempt (its task died): nobody will
+    /// run it again. Does nothing to a job that already ended.
+    pub async fn fail_lost_job(&self, id: JobId) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let job = Self::job_in_tx(&tx, id).await?;
+        if job.status.is_terminal() {
+            return Ok(());
+        }
+        let message = format!(
+            "the worker running it was lost on every attempt ({} attempts)",
+            job.attempt
+        );
+        let at = now();
+        let mut update: jobs::ActiveModel = job.into();
+        update.status = Set(JobStatus::Failed);
+        update.error_type = Set(Some("worker_lost".into()));
+        update.error_message = Set(Some(message.clone()));
+        update.finished_at = Set(Some(at));
+        update.updated_at = Set(at);
+        let failed = update.update(&*tx).await?;
+        self.platform_log(&mut tx, &failed, LogLevel::Error, message)
+            .await?;
+        announce_job(&mut tx, &failed);
+        self.commit(tx).await
+    }
+}
+
 #[derive(Default)]
 pub struct ArtifactDetails {
     pub format: Option<String>,

@@ -242,4 +242,13 @@ impl TaskHandler for JobHandler {
     fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(self.run_job(task))
     }
+
+    fn lost<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let payload: Payload =
+                serde_json::from_value(task.payload.clone()).context("malformed job task")?;
+            self.domain.fail_lost_job(payload.job_id).await?;
+            Ok(())
+        })
+    }
 }
