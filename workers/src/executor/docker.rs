@@ -517,6 +517,15 @@ async fn pump_logs(docker: Docker, id: String, mut cap: LogCap) -> anyhow::Resul
     );
     let mut failure = None;
     while let Some(item) = stream.next().await {
+        if cap.is_full() {
+            // Nothing more is kept: stop following rather than read a flood to its end
+            // (the engine's own log files are size-capped). Anything that still came is
+            // what was cut off.
+            if item.is_ok() {
+                cap.mark_truncated();
+            }
+            break;
+        }
         match item {
             Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
                 cap.push(LogStream::Stdout, &message).await;

@@ -37,6 +37,16 @@ impl LogCap {
         self.truncated
     }
 
+    /// Whether the cap is reached: anything more will be discarded.
+    pub(crate) fn is_full(&self) -> bool {
+        self.forwarded >= self.limit
+    }
+
+    /// Output came after the cap was reached.
+    pub(crate) fn mark_truncated(&mut self) {
+        self.truncated = true;
+    }
+
     /// Takes a chunk of output of one stream.
     pub(crate) async fn push(&mut self, stream: LogStream, mut chunk: &[u8]) {
         while !chunk.is_empty() {
