@@ -79,6 +79,30 @@ impl TestApp {
         &self.gql.base_url
     }
 
+    /// A second instance of the platform on this app's PostgreSQL database (as behind a
+    /// load balancer), with its own data folder and no workers, and settings changed by
+    /// `adjust`. Stop it before this app.
+    pub async fn spawn_beside(&self, adjust: impl FnOnce(&mut Settings)) -> Platform {
+        let database = self
+            .database
+            .as_ref()
+            .expect("a second instance needs PostgreSQL");
+        // Inside this app's folder, so it goes with it.
+        let data_dir = tempfile::tempdir_in(self.data_dir.path()).unwrap().keep();
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            data_dir,
+            database_url: Some(database.url.clone()),
+            run_workers: false,
+            ..Settings::default()
+        };
+        settings.auth.jwt_secret = Some(JWT_SECRET.into());
+        adjust(&mut settings);
+        let settings = settings.resolve().unwrap();
+        let db = connect(&settings).await.unwrap();
+        launch_on(settings, db).await.unwrap()
+    }
+
     pub fn platform(&self) -> &Platform {
         self.platform.as_ref().unwrap()
     }

@@ -753,3 +753,46 @@ async fn a_job_whose_workers_are_all_lost_fails(app: &TestApp) {
         "{after}"
     );
 }
+
+/// Subscribers of one instance hear about what another instance's worker did: the event
+/// bus fans out through PostgreSQL `LISTEN/NOTIFY`. (`jobUpdated` replays nothing, so its
+/// updates can only have come over the bus.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_updates_fan_out_across_instances() {
+    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, process_only).await;
+    let watcher = app.spawn_beside(|_| {}).await;
+    let s = setup(&app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"hyperparameters": {"sleep-ms-per-epoch": 500}}),
+        )
+        .await;
+    let mut socket = ws::connect(&watcher.url(), json!({"token": s.token}))
+        .await
+        .unwrap();
+    socket
+        .subscribe(
+            "updates",
+            "subscription($j: ID!) { jobUpdated(jobId: $j) { status currentEpoch } }",
+            json!({"j": job}),
+        )
+        .await;
+    let mut statuses = Vec::new();
+    while statuses.last().map(String::as_str) != Some("SUCCEEDED") {
+        let message = socket.next_message().await.unwrap();
+        statuses.push(
+            message["payload"]["data"]["jobUpdated"]["status"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert!(statuses.contains(&"RUNNING".to_string()), "{statuses:?}");
+    drop(socket);
+    watcher.stop().await.unwrap();
+    app.stop().await;
+}
