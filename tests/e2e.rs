@@ -3,166 +3,28 @@
 //! only. PostgreSQL runs on this machine (127.0.0.1:5432, user postgres); the SMTP server is
 //! a real one on loopback, started by the test.
 
+mod support;
+
 use keynet_testkit::Gql;
 use keynet_testkit::mail::{SmtpCapture, wait_in_outbox};
 use keynet_testkit::pg::TestDatabase;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
+use std::time::Duration;
+use support::{Keynet, START_TIMEOUT, command as keynet};
 
-const KEYNET: &str = env!("CARGO_BIN_EXE_keynet");
 const JWT_SECRET: &str = "e2e-only-secret-0123456789abcdef0123456789";
-const LISTENING: &str = "Keynet is listening on ";
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// SIGTERM must stop the server gracefully and successfully, within a few seconds.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `keynet` with the given arguments, in `cwd` (so no stray `./keynet.toml` is read) and
-/// without any `KEYNET_*` variable of the environment running the tests.
-fn keynet(args: &[&str], cwd: &Path) -> Command {
-    let mut command = Command::new(KEYNET);
-    command.args(args).current_dir(cwd).stdin(Stdio::null());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("KEYNET_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// A running `keynet serve`. Dropping it kills the process, so a failed assertion leaves
-/// nothing behind.
-struct Server {
-    child: Child,
-    url: String,
-    /// Everything the process printed so far (stdout and stderr), for failure messages.
-    output: Arc<Mutex<String>>,
-}
-
-impl Server {
-    async fn start(args: &[&str], env: &[(&str, String)], cwd: &Path) -> Self {
-        let mut command = keynet(args, cwd);
-        command
-            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the keynet binary starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        let (listening, url) = oneshot::channel();
-        tokio::spawn(collect(
-            child.stdout.take().expect("stdout is piped"),
-            output.clone(),
-            Some(listening),
-        ));
-        tokio::spawn(collect(
-            child.stderr.take().expect("stderr is piped"),
-            output.clone(),
-            None,
-        ));
-        let url = match tokio::time::timeout(START_TIMEOUT, url).await {
-            Ok(Ok(url)) => url,
-            Ok(Err(_)) => panic!(
-                "keynet stopped before saying where it listens; its output:\n{}",
-                text(&output)
-            ),
-            Err(_) => panic!(
-                "keynet did not say where it listens within {START_TIMEOUT:?}; its output:\n{}",
-                text(&output)
-            ),
-        };
-        let server = Self { child, url, output };
-        server.wait_healthy().await;
-        server
-    }
-
-    async fn wait_healthy(&self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let status = client
-                .get(format!("{}/healthz", self.url))
-                .send()
-                .await
-                .map(|r| r.status().as_u16());
-            if matches!(status, Ok(200)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "GET /healthz never answered 200 (last: {status:?}); output:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn output(&self) -> String {
-        text(&self.output)
-    }
-
-    /// Sends SIGTERM and waits for the process to end.
-    async fn terminate(mut self) -> ExitStatus {
-        let pid = self
-            .child
-            .id()
-            .expect("keynet is still running")
-            .to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("`kill` runs");
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        match tokio::time::timeout(SHUTDOWN_TIMEOUT, self.child.wait()).await {
-            Ok(status) => status.expect("waiting for keynet works"),
-            Err(_) => panic!(
-                "keynet did not stop within {SHUTDOWN_TIMEOUT:?} of SIGTERM; output:\n{}",
-                self.output()
-            ),
-        }
-    }
-
-    /// SIGTERM must stop the server gracefully and successfully, within a few seconds.
-    async fn stop_gracefully(self) {
-        let output = self.output.clone();
-        let started = Instant::now();
-        let status = self.terminate().await;
-        assert!(
-            status.success(),
-            "keynet exited with {status} after SIGTERM (after {:?}); output:\n{}",
-            started.elapsed(),
-            text(&output)
-        );
-    }
-}
-
-fn text(output: &Mutex<String>) -> String {
-    output.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-/// Reads lines into `output`; hands the URL of the `Keynet is listening on …` line to
-/// `listening`. Keeps reading so a chatty log never fills the pipe and blocks the server.
-async fn collect(
-    stream: impl AsyncRead + Unpin,
-    output: Arc<Mutex<String>>,
-    mut listening: Option<oneshot::Sender<String>>,
-) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(url) = line.strip_prefix(LISTENING)
-            && let Some(listening) = listening.take()
-        {
-            let _ = listening.send(url.trim().to_string());
-        }
-        let mut output = output.lock().unwrap_or_else(|e| e.into_inner());
-        output.push_str(&line);
-        output.push('\n');
-    }
+/// A running `keynet serve` that said where it listens and answers `/healthz`, with that
+/// URL. Dropping it kills the process, so a failed assertion leaves nothing behind.
+async fn serve(args: &[&str], env: &[(&str, String)], cwd: &Path) -> (Keynet, String) {
+    let mut server = Keynet::start("keynet serve", args, env, cwd);
+    let url = server.wait_listening().await;
+    server.wait_healthy(&url).await;
+    (server, url)
 }
 
 /// Runs `body` with the URL of a fresh PostgreSQL database, and drops the database
@@ -197,7 +59,7 @@ async fn the_whole_foundation_over_http_on_postgres() {
 async fn full_flow(database_url: String) {
     let smtp = SmtpCapture::start();
     let data_dir = tempfile::tempdir().expect("a temporary folder");
-    let server = Server::start(
+    let (server, url) = serve(
         &["serve", "--bind", "127.0.0.1:0"],
         &[
             ("KEYNET_DATABASE_URL", database_url),
@@ -209,7 +71,7 @@ async fn full_flow(database_url: String) {
         data_dir.path(),
     )
     .await;
-    let gql = Gql::new(server.url.clone());
+    let gql = Gql::new(url.clone());
 
     // The owner signs up and creates an organization.
     let owner = gql.signup("owner@example.com").await;
@@ -222,7 +84,7 @@ async fn full_flow(database_url: String) {
     assert!(
         email
             .body
-            .contains(&format!("{}/invitations/accept?token=", server.url)),
+            .contains(&format!("{url}/invitations/accept?token=")),
         "the link points at this server: {:?}",
         email.body
     );
@@ -385,7 +247,7 @@ async fn full_flow(database_url: String) {
     // Operations are counted; the database is reachable.
     let http = reqwest::Client::new();
     let metrics = http
-        .get(format!("{}/metrics", server.url))
+        .get(format!("{url}/metrics"))
         .send()
         .await
         .expect("GET /metrics");
@@ -396,7 +258,7 @@ async fn full_flow(database_url: String) {
         "metrics:\n{metrics}"
     );
     let ready = http
-        .get(format!("{}/readyz", server.url))
+        .get(format!("{url}/readyz"))
         .send()
         .await
         .expect("GET /readyz");
@@ -405,20 +267,20 @@ async fn full_flow(database_url: String) {
     // SIGTERM: a graceful stop with exit status 0. The clients go first, so no idle
     // keep-alive connection holds the shutdown up.
     drop((gql, http));
-    server.stop_gracefully().await;
+    server.stop_gracefully(SHUTDOWN_TIMEOUT).await;
 }
 
 #[tokio::test]
 async fn no_configuration_runs_on_sqlite_with_an_outbox() {
     let data_dir = tempfile::tempdir().expect("a temporary folder");
     let dir = data_dir.path().display().to_string();
-    let server = Server::start(
+    let (server, url) = serve(
         &["serve", "--bind", "127.0.0.1:0", "--data-dir", &dir],
         &[],
         data_dir.path(),
     )
     .await;
-    let gql = Gql::new(server.url.clone());
+    let gql = Gql::new(url);
 
     let account = gql.signup("solo@example.com").await;
     let email = wait_in_outbox(
@@ -448,7 +310,7 @@ async fn no_configuration_runs_on_sqlite_with_an_outbox() {
         "the SQLite database lives in the data folder"
     );
     drop(gql);
-    server.stop_gracefully().await;
+    server.stop_gracefully(SHUTDOWN_TIMEOUT).await;
 }
 
 #[tokio::test]

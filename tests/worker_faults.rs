@@ -9,151 +9,24 @@
     reason = "tests: a failed step should stop the test"
 )]
 
+mod support;
+
 use keynet_testkit::Gql;
 use keynet_testkit::jobs::{build_image_alone, job_containers, remove_job_containers};
 use keynet_testkit::pg::TestDatabase;
 use keynet_testkit::trainer::{TRAINER, TRAINER_IMAGE_TAG, trainer_image};
 use serde_json::{Value, json};
 use std::future::Future;
-use std::path::Path;
-use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use support::Keynet;
 
-const KEYNET: &str = env!("CARGO_BIN_EXE_keynet");
 const JWT_SECRET: &str = "faults-only-secret-0123456789abcdef012345";
 const SIGNING_KEY: &str = "faults-only-signing-key-0123456789abcdef";
 /// How long a worker's lease lasts without a heartbeat.
 const LEASE_SECS: &str = "3";
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// A running `keynet` process. Dropping it kills the process, so a failed assertion leaves
-/// no process behind.
-struct Keynet {
-    name: &'static str,
-    child: Child,
-    /// Everything the process printed so far (stdout and stderr), for failure messages.
-    output: Arc<Mutex<String>>,
-}
-
-impl Keynet {
-    /// `keynet <args>` in `cwd` with only the `KEYNET_*` variables given here.
-    fn start(name: &'static str, args: &[&str], env: &[(&str, String)], cwd: &Path) -> Self {
-        let mut command = Command::new(KEYNET);
-        command.args(args).current_dir(cwd).stdin(Stdio::null());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("KEYNET_") {
-                command.env_remove(key);
-            }
-        }
-        command
-            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the keynet binary starts");
-        let output = Arc::new(Mutex::new(String::new()));
-        tokio::spawn(collect(
-            child.stdout.take().expect("stdout is piped"),
-            output.clone(),
-        ));
-        tokio::spawn(collect(
-            child.stderr.take().expect("stderr is piped"),
-            output.clone(),
-        ));
-        Self {
-            name,
-            child,
-            output,
-        }
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- output of {} ---\n{}",
-            self.name,
-            self.output.lock().unwrap_or_else(|e| e.into_inner())
-        )
-    }
-
-    /// Waits until `GET {url}/healthz` answers 200.
-    async fn wait_healthy(&mut self, url: &str) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let status = client
-                .get(format!("{url}/healthz"))
-                .send()
-                .await
-                .map(|r| r.status().as_u16());
-            if matches!(status, Ok(200)) {
-                return;
-            }
-            if let Ok(Some(exit)) = self.child.try_wait() {
-                panic!("{} exited with {exit}\n{}", self.name, self.output());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "GET /healthz never answered 200 (last: {status:?})\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGKILL: the process gets no chance to clean anything up.
-    async fn kill_hard(mut self) {
-        self.child.start_kill().expect("SIGKILL is sent");
-        let status = tokio::time::timeout(SHUTDOWN_TIMEOUT, self.child.wait())
-            .await
-            .expect("a killed process ends at once")
-            .expect("waiting for keynet works");
-        assert!(!status.success(), "{status}");
-    }
-
-    /// SIGTERM, and a graceful, successful stop.
-    async fn stop_gracefully(mut self) {
-        let pid = self
-            .child
-            .id()
-            .expect("keynet is still running")
-            .to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("`kill` runs");
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        let status: ExitStatus =
-            match tokio::time::timeout(SHUTDOWN_TIMEOUT, self.child.wait()).await {
-                Ok(status) => status.expect("waiting for keynet works"),
-                Err(_) => panic!(
-                    "{} did not stop within {SHUTDOWN_TIMEOUT:?} of SIGTERM\n{}",
-                    self.name,
-                    self.output()
-                ),
-            };
-        assert!(
-            status.success(),
-            "{} exited with {status} after SIGTERM\n{}",
-            self.name,
-            self.output()
-        );
-    }
-}
-
-/// Reads lines into `output`; keeps reading so a chatty log never blocks the process.
-async fn collect(stream: impl AsyncRead + Unpin, output: Arc<Mutex<String>>) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        let mut output = output.lock().unwrap_or_else(|e| e.into_inner());
-        output.push_str(&line);
-        output.push('\n');
-    }
-}
 
 /// A port that was free a moment ago, so the server's public URL is known before it starts.
 fn free_port() -> u16 {
@@ -303,7 +176,9 @@ async fn killed_worker_mid_job(database_url: String, jobs: Arc<Mutex<Vec<String>
         "{containers:?}"
     );
 
-    first_worker.kill_hard().await;
+    // SIGKILL: the worker gets no chance to clean anything up.
+    let status = first_worker.kill_hard().await;
+    assert!(!status.success(), "{status}");
     // Nobody cleaned up after the killed worker: its container is still there.
     let orphans = job_containers(&job).await;
     assert!(orphans.iter().any(|c| c.attempt == Some(1)), "{orphans:?}");
@@ -361,6 +236,6 @@ async fn killed_worker_mid_job(database_url: String, jobs: Arc<Mutex<Vec<String>
     assert!(left.is_empty(), "containers left: {left:?}");
 
     drop(gql);
-    second_worker.stop_gracefully().await;
-    server.stop_gracefully().await;
+    second_worker.stop_gracefully(SHUTDOWN_TIMEOUT).await;
+    server.stop_gracefully(SHUTDOWN_TIMEOUT).await;
 }
