@@ -1,4 +1,4 @@
-//! The blob-store port: where dataset files, snapshots and (later) checkpoints live. Two
+//! The blob-store port: where dataset files, snapshots, checkpoints and exports live. Two
 //! implementations in `keynet-storage`: the local filesystem (the embedded default) and S3.
 //! Blobs are streamed in and out; no implementation holds a whole blob in memory.
 
