@@ -10,6 +10,7 @@ mod m20261122_000003_datasets;
 mod m20261122_000004_jobs;
 mod m20261122_000005_blob_use;
 mod m20261122_000006_inference_uploads;
+mod m20261122_000007_task_claim_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_jobs::Migration),
             Box::new(m20261122_000005_blob_use::Migration),
             Box::new(m20261122_000006_inference_uploads::Migration),
+            Box::new(m20261122_000007_task_claim_indexes::Migration),
         ]
     }
 }

@@ -12,39 +12,57 @@ use sea_orm::{
     Statement,
 };
 
-/// Takes the most urgent task that is due, or one whose worker's lease ran out (unless it
-/// has used all its attempts: see [`bury_lost`]).
+/// Takes the most urgent task that is due, or else one whose worker's lease ran out (unless
+/// it has used all its attempts: see [`bury_lost`]).
 pub async fn claim(
     db: &impl ConnectionTrait,
     kinds: &[&str],
     worker: &str,
     lease: Duration,
 ) -> Result<Option<tasks::Model>, DbErr> {
+    // Two statements, each served by its own partial index (`idx_tasks_due`,
+    // `idx_tasks_leased`), so a claim reads a few index entries whatever the backlog; one
+    // statement with an `OR` of both cases would sort the whole queue on every claim.
+    if let Some(task) = claim_where(db, kinds, worker, lease, DUE).await? {
+        return Ok(Some(task));
+    }
+    claim_where(db, kinds, worker, lease, LEASE_RAN_OUT).await
+}
+
+/// Queued and due, most urgent first.
+const DUE: &str = "status = 'queued' AND run_at <= {now} ORDER BY priority DESC, run_at";
+/// Running, but its worker stopped renewing the lease; attempts left.
+const LEASE_RAN_OUT: &str = "status = 'running' AND locked_until < {now} \
+    AND attempts < max_attempts ORDER BY locked_until";
+
+async fn claim_where(
+    db: &impl ConnectionTrait,
+    kinds: &[&str],
+    worker: &str,
+    lease: Duration,
+    condition: &str,
+) -> Result<Option<tasks::Model>, DbErr> {
     let backend = db.get_database_backend();
     let at = now();
     let kinds_json = serde_json::to_string(kinds).map_err(|e| DbErr::Custom(e.to_string()))?;
-    let (sql, kind_filter) = match backend {
-        DatabaseBackend::Postgres => (
+    let sql = match backend {
+        DatabaseBackend::Postgres => format!(
             "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = $2, updated_at = $3 \
              WHERE id = (SELECT id FROM tasks \
-                WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) \
-                  AND ((status = 'queued' AND run_at <= $3) \
-                    OR (status = 'running' AND locked_until < $3 AND attempts < max_attempts)) \
-                ORDER BY priority DESC, run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) AND {} \
+                LIMIT 1 FOR UPDATE SKIP LOCKED) \
              RETURNING *",
-            kinds_json,
+            condition.replace("{now}", "$3")
         ),
-        _ => (
+        _ => format!(
             "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, \
              locked_until = ?2, updated_at = ?3 \
              WHERE id = (SELECT id FROM tasks \
-                WHERE kind IN (SELECT value FROM json_each(?4)) \
-                  AND ((status = 'queued' AND run_at <= ?3) \
-                    OR (status = 'running' AND locked_until < ?3 AND attempts < max_attempts)) \
-                ORDER BY priority DESC, run_at LIMIT 1) \
+                WHERE kind IN (SELECT value FROM json_each(?4)) AND {} \
+                LIMIT 1) \
              RETURNING *",
-            kinds_json,
+            condition.replace("{now}", "?3")
         ),
     };
     let statement = Statement::from_sql_and_values(
@@ -54,7 +72,7 @@ pub async fn claim(
             worker.into(),
             (at + lease).into(),
             at.into(),
-            kind_filter.into(),
+            kinds_json.into(),
         ],
     );
     tasks::Entity::find().from_raw_sql(statement).one(db).await

@@ -164,7 +164,9 @@ impl TaskRunner {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 notification = listener.recv() => match notification {
-                    Ok(n) if self.handlers.contains_key(n.payload()) => self.wake.notify_waiters(),
+                    // One task, one worker: waking them all would send every idle worker
+                    // to claim it. A permit is kept when none waits, so no wake-up is lost.
+                    Ok(n) if self.handlers.contains_key(n.payload()) => self.wake.notify_one(),
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "the task listener lost its connection; polling until it is back");
