@@ -691,6 +691,45 @@ async fn a_python_sdk_trainer_reports_over_http(app: &TestApp) {
     assert_eq!(refused.status(), 401);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    // Malformed requests: each a clear status and JSON error, nothing stored.
+    let events = format!("{}/api/v1/jobs/{job}/events", app.url());
+    for (url, token, body, status, field) in [
+        (events.clone(), None, "[]", 401, None),
+        (
+            format!("{}/api/v1/jobs/nope/events", app.url()),
+            Some("kjt_x"),
+            "[]",
+            400,
+            Some("id"),
+        ),
+        (events.clone(), Some("kjt_x"), "not json", 400, Some("body")),
+        (
+            events.clone(),
+            Some("kjt_x"),
+            "{\"event\": \"started\"}",
+            400,
+            Some("body"),
+        ),
+    ] {
+        let mut request = app
+            .http
+            .post(&url)
+            .body(body)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{url} {body}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["field"].as_str(),
+            field,
+            "{answer}"
+        );
+    }
+    let stored = app.job_fields(&owner.token, &job, "lastSeq").await;
+    assert_eq!(stored["lastSeq"], kinds.len());
 }
 
 async fn a_job_no_executor_can_run_fails_with_the_reason(app: &TestApp) {
