@@ -51,6 +51,11 @@ impl Error {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::Conflict(message.into())
     }
+
+    /// The blob store failed where the platform expected it to work: an internal error.
+    pub(crate) fn storage(error: crate::storage::StorageError) -> Self {
+        Self::Internal(anyhow::Error::new(error))
+    }
 }
 
 /// Turns a unique-key violation into a `Conflict` with a message for the user; the check is

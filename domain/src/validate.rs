@@ -79,9 +79,29 @@ pub fn slug(field: &'static str, raw: &str) -> Result<String> {
     Ok(raw.to_string())
 }
 
+/// A name turned into a slug: lowercase letters and digits, every other run of characters
+/// one dash, no dash at either end (empty when the name has no letter or digit).
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_become_lowercase_words_joined_by_dashes() {
+        assert_eq!(slugify("My Trainer v2!"), "my-trainer-v2");
+        assert_eq!(slugify("  --  "), "");
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

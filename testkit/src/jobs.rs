@@ -144,10 +144,7 @@ impl Gql {
     }
 }
 
-/// The label the Docker executor puts the job's id in, on every container it creates.
-pub const JOB_LABEL: &str = "ai.keynet.job";
-/// The label the Docker executor puts the attempt number in.
-pub const ATTEMPT_LABEL: &str = "ai.keynet.attempt";
+use keynet_workers::executor::{ATTEMPT_LABEL, JOB_LABEL};
 
 /// A container of a job on the local Docker engine.
 #[derive(Clone, Debug)]

@@ -76,17 +76,13 @@ impl Domain {
             receiver.recv().await.map(|chunk| (chunk, receiver))
         });
         Ok(SnapshotArchive {
-            filename: format!("{}-v{}.zip", slug_of(&dataset.name), snapshot.version),
+            filename: format!("{}-v{}.zip", file_stem(&dataset.name), snapshot.version),
             body: Box::pin(body),
         })
     }
 
     pub(super) async fn read_manifest(&self, key: &str) -> Result<Manifest> {
-        let mut reader = self
-            .blobs
-            .open(key)
-            .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+        let mut reader = self.blobs.open(key).await.map_err(Error::storage)?;
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)
@@ -163,18 +159,8 @@ impl Write for ChannelWriter {
 }
 
 /// A file-name-safe version of a dataset name.
-fn slug_of(name: &str) -> String {
-    let slug: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let slug = slug.trim_matches('-').to_string();
+fn file_stem(name: &str) -> String {
+    let slug = crate::validate::slugify(name);
     if slug.is_empty() {
         "dataset".into()
     } else {

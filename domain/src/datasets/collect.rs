@@ -63,10 +63,7 @@ impl Domain {
             if gone.rows_affected == 0 {
                 continue;
             }
-            self.blobs
-                .delete(&blob.key)
-                .await
-                .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            self.blobs.delete(&blob.key).await.map_err(Error::storage)?;
             self.commit(tx).await?;
             report.files += 1;
             report.bytes += blob.size;

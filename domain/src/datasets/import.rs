@@ -14,7 +14,6 @@ use crate::entities::{blobs, dataset_import_errors};
 use crate::error::{Error, Result};
 use crate::events::{Event, dataset_topic};
 use crate::ids::{BlobId, DatasetUploadId, ImportErrorId, OrgId};
-use crate::storage::StorageError;
 use crate::time::now;
 use keynet_datasets::{ImportFailure, Imported};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -45,10 +44,6 @@ fn format_name(format: keynet_datasets::Format) -> &'static str {
 
 pub(super) fn blob_key(org: OrgId, sha256: &str) -> String {
     format!("orgs/{org}/blobs/sha256/{sha256}")
-}
-
-fn storage(error: StorageError) -> Error {
-    Error::Internal(anyhow::Error::new(error))
 }
 
 impl Domain {
@@ -108,7 +103,7 @@ impl Domain {
     }
 
     async fn download(&self, key: &str, to: &Path) -> Result<()> {
-        let mut reader = self.blobs.open(key).await.map_err(storage)?;
+        let mut reader = self.blobs.open(key).await.map_err(Error::storage)?;
         let mut file = tokio::fs::File::create(to)
             .await
             .map_err(|e| Error::Internal(e.into()))?;
@@ -200,7 +195,10 @@ impl Domain {
         if known.rows_affected > 0 {
             return Ok(key);
         }
-        self.blobs.put_file(&key, path).await.map_err(storage)?;
+        self.blobs
+            .put_file(&key, path)
+            .await
+            .map_err(Error::storage)?;
         blobs::Entity::insert(blobs::ActiveModel {
             id: Set(BlobId::new()),
             org_id: Set(org),

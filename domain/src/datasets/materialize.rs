@@ -52,7 +52,7 @@ impl Domain {
                 .blobs
                 .open(&blob_key(snapshot.org_id, &image.sha256))
                 .await
-                .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+                .map_err(Error::storage)?;
             let mut file = tokio::fs::File::create(&target).await.map_err(io)?;
             tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
         }

@@ -13,7 +13,6 @@ use crate::entities::{inference_results, job_events, trainer_versions};
 use crate::error::{Error, Result};
 use crate::events::{Event, job_logs_topic};
 use crate::ids::{ArtifactId, InferenceResultId, JobId, JobLogId};
-use crate::storage::StorageError;
 use crate::time::now;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -60,10 +59,6 @@ fn artifact_kind_of(checkpoint: CheckpointKind) -> ArtifactKind {
         CheckpointKind::Best => ArtifactKind::BestCheckpoint,
         CheckpointKind::Last => ArtifactKind::LastCheckpoint,
     }
-}
-
-fn storage(error: StorageError) -> Error {
-    Error::Internal(anyhow::Error::new(error))
 }
 
 impl Domain {
@@ -138,7 +133,11 @@ impl Domain {
         artifact: &job_artifacts::Model,
         target: &Path,
     ) -> Result<()> {
-        let mut reader = self.blobs.open(&artifact.blob_key).await.map_err(storage)?;
+        let mut reader = self
+            .blobs
+            .open(&artifact.blob_key)
+            .await
+            .map_err(Error::storage)?;
         let mut file = tokio::fs::File::create(target)
             .await
             .map_err(|e| Error::Internal(e.into()))?;
@@ -236,7 +235,11 @@ impl Domain {
             job.id,
             &sha256[..16]
         );
-        let size = self.blobs.put_file(&key, file).await.map_err(storage)?;
+        let size = self
+            .blobs
+            .put_file(&key, file)
+            .await
+            .map_err(Error::storage)?;
         let tx = self.begin().await?;
         let current = jobs::Entity::find()
             .filter(jobs::Column::Id.eq(job.id))

@@ -185,7 +185,7 @@ impl Domain {
         self.blobs
             .download_url(&artifact.blob_key, self.config.signed_url_ttl, Some(&name))
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))
+            .map_err(Error::storage)
     }
 
     pub async fn inference_results(

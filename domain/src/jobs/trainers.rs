@@ -52,18 +52,6 @@ pub struct TrainerVersionView {
     pub version: trainer_versions::Model,
 }
 
-fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_matches('-').to_string()
-}
-
 fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
     let mut clean: Vec<String> = Vec::new();
     for format in formats {
@@ -95,7 +83,7 @@ impl Domain {
     ) -> Result<TrainerVersionView> {
         viewer.require(input.org_id, Permission::ManageTrainers)?;
         let name = validate::name("name", &input.name, 100)?;
-        let slug = slug_of(&name);
+        let slug = validate::slugify(&name);
         if slug.is_empty() {
             return Err(Error::invalid("name", "needs at least one letter or digit"));
         }
@@ -237,12 +225,6 @@ impl Domain {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs_are_lowercase_words_joined_by_dashes() {
-        assert_eq!(slug_of("My Trainer v2!"), "my-trainer-v2");
-        assert_eq!(slug_of("  --  "), "");
-    }
 
     #[test]
     fn export_formats_are_known_and_deduplicated() {

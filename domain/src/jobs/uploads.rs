@@ -87,7 +87,7 @@ impl Domain {
                 self.config.signed_url_ttl,
             )
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            .map_err(Error::storage)?;
         Ok(CreatedInferenceUpload { upload, url })
     }
 
@@ -109,7 +109,7 @@ impl Domain {
             .blobs
             .size(&upload.blob_key)
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            .map_err(Error::storage)?;
         if stored != Some(upload.size_bytes as u64) {
             return Err(Error::invalid(
                 "imageUploadId",
@@ -136,7 +136,7 @@ impl Domain {
             .blobs
             .open(&upload.blob_key)
             .await
-            .map_err(|e| Error::Internal(anyhow::Error::new(e)))?;
+            .map_err(Error::storage)?;
         let mut file = tokio::fs::File::create(dir.join(&upload.filename))
             .await
             .map_err(io)?;
