@@ -3,6 +3,7 @@
 //! or the process executor).
 
 pub mod blobs;
+mod completions;
 pub mod executor;
 pub mod imports;
 pub mod jobs;

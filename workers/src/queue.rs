@@ -1,6 +1,9 @@
 //! Claiming, finishing and retrying tasks. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`
 //! so many workers never take the same task; SQLite has a single writer, so the same
-//! `UPDATE … RETURNING` is already exclusive there.
+//! `UPDATE … RETURNING` is already exclusive there. A claim takes several tasks at once
+//! (one per idle slot of the runner), and the runner deletes the tasks it finished in the
+//! same commit ([`complete_and_claim`]): on a server bound by its log flushes, commits per
+//! task are what limits throughput.
 
 use chrono::Duration;
 use keynet_domain::entities::tasks::{self, Status};
@@ -9,24 +12,68 @@ use keynet_domain::time::{Timestamp, now};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
-    Statement,
+    Statement, TransactionTrait,
 };
 
-/// Takes the most urgent task that is due, or else one whose worker's lease ran out (unless
-/// it has used all its attempts: see [`bury_lost`]).
+/// Takes up to `limit` of the most urgent due tasks, or else (when none is due) up to
+/// `limit` whose workers' leases ran out (unless they used all their attempts: see
+/// [`bury_lost`]), in one statement each. The tasks come back most urgent first.
 pub async fn claim(
     db: &impl ConnectionTrait,
     kinds: &[&str],
     worker: &str,
     lease: Duration,
-) -> Result<Option<tasks::Model>, DbErr> {
+    limit: usize,
+) -> Result<Vec<tasks::Model>, DbErr> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
     // Two statements, each served by its own partial index (`idx_tasks_due`,
     // `idx_tasks_leased`), so a claim reads a few index entries whatever the backlog; one
     // statement with an `OR` of both cases would sort the whole queue on every claim.
-    if let Some(task) = claim_where(db, kinds, worker, lease, DUE).await? {
-        return Ok(Some(task));
+    let mut claimed = claim_where(db, kinds, worker, lease, limit, DUE).await?;
+    if claimed.is_empty() {
+        claimed = claim_where(db, kinds, worker, lease, limit, LEASE_RAN_OUT).await?;
     }
-    claim_where(db, kinds, worker, lease, LEASE_RAN_OUT).await
+    // `RETURNING` follows no order; the runner starts them in this one.
+    claimed.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
+    Ok(claimed)
+}
+
+/// One dispatch round of a runner: deletes the tasks it finished since its last round and
+/// claims up to `limit` more (see [`claim`]), in one transaction when there are both, so
+/// PostgreSQL flushes its log once for all of them. A commit is what a task costs on a
+/// server that waits for the disk; the statements around it are cheap. With only one of
+/// the two to do it is a single statement of its own, without a transaction's round trips
+/// (a lone claim is what an idle runner's pickup waits for).
+///
+/// On PostgreSQL the two could also be one statement (`WITH finished AS (DELETE …) UPDATE
+/// …`), saving the `BEGIN` and one round trip; in alternating runs it measured no better
+/// than the transaction (1,679 against 2,038 tasks/s at best, both swinging 3× with the
+/// load of the shared server), so both databases take the same path.
+///
+/// If the transaction fails nothing happened: the finished tasks are still `running`
+/// under this worker's lease and can be deleted in a later round.
+pub async fn complete_and_claim(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    finished: &[TaskId],
+    kinds: &[&str],
+    worker: &str,
+    lease: Duration,
+    limit: usize,
+) -> Result<Vec<tasks::Model>, DbErr> {
+    if finished.is_empty() {
+        return claim(db, kinds, worker, lease, limit).await;
+    }
+    if limit == 0 {
+        complete(db, finished).await?;
+        return Ok(Vec::new());
+    }
+    let txn = db.begin().await?;
+    complete(&txn, finished).await?;
+    let claimed = claim(&txn, kinds, worker, lease, limit).await?;
+    txn.commit().await?;
+    Ok(claimed)
 }
 
 /// Queued and due, most urgent first.
@@ -40,27 +87,31 @@ async fn claim_where(
     kinds: &[&str],
     worker: &str,
     lease: Duration,
+    limit: usize,
     condition: &str,
-) -> Result<Option<tasks::Model>, DbErr> {
+) -> Result<Vec<tasks::Model>, DbErr> {
     let backend = db.get_database_backend();
     let at = now();
     let kinds_json = serde_json::to_string(kinds).map_err(|e| DbErr::Custom(e.to_string()))?;
     let sql = match backend {
+        // `ARRAY(subquery)` is evaluated once, before the update: an `IN (subquery)` could
+        // be planned as a join that scans the locking subquery again.
         DatabaseBackend::Postgres => format!(
             "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM tasks \
+             WHERE id = ANY(ARRAY(SELECT id FROM tasks \
                 WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) AND {} \
-                LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                LIMIT $5 FOR UPDATE SKIP LOCKED)) \
              RETURNING *",
             condition.replace("{now}", "$3")
         ),
+        // A single writer: the subquery and the update cannot interleave with another claim.
         _ => format!(
             "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, \
              locked_until = ?2, updated_at = ?3 \
-             WHERE id = (SELECT id FROM tasks \
+             WHERE id IN (SELECT id FROM tasks \
                 WHERE kind IN (SELECT value FROM json_each(?4)) AND {} \
-                LIMIT 1) \
+                LIMIT ?5) \
              RETURNING *",
             condition.replace("{now}", "?3")
         ),
@@ -73,9 +124,10 @@ async fn claim_where(
             (at + lease).into(),
             at.into(),
             kinds_json.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
         ],
     );
-    tasks::Entity::find().from_raw_sql(statement).one(db).await
+    tasks::Entity::find().from_raw_sql(statement).all(db).await
 }
 
 pub enum Lease {
@@ -157,9 +209,17 @@ pub async fn bury_lost(
     Ok(buried)
 }
 
-/// A finished task is deleted: its payload may hold one-time secrets (email links).
-pub async fn complete(db: &impl ConnectionTrait, task: TaskId) -> Result<(), DbErr> {
-    tasks::Entity::delete_by_id(task).exec(db).await?;
+/// Bound on the ids in one statement, well under SQLite's parameter limit.
+const MAX_IDS: usize = 500;
+
+/// Finished tasks are deleted: their payloads may hold one-time secrets (email links).
+pub async fn complete(db: &impl ConnectionTrait, finished: &[TaskId]) -> Result<(), DbErr> {
+    for ids in finished.chunks(MAX_IDS) {
+        tasks::Entity::delete_many()
+            .filter(tasks::Column::Id.is_in(ids.iter().copied()))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -195,22 +255,31 @@ pub async fn fail(
     Ok(status)
 }
 
-/// Gives a task back untouched (the worker is shutting down): the attempt does not count.
-pub async fn release(db: &impl ConnectionTrait, task: TaskId) -> Result<(), DbErr> {
-    tasks::Entity::update_many()
-        .col_expr(tasks::Column::Status, Expr::value(Status::Queued))
-        .col_expr(
-            tasks::Column::Attempts,
-            Expr::col(tasks::Column::Attempts).sub(1),
-        )
-        .col_expr(
-            tasks::Column::LockedUntil,
-            Expr::value(Option::<Timestamp>::None),
-        )
-        .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
-        .filter(tasks::Column::Id.eq(task))
-        .exec(db)
-        .await?;
+/// Gives tasks back untouched (the worker is shutting down): the attempt does not count.
+/// Only those `worker` still holds: a task whose lease ran out may run elsewhere already.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    unfinished: &[TaskId],
+    worker: &str,
+) -> Result<(), DbErr> {
+    for ids in unfinished.chunks(MAX_IDS) {
+        tasks::Entity::update_many()
+            .col_expr(tasks::Column::Status, Expr::value(Status::Queued))
+            .col_expr(
+                tasks::Column::Attempts,
+                Expr::col(tasks::Column::Attempts).sub(1),
+            )
+            .col_expr(
+                tasks::Column::LockedUntil,
+                Expr::value(Option::<Timestamp>::None),
+            )
+            .col_expr(tasks::Column::LockedBy, Expr::value(Option::<String>::None))
+            .filter(tasks::Column::Id.is_in(ids.iter().copied()))
+            .filter(tasks::Column::LockedBy.eq(worker))
+            .filter(tasks::Column::Status.eq(Status::Running))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 

@@ -1,9 +1,21 @@
-//! Runs tasks: several claim loops, one per slot, each handing a task to the handler of its
-//! kind while a heartbeat keeps the lease. Idle loops wake up when PostgreSQL announces a
-//! new task (`LISTEN`), and poll anyway as a fallback (and on SQLite). On shutdown the loops
-//! stop claiming, running tasks get a grace period, and whatever is still running then is
+//! Runs tasks: one dispatcher per runner claims due tasks for all of its idle slots at once
+//! and runs each in a Tokio task of its own, the handler of its kind doing the work while a
+//! heartbeat keeps the lease. Idle runners wake up when PostgreSQL announces a new task
+//! (`LISTEN`), and poll anyway as a fallback (and on SQLite). On shutdown the dispatcher
+//! stops claiming, running tasks get a grace period, and whatever is still running then is
 //! released for others.
+//!
+//! Why one dispatcher rather than a claim loop per slot: on a server that waits for its
+//! log to reach the disk at every commit, commits per task bound the throughput, and a
+//! loop per slot spends one commit on each claim and one on each deletion. The dispatcher
+//! spends one per round: the tasks finished since its last round are deleted and the idle
+//! slots refilled in one transaction ([`queue::complete_and_claim`]). Under a burst the
+//! slots end together and a round carries several of each; when tasks are rare a round is
+//! the single claim statement an idle slot would have sent, so pickup is as fast. Claims
+//! never exceed the idle slots: a task is not leased before a slot can start it, so other
+//! runners can take it meanwhile, and an urgent task enqueued later is not stuck behind it.
 
+use crate::completions::{Finished, Running};
 use crate::queue;
 use chrono::Duration;
 use futures_util::future::BoxFuture;
@@ -14,8 +26,8 @@ use sqlx::postgres::PgListener;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub trait TaskHandler: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
@@ -76,53 +88,122 @@ impl TaskRunner {
     /// Runs until `shutdown` is cancelled, then drains as described above.
     pub async fn run(self, shutdown: CancellationToken) {
         let runner = Arc::new(self);
-        let stop_claiming = shutdown.child_token();
-        let mut slots = JoinSet::new();
-        for slot in 0..runner.config.concurrency.max(1) {
-            let runner = runner.clone();
-            let stop = stop_claiming.clone();
-            slots.spawn(async move { runner.claim_loop(slot, stop).await });
-        }
         if runner.db.get_database_backend() == DatabaseBackend::Postgres {
             let runner = runner.clone();
-            let stop = stop_claiming.clone();
+            let stop = shutdown.clone();
             tokio::spawn(async move { runner.listen_for_tasks(stop).await });
         }
-        tracing::info!(worker = %runner.worker_id, slots = runner.config.concurrency, "task runner started");
-        shutdown.cancelled().await;
-        let drained = tokio::time::timeout(runner.config.shutdown_grace, async {
-            while slots.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!("tasks still running after the grace period; releasing them");
-            slots.abort_all();
-            if let Err(e) = runner.release_own().await {
-                tracing::error!(error = %e, "could not release tasks");
-            }
+        {
+            let runner = runner.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move { runner.look_for_lost(stop).await });
         }
+        tracing::info!(worker = %runner.worker_id, slots = runner.config.concurrency, "task runner started");
+        let running = runner.dispatch(&shutdown).await;
+        runner.drain(running).await;
         tracing::info!(worker = %runner.worker_id, "task runner stopped");
     }
 
-    async fn claim_loop(&self, slot: usize, stop: CancellationToken) {
+    /// Claims for the idle slots and deletes finished tasks, one round at a time, until
+    /// `stop`; returns what is still running then.
+    async fn dispatch(self: &Arc<Self>, stop: &CancellationToken) -> Running {
         let kinds: Vec<&str> = self.handlers.keys().copied().collect();
+        let slots = self.config.concurrency.max(1);
+        let mut running = Running::default();
+        // Whether a claim may find something: at the start, after a wake-up or a poll, and
+        // as long as claims come back full. An empty or short claim means nothing else is
+        // due until the next wake-up or poll.
+        let mut maybe_due = true;
         while !stop.is_cancelled() {
-            match queue::claim(&self.db, &kinds, &self.worker_id, self.config.lease).await {
-                Ok(Some(task)) => self.execute(task).await,
-                Ok(None) => {
-                    if slot == 0 {
-                        self.bury_lost(&kinds).await;
+            // Tasks that ended during the last round free their slots for this one.
+            running.collect();
+            let idle = slots - running.len();
+            let wanted = if maybe_due { idle } else { 0 };
+            if wanted > 0 || !running.finished().is_empty() {
+                match queue::complete_and_claim(
+                    &self.db,
+                    running.finished(),
+                    &kinds,
+                    &self.worker_id,
+                    self.config.lease,
+                    wanted,
+                )
+                .await
+                {
+                    Ok(claimed) => {
+                        running.deleted();
+                        if wanted > 0 {
+                            maybe_due = claimed.len() == wanted;
+                        }
+                        for task in claimed {
+                            let runner = self.clone();
+                            running.spawn(task.id, async move { runner.execute(task).await });
+                        }
                     }
-                    tokio::select! {
-                        _ = stop.cancelled() => {}
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    Err(e) => {
+                        // The finished tasks stay listed, to be deleted in a later round.
+                        tracing::error!(error = %e, "claiming or completing tasks failed");
+                        tokio::select! {
+                            _ = stop.cancelled() => {}
+                            _ = tokio::time::sleep(self.config.poll_interval * 4) => {}
+                        }
                     }
                 }
-                Err(e) => {
-                    tracing::error!(slot, error = %e, "claiming a task failed");
-                    tokio::time::sleep(self.config.poll_interval * 4).await;
-                }
+                continue;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                Some(ended) = running.next() => running.gather(ended).await,
+                // Also while every slot is busy: the permit is taken, and the next free
+                // slot claims.
+                _ = self.wake.notified() => maybe_due = true,
+                _ = tokio::time::sleep(self.config.poll_interval), if idle > 0 => maybe_due = true,
+            }
+        }
+        running
+    }
+
+    /// Gives the running tasks the grace period, deleting those that finish; then stops the
+    /// rest and releases them. The finished ones are deleted before the others are
+    /// released, so none of them goes back to the queue.
+    async fn drain(&self, mut running: Running) {
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace;
+        while !running.is_empty() {
+            tokio::select! {
+                Some(ended) = running.next() => running.gather(ended).await,
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+            // A failure is retried below, and reported there.
+            if !running.finished().is_empty()
+                && queue::complete(&self.db, running.finished()).await.is_ok()
+            {
+                running.deleted();
+            }
+        }
+        let unfinished = running.abort().await;
+        if !running.finished().is_empty()
+            && let Err(e) = queue::complete(&self.db, running.finished()).await
+        {
+            tracing::error!(tasks = running.finished().len(), error = %e, "could not remove finished tasks; their leases will run out");
+        }
+        if !unfinished.is_empty() {
+            tracing::warn!(
+                tasks = unfinished.len(),
+                "tasks still running after the grace period; releasing them"
+            );
+            if let Err(e) = queue::release(&self.db, &unfinished, &self.worker_id).await {
+                tracing::error!(error = %e, "could not release tasks; their leases will run out");
+            }
+        }
+    }
+
+    /// Reports the tasks whose workers were all lost, every poll interval until `stop`.
+    async fn look_for_lost(&self, stop: CancellationToken) {
+        let kinds: Vec<&str> = self.handlers.keys().copied().collect();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(self.config.poll_interval) => self.bury_lost(&kinds).await,
             }
         }
     }
@@ -146,7 +227,7 @@ impl TaskRunner {
         }
     }
 
-    /// Wakes the idle claim loops whenever a task of one of our kinds is enqueued anywhere.
+    /// Wakes the dispatcher whenever a task of one of our kinds is enqueued anywhere.
     async fn listen_for_tasks(&self, stop: CancellationToken) {
         let pool = self.db.get_postgres_connection_pool().clone();
         let mut listener = match PgListener::connect_with(&pool).await {
@@ -164,8 +245,9 @@ impl TaskRunner {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 notification = listener.recv() => match notification {
-                    // One task, one worker: waking them all would send every idle worker
-                    // to claim it. A permit is kept when none waits, so no wake-up is lost.
+                    // The dispatcher claims for every idle slot, so one wake-up is enough
+                    // for any number of tasks. A permit is kept while it is not waiting
+                    // (in a round, or every slot busy), so no wake-up is lost.
                     Ok(n) if self.handlers.contains_key(n.payload()) => self.wake.notify_one(),
                     Ok(_) => {}
                     Err(e) => {
@@ -177,46 +259,43 @@ impl TaskRunner {
         }
     }
 
-    async fn execute(&self, task: tasks::Model) {
+    async fn execute(&self, task: tasks::Model) -> Finished {
         let Some(handler) = self.handlers.get(task.kind.as_str()) else {
-            return;
+            return Finished::Recorded;
         };
         let span =
             tracing::info_span!("task", id = %task.id, kind = %task.kind, attempt = task.attempts);
-        let _entered = span.enter();
-        let outcome = {
-            let beat = self.heartbeat(&task);
-            tokio::pin!(beat);
-            tokio::select! {
-                outcome = handler.run(&task) => Some(outcome),
-                _ = &mut beat => None,
-            }
-        };
-        let recorded = match outcome {
-            // Cancelled while running: the task is gone already (see `queue::cancel`).
-            None => {
-                tracing::info!("task cancelled");
-                queue::complete(&self.db, task.id).await
-            }
-            Some(Ok(())) => queue::complete(&self.db, task.id).await,
-            Some(Err(error)) => {
-                let message = format!("{error:#}");
-                match queue::fail(&self.db, &task, &message).await {
-                    Ok(Status::Dead) => {
-                        tracing::error!(error = %message, "task failed for the last time");
-                        Ok(())
+        async {
+            let outcome = {
+                let beat = self.heartbeat(&task);
+                tokio::pin!(beat);
+                tokio::select! {
+                    outcome = handler.run(&task) => Some(outcome),
+                    _ = &mut beat => None,
+                }
+            };
+            match outcome {
+                // Cancelled while running: the task is gone already (see `queue::cancel`).
+                None => tracing::info!("task cancelled"),
+                // Deleted by the dispatcher's next round.
+                Some(Ok(())) => return Finished::Done,
+                Some(Err(error)) => {
+                    let message = format!("{error:#}");
+                    match queue::fail(&self.db, &task, &message).await {
+                        Ok(Status::Dead) => {
+                            tracing::error!(error = %message, "task failed for the last time");
+                        }
+                        Ok(_) => tracing::warn!(error = %message, "task failed; will retry"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not record the task's failure; its lease will run out");
+                        }
                     }
-                    Ok(_) => {
-                        tracing::warn!(error = %message, "task failed; will retry");
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
                 }
             }
-        };
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "could not record the task's outcome; its lease will run out");
+            Finished::Recorded
         }
+        .instrument(span)
+        .await
     }
 
     /// Keeps the lease while the task runs; returns when the task was cancelled.
@@ -232,19 +311,6 @@ impl TaskRunner {
                 Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
             }
         }
-    }
-
-    async fn release_own(&self) -> Result<(), sea_orm::DbErr> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let running = tasks::Entity::find()
-            .filter(tasks::Column::LockedBy.eq(self.worker_id.as_str()))
-            .filter(tasks::Column::Status.eq(Status::Running))
-            .all(&self.db)
-            .await?;
-        for task in running {
-            queue::release(&self.db, task.id).await?;
-        }
-        Ok(())
     }
 }
 
