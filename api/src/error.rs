@@ -29,6 +29,9 @@ pub fn code(error: &Error) -> &'static str {
         Error::InvalidInput { .. } => "BAD_USER_INPUT",
         Error::Conflict(_) => "CONFLICT",
         Error::RateLimited { .. } => "RATE_LIMITED",
+        // Registry errors are answered by the registry endpoints in their own format; one
+        // reaching GraphQL is a bad input all the same.
+        Error::Registry { .. } => "BAD_USER_INPUT",
         Error::Database(_) | Error::Internal(_) => "INTERNAL",
     }
 }

@@ -44,6 +44,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/reset-password", web::get().to(email_link_page))
         .route("/invitations/accept", web::get().to(email_link_page))
         .configure(crate::rest::routes)
+        .configure(crate::registry::routes)
         .default_service(web::to(|| async {
             http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         }));

@@ -7,6 +7,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod platform;
+mod registry;
 mod rest;
 pub mod settings;
 

@@ -18,7 +18,7 @@ use keynet_storage::{LocalStore, S3Store};
 use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
 use keynet_workers::{
     CollectBlobsHandler, EmailHandler, ImportHandler, JobHandler, JobRunnerConfig, Mailer,
-    RunnerConfig, TaskRunner, TrainerImages,
+    RunnerConfig, TaskRunner, TrainerCheckHandler, TrainerImages,
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection};
 use std::net::SocketAddr;
@@ -204,7 +204,8 @@ fn task_runners(
     let general = TaskRunner::new(db.clone(), config.clone())
         .handle(EmailHandler(mailer(settings)?))
         .handle(ImportHandler(domain.clone()))
-        .handle(CollectBlobsHandler(domain.clone()));
+        .handle(CollectBlobsHandler(domain.clone()))
+        .handle(TrainerCheckHandler(domain.clone()));
     let jobs_config = JobRunnerConfig {
         work_dir: settings.data_dir.join("jobs"),
         public_url: public_url.to_string(),

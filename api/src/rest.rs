@@ -76,7 +76,7 @@ async fn job_events(
 
 /// actix bodies are not `Send`; the storage port takes a `Send` stream. The body is read
 /// here and its chunks passed through a small channel (which also applies backpressure).
-async fn relay<S, E, F, T>(body: S, consume: impl FnOnce(ByteStream<'static>) -> F) -> T
+pub(crate) async fn relay<S, E, F, T>(body: S, consume: impl FnOnce(ByteStream<'static>) -> F) -> T
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Display,

@@ -30,6 +30,12 @@ pub enum Error {
     Conflict(String),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: i64 },
+    /// A registry request refused, with the OCI distribution code its clients understand.
+    #[error("{message}")]
+    Registry {
+        code: crate::registry::RegistryCode,
+        message: String,
+    },
     #[error("database error")]
     Database(#[from] DbErr),
     #[error("internal error")]

@@ -73,6 +73,8 @@ id_type!(
     ExperimentStarId,
     ExperimentNoteId,
     TrainerId,
+    RegistryUploadId,
+    UploadKeyId,
     TrainerVersionId,
     JobId,
     JobEventId,

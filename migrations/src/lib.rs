@@ -11,6 +11,8 @@ mod m20261122_000004_jobs;
 mod m20261122_000005_blob_use;
 mod m20261122_000006_inference_uploads;
 mod m20261122_000007_task_claim_indexes;
+mod m20261122_000008_registry;
+mod m20261204_000009_trainer_checks;
 
 pub struct Migrator;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_blob_use::Migration),
             Box::new(m20261122_000006_inference_uploads::Migration),
             Box::new(m20261122_000007_task_claim_indexes::Migration),
+            Box::new(m20261122_000008_registry::Migration),
+            Box::new(m20261204_000009_trainer_checks::Migration),
         ]
     }
 }

@@ -19,6 +19,8 @@ pub mod jobs;
 #[cfg(feature = "app")]
 pub mod mail;
 pub mod pg;
+#[cfg(feature = "app")]
+pub mod registry;
 pub mod s3;
 pub mod trainer;
 #[cfg(feature = "app")]

@@ -10,9 +10,11 @@ pub mod jobs;
 pub mod mailer;
 pub mod queue;
 pub mod runner;
+pub mod trainer_checks;
 
 pub use blobs::CollectBlobsHandler;
 pub use imports::ImportHandler;
 pub use jobs::{JobHandler, JobRunnerConfig, TrainerImages};
 pub use mailer::{EmailHandler, Mailer};
 pub use runner::{RunnerConfig, TaskHandler, TaskRunner};
+pub use trainer_checks::TrainerCheckHandler;

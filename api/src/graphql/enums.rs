@@ -40,7 +40,8 @@ mirror_enum!(CheckpointKind => jobs::CheckpointKind { Best, Last });
 mirror_enum!(LogLevel => job_logs::LogLevel { Debug, Info, Warning, Error });
 mirror_enum!(LogSource => job_logs::LogSource { Trainer, Stdout, Stderr, Platform });
 mirror_enum!(TrainerRuntime => trainer_versions::Runtime { Image, Local });
-mirror_enum!(TrainerVersionStatus => trainer_versions::VersionStatus { Ready, Rejected });
+mirror_enum!(TrainerVersionStatus => trainer_versions::VersionStatus { AwaitingUpload, Validating, Scanning, TestRun, Ready, Rejected });
+mirror_enum!(CheckStatus => trainer_versions::CheckStatus { Passed, Warning, Failed });
 mirror_enum!(ParamType => hyperparameters::ParamType { Str, Int, Float, Bool });
 
 /// The formats `startExportJob` knows; each trainer declares the ones it produces.

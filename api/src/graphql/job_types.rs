@@ -3,8 +3,8 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page};
 use super::enums::{
-    CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, LogSource, ParamType, TaskType,
-    TrainerRuntime, TrainerVersionStatus,
+    CheckStatus, CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, LogSource, ParamType,
+    TaskType, TrainerRuntime, TrainerVersionStatus,
 };
 use super::types::{User, id, load_user};
 use crate::error::ApiResult;
@@ -17,6 +17,7 @@ use keynet_domain::entities::{
 use keynet_domain::events::JobSummary;
 use keynet_domain::hyperparameters::HyperParameter as DomainHyperParameter;
 use keynet_domain::jobs::queries::{LogFilter, MetricSeries as DomainSeries};
+use keynet_domain::marketplace::ScanReport;
 use serde_json::Value;
 
 pub struct Trainer(pub trainers::Model);
@@ -107,6 +108,95 @@ impl TrainerVersion {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The manifest (or index) digest a pushed version is pinned to.
+    async fn manifest_digest(&self) -> Option<&str> {
+        self.0.manifest_digest.as_deref()
+    }
+    /// The itemised report of its checks so far, in the order they ran.
+    async fn checks(&self) -> Vec<VersionCheck> {
+        self.0.checks.0.iter().cloned().map(VersionCheck).collect()
+    }
+    /// The security scan, once the version was scanned.
+    async fn scan(&self) -> ApiResult<Option<ScanSummary>> {
+        Ok(self.scan_report()?.map(|report| ScanSummary {
+            report,
+            image: self.0.image.clone(),
+            digest: self.0.manifest_digest.clone().unwrap_or_default(),
+        }))
+    }
+}
+
+impl TrainerVersion {
+    fn scan_report(&self) -> ApiResult<Option<ScanReport>> {
+        self.0
+            .scan
+            .clone()
+            .map(serde_json::from_value::<ScanReport>)
+            .transpose()
+            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
+    }
+}
+
+pub struct VersionCheck(pub trainer_versions::Check);
+
+#[Object]
+impl VersionCheck {
+    /// `manifest`, `config`, `platform`, `entrypoint`, `size`, `labels`, `hyperparameters`,
+    /// `scan.layers`, `scan.inventory`, `scan.vulnerabilities`, `scan.secrets`,
+    /// `scan.misconfiguration`, `scan.review`, `scan.policy`.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn status(&self) -> CheckStatus {
+        self.0.status.into()
+    }
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+}
+
+pub struct ScanSummary {
+    report: ScanReport,
+    /// The version's image reference and digest, named in the SBOM.
+    image: String,
+    digest: String,
+}
+
+#[Object]
+impl ScanSummary {
+    /// `PRETTY_NAME` of `/etc/os-release`, if the image has one.
+    async fn os(&self) -> Option<String> {
+        self.report
+            .image
+            .os
+            .as_ref()
+            .map(|os| os.pretty_name.clone().unwrap_or_else(|| os.id.clone()))
+    }
+    async fn package_count(&self) -> usize {
+        self.report.image.packages.len()
+    }
+    /// Every finding: secrets, misconfiguration, files to review, vulnerabilities.
+    async fn findings(&self) -> Vec<Json<keynet_scan::Finding>> {
+        self.report.findings().into_iter().map(Json).collect()
+    }
+    /// Whether the organization's policy lets the version through.
+    async fn passed(&self) -> bool {
+        self.report.decision.passed
+    }
+    /// One sentence per finding that blocks the version.
+    async fn blocking(&self) -> Vec<String> {
+        self.report.decision.reasons()
+    }
+    /// The SBOM as CycloneDX 1.5 JSON.
+    async fn cyclonedx(&self) -> ApiResult<String> {
+        keynet_scan::report::cyclonedx_json(&self.report.image, &self.image, &self.digest)
+            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
+    }
+    /// Every finding as SARIF 2.1.0 JSON.
+    async fn sarif(&self) -> ApiResult<String> {
+        keynet_scan::report::sarif_json(&self.report.findings())
+            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
     }
 }
 

@@ -37,6 +37,19 @@ pub struct HyperParameterInput {
     pub choices: Vec<Json<Value>>,
 }
 
+impl From<HyperParameterInput> for HyperParameter {
+    fn from(p: HyperParameterInput) -> Self {
+        Self {
+            name: p.name,
+            param_type: p.param_type.into(),
+            default: p.default.map(|d| d.0),
+            required: p.required,
+            help: p.help,
+            choices: p.choices.into_iter().map(|c| c.0).collect(),
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct RegisterTrainerImageInput {
     pub org_id: ID,
@@ -253,18 +266,7 @@ impl JobMutation {
             .resolve(&input.image)
             .await
             .map_err(|reason| Error::invalid("image", reason))?;
-        let hyperparameters = input
-            .hyperparameters
-            .into_iter()
-            .map(|p| HyperParameter {
-                name: p.name,
-                param_type: p.param_type.into(),
-                default: p.default.map(|d| d.0),
-                required: p.required,
-                help: p.help,
-                choices: p.choices.into_iter().map(|c| c.0).collect(),
-            })
-            .collect();
+        let hyperparameters = input.hyperparameters.into_iter().map(Into::into).collect();
         let registered = domain(ctx)
             .register_trainer_image(
                 viewer,

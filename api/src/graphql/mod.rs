@@ -12,6 +12,7 @@ mod job_types;
 mod jobs;
 mod limits;
 pub mod loaders;
+mod marketplace;
 mod orgs;
 mod projects;
 mod tokens;
@@ -47,6 +48,7 @@ pub struct Mutation(
     datasets::DatasetMutation,
     experiments::ExperimentMutation,
     jobs::JobMutation,
+    marketplace::MarketplaceMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -54,6 +56,7 @@ pub struct Subscription(
     audit::AuditSubscription,
     datasets::DatasetSubscription,
     jobs::JobSubscription,
+    marketplace::MarketplaceSubscription,
 );
 
 pub type KeynetSchema = Schema<Query, Mutation, Subscription>;

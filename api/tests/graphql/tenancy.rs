@@ -408,6 +408,21 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"o": v.org}),
         ),
         (
+            "createTrainer",
+            "mutation($o: ID!) { createTrainer(input: {orgId: $o, name: \"x\", taskTypes: [CLASSIFICATION]}) { id } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "requestTrainerUpload",
+            "mutation($p: ID!) { requestTrainerUpload(input: {projectId: $p, modelName: \"x\"}) { id } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "trainerVersionUpdated",
+            "subscription($v: ID!) { trainerVersionUpdated(versionId: $v) { status } }",
+            json!({"v": v.version}),
+        ),
+        (
             "job",
             "query($id: ID!) { job(id: $id) { id } }",
             json!({"id": v.job}),

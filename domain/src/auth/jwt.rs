@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::ids::{SessionFamilyId, UserId};
 use crate::time::Timestamp;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -119,27 +120,60 @@ impl JwtKeys {
 
     /// A token for a download link to `subject` (e.g. `snapshot:<id>`).
     pub fn sign_download(&self, subject: &str, expires: Timestamp) -> Result<String> {
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.signing_kid.clone());
-        let claims = DownloadClaims {
+        self.sign_claims(&DownloadClaims {
             sub: subject.to_string(),
             iss: self.issuer.clone(),
             aud: download_audience(&self.audience),
             exp: expires.timestamp(),
-        };
-        jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| Error::Internal(e.into()))
+        })
     }
 
     /// The subject of a valid download token; anything else is `Unauthenticated`.
     pub fn verify_download(&self, token: &str) -> Result<String> {
+        self.verify_claims::<DownloadClaims>(token, &self.download_validation)
+            .map(|claims| claims.sub)
+    }
+
+    /// The audience of registry tokens (`/v2/token`): they open the registry and nothing
+    /// else, and no other token opens it.
+    pub(crate) fn registry_audience(&self) -> String {
+        format!("{}/registry", self.audience)
+    }
+
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub(crate) fn sign_claims(&self, claims: &impl Serialize) -> Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.signing).map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// Verifies with the session validation but for `audience`.
+    pub(crate) fn verify_for_audience<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        audience: &str,
+    ) -> Result<T> {
+        let mut validation = self.validation.clone();
+        validation.set_audience(&[audience]);
+        self.verify_claims(token, &validation)
+    }
+
+    fn verify_claims<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        validation: &Validation,
+    ) -> Result<T> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthenticated)?;
         let key = header
             .kid
             .and_then(|kid| self.verifying.iter().find(|k| k.kid == kid))
             .filter(|_| header.alg == Algorithm::HS256)
             .ok_or(Error::Unauthenticated)?;
-        jsonwebtoken::decode::<DownloadClaims>(token, &key.key, &self.download_validation)
-            .map(|data| data.claims.sub)
+        jsonwebtoken::decode::<T>(token, &key.key, validation)
+            .map(|data| data.claims)
             .map_err(|_| Error::Unauthenticated)
     }
 

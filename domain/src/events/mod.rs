@@ -3,8 +3,8 @@
 
 use crate::entities::dataset_uploads::UploadStatus;
 use crate::entities::jobs::JobStatus;
-use crate::entities::{audit_log, job_logs};
-use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId};
+use crate::entities::{audit_log, job_logs, trainer_versions};
+use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId, TrainerVersionId};
 use futures_util::stream::{self, BoxStream};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -35,6 +35,8 @@ pub enum Event {
         ts: chrono::DateTime<chrono::Utc>,
     },
     JobLog(job_logs::Model),
+    /// A trainer version moved through its checks (status, report so far).
+    TrainerVersionUpdated(Box<trainer_versions::Model>),
 }
 
 /// What `jobUpdated` and `orgJobs` carry: enough for a progress bar without a query.
@@ -67,6 +69,11 @@ pub fn job_logs_topic(job: JobId) -> String {
 /// Status changes of every job of an organization.
 pub fn org_jobs_topic(org: OrgId) -> String {
     format!("org:{org}:jobs")
+}
+
+/// Status and checks of one trainer version.
+pub fn trainer_version_topic(version: TrainerVersionId) -> String {
+    format!("trainer-version:{version}")
 }
 
 pub fn dataset_topic(dataset: DatasetId) -> String {

@@ -6,11 +6,12 @@ use crate::audit::Change;
 use crate::domain::Domain;
 use crate::entities::datasets::TaskTypes;
 use crate::entities::projects::TaskType;
-use crate::entities::trainer_versions::{self, Runtime, VersionStatus};
+use crate::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
 use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::ids::{OrgId, TrainerId, TrainerVersionId};
+use crate::marketplace::catalog::{insert_trainer, next_version_number};
 use crate::page::{Page, PageRequest};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
@@ -52,7 +53,7 @@ pub struct TrainerVersionView {
     pub version: trainer_versions::Model,
 }
 
-fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
+pub(crate) fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
     let mut clean: Vec<String> = Vec::new();
     for format in formats {
         let format = format.trim().to_ascii_lowercase();
@@ -106,32 +107,25 @@ impl Domain {
             .await?;
         let trainer = match existing {
             Some(trainer) => trainer,
-            None => trainers::ActiveModel {
-                id: Set(TrainerId::new()),
-                org_id: Set(input.org_id),
-                name: Set(name.clone()),
-                slug: Set(slug),
-                description: Set(String::new()),
-                task_types: Set(TaskTypes(input.task_types.clone())),
-                frameworks: Set(Names(vec![framework.clone()])),
-                created_by: Set(Some(viewer.user_id)),
-                created_at: Set(at),
-                updated_at: Set(at),
+            None => {
+                insert_trainer(
+                    &tx,
+                    viewer,
+                    input.org_id,
+                    name,
+                    String::new(),
+                    TaskTypes(input.task_types.clone()),
+                    Names(vec![framework.clone()]),
+                )
+                .await?
             }
-            .insert(&*tx)
-            .await
-            .map_err(|e| conflict_on_unique(e, "a trainer with this name is being created"))?,
         };
-        let latest = trainer_versions::Entity::find()
-            .filter(trainer_versions::Column::TrainerId.eq(trainer.id))
-            .order_by_desc(trainer_versions::Column::Version)
-            .one(&*tx)
-            .await?;
+        let number = next_version_number(&*tx, trainer.id).await?;
         let version = trainer_versions::ActiveModel {
             id: Set(TrainerVersionId::new()),
             org_id: Set(trainer.org_id),
             trainer_id: Set(trainer.id),
-            version: Set(latest.map_or(1, |v| v.version + 1)),
+            version: Set(number),
             image: Set(input.image.trim().to_string()),
             runtime: Set(resolved.runtime),
             reference: Set(resolved.reference),
@@ -140,8 +134,12 @@ impl Domain {
             hyperparameters: Set(schema),
             task_types: Set(TaskTypes(input.task_types)),
             export_formats: Set(Names(export_formats)),
+            manifest_digest: Set(None),
+            checks: Set(Checks::default()),
+            scan: Set(None),
             created_by: Set(Some(viewer.user_id)),
             created_at: Set(at),
+            updated_at: Set(Some(at)),
         }
         .insert(&*tx)
         .await

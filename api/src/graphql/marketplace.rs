@@ -1,0 +1,131 @@
+//! Trainers as marketplace items: created by their authors, pushed to through the registry.
+
+use super::context::{domain, parse_id, viewer};
+use super::enums::TaskType;
+use super::job_types::{Trainer, TrainerVersion};
+use super::jobs::HyperParameterInput;
+use super::types::id;
+use crate::error::{ApiError, ApiResult};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt as _};
+use keynet_domain::events::{Event, trainer_version_topic};
+use keynet_domain::marketplace::{NewTrainer, UploadRequest};
+
+#[derive(InputObject)]
+pub struct CreateTrainerInput {
+    pub org_id: ID,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    pub task_types: Vec<TaskType>,
+    #[graphql(default)]
+    pub frameworks: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct MarketplaceMutation;
+
+#[Object]
+impl MarketplaceMutation {
+    /// Members: a new trainer, which is also the registry repository
+    /// `<org-slug>/<trainer-slug>` its versions are pushed to.
+    async fn create_trainer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTrainerInput,
+    ) -> ApiResult<Trainer> {
+        let trainer = domain(ctx)
+            .create_trainer(
+                viewer(ctx)?,
+                NewTrainer {
+                    org_id: parse_id(&input.org_id, "orgId")?,
+                    name: input.name,
+                    description: input.description,
+                    task_types: input.task_types.into_iter().map(Into::into).collect(),
+                    frameworks: input.frameworks,
+                },
+            )
+            .await?;
+        Ok(Trainer(trainer))
+    }
+
+    /// Members with the trainer-push scope: an upload key for the next version of a trainer.
+    async fn request_trainer_upload(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestTrainerUploadInput,
+    ) -> ApiResult<TrainerUpload> {
+        let ticket = domain(ctx)
+            .request_trainer_upload(
+                viewer(ctx)?,
+                UploadRequest {
+                    project_id: parse_id(&input.project_id, "projectId")?,
+                    model_name: input.model_name,
+                    hyperparameters: input.hyper_parameters.into_iter().map(Into::into).collect(),
+                },
+            )
+            .await?;
+        Ok(TrainerUpload {
+            id: id(ticket.version.id),
+            upload_key: ticket.upload_key,
+            repository: ticket.repository,
+            command: ticket.command,
+            expires_at: ticket.expires_at,
+            version: TrainerVersion(ticket.version),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct RequestTrainerUploadInput {
+    /// The project the trainer is for; its task type becomes the new trainer's.
+    pub project_id: ID,
+    /// The trainer's name: a new one creates the trainer, a known one adds a version.
+    pub model_name: String,
+    /// As `keynet-train` extracted them from the entrypoint's argparse.
+    #[graphql(default)]
+    pub hyper_parameters: Vec<HyperParameterInput>,
+}
+
+/// What `docker push` needs. The key is shown once.
+#[derive(SimpleObject)]
+pub struct TrainerUpload {
+    /// The version the push becomes.
+    pub id: ID,
+    /// The password for `docker login` (any user name) and the tag to push; it pushes one
+    /// image to this tag of this repository, once, within a day.
+    pub upload_key: String,
+    /// `<registry>/<org>/<trainer>`.
+    pub repository: String,
+    /// The `docker push` to run once the image is tagged `<repository>:<uploadKey>`.
+    pub command: String,
+    pub expires_at: DateTime<Utc>,
+    pub version: TrainerVersion,
+}
+
+#[derive(Default)]
+pub struct MarketplaceSubscription;
+
+#[Subscription]
+impl MarketplaceSubscription {
+    /// The version each time its checks move on (status and the report so far).
+    async fn trainer_version_updated(
+        &self,
+        ctx: &Context<'_>,
+        version_id: ID,
+    ) -> Result<impl Stream<Item = TrainerVersion> + use<>, ApiError> {
+        let version = domain(ctx)
+            .trainer_version(viewer(ctx)?, parse_id(&version_id, "versionId")?)
+            .await?;
+        Ok(domain(ctx)
+            .events()
+            .subscribe(&trainer_version_topic(version.id))
+            .filter_map(|event| async move {
+                match event {
+                    Event::TrainerVersionUpdated(version) => Some(TrainerVersion(*version)),
+                    _ => None,
+                }
+            }))
+    }
+}

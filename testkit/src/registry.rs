@@ -1,0 +1,221 @@
+//! A small OCI registry client for the registry tests: token requests, blob uploads and
+//! manifests over plain HTTP, with the set-up steps (a trainer, an API token) they need.
+
+use crate::gql::Gql;
+use reqwest::{Method, Response};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub const CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+
+pub fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A Docker schema 2 manifest over a config and layers (with their real digests and sizes).
+pub fn image_manifest(config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": CONFIG, "size": config.len(), "digest": digest(config)},
+        "layers": layers.iter().map(|layer| json!({
+            "mediaType": LAYER_GZIP, "size": layer.len(), "digest": digest(layer),
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+#[derive(Clone)]
+pub struct Registry {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Registry {
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// `GET /v2/token` with Basic credentials and the given scopes.
+    pub async fn token(&self, user: &str, password: &str, scopes: &[&str]) -> Response {
+        let query: Vec<(&str, &str)> = std::iter::once(("service", "keynet"))
+            .chain(scopes.iter().map(|s| ("scope", *s)))
+            .collect();
+        self.http
+            .get(format!("{}/v2/token", self.base))
+            .basic_auth(user, Some(password))
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A registry token for `repository:<repo>:<actions>`.
+    pub async fn bearer(&self, user: &str, password: &str, repo: &str, actions: &str) -> String {
+        let response = self
+            .token(user, password, &[&format!("repository:{repo}:{actions}")])
+            .await;
+        assert_eq!(response.status(), 200, "token for {repo}");
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        bearer: Option<&str>,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Response {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let mut request = self.http.request(method, url).body(body);
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Uploads `bytes` in one request (`POST …/blobs/uploads/?digest=`); the response.
+    pub async fn push_blob(&self, bearer: &str, repo: &str, bytes: &[u8]) -> Response {
+        self.send(
+            Method::POST,
+            Some(bearer),
+            &format!("/v2/{repo}/blobs/uploads/?digest={}", digest(bytes)),
+            &[("content-type", "application/octet-stream")],
+            bytes.to_vec(),
+        )
+        .await
+    }
+
+    pub async fn put_manifest(
+        &self,
+        bearer: &str,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Response {
+        self.send(
+            Method::PUT,
+            Some(bearer),
+            &format!("/v2/{repo}/manifests/{reference}"),
+            &[("content-type", media_type)],
+            body.to_vec(),
+        )
+        .await
+    }
+}
+
+/// The `errors[0].code` of a registry error response, with its status.
+pub async fn error_code(response: Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["errors"][0]["code"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+impl Gql {
+    /// A trainer of `org_id`; its slug.
+    pub async fn create_trainer(&self, token: &str, org_id: &str, name: &str) -> String {
+        let data = self
+            .data(
+                Some(token),
+                "mutation($input: CreateTrainerInput!) { createTrainer(input: $input) { id slug } }",
+                json!({"input": {"orgId": org_id, "name": name, "taskTypes": ["CLASSIFICATION"]}}),
+            )
+            .await;
+        data["createTrainer"]["slug"].as_str().unwrap().to_string()
+    }
+
+    /// An API token of the session's user for `org_id` with `scopes`; its secret.
+    pub async fn api_token(&self, token: &str, org_id: &str, scopes: &[&str]) -> String {
+        let data = self
+            .data(
+                Some(token),
+                "mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }",
+                json!({"input": {"name": "registry", "orgId": org_id, "scopes": scopes, "expiresAt": null}}),
+            )
+            .await;
+        data["createApiToken"]["secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// An uncompressed layer holding `files` (path, content, mode).
+pub fn tar_layer(files: &[(&str, &[u8], u32)]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, data, mode) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(data.len() as u64);
+        header.set_mode(*mode);
+        header.set_mtime(0);
+        tar.append_data(&mut header, path, *data).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
+
+/// A linux/amd64 image config with an entrypoint and `labels`.
+pub fn image_config(labels: &[(&str, &str)], layers: &[&[u8]]) -> Vec<u8> {
+    let labels: serde_json::Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), Value::String((*v).to_string())))
+        .collect();
+    serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Entrypoint": ["/train"], "User": "1000", "Labels": labels},
+        "rootfs": {"type": "layers", "diff_ids": layers.iter().map(|l| digest(l)).collect::<Vec<_>>()},
+    }))
+    .unwrap()
+}
+
+impl Registry {
+    /// Pushes the config and uncompressed `layers`, then an OCI manifest over them to
+    /// `reference`; the manifest's response.
+    pub async fn push_image(
+        &self,
+        bearer: &str,
+        repo: &str,
+        reference: &str,
+        config: &[u8],
+        layers: &[&[u8]],
+    ) -> Response {
+        for blob in std::iter::once(config).chain(layers.iter().copied()) {
+            let pushed = self.push_blob(bearer, repo, blob).await;
+            assert_eq!(pushed.status(), 201, "blob upload to {repo}");
+        }
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "size": config.len(), "digest": digest(config)},
+            "layers": layers.iter().map(|layer| json!({
+                "mediaType": OCI_LAYER_TAR, "size": layer.len(), "digest": digest(layer),
+            })).collect::<Vec<_>>(),
+        }))
+        .unwrap();
+        self.put_manifest(bearer, repo, reference, OCI_MANIFEST, &manifest)
+            .await
+    }
+}

@@ -1,0 +1,271 @@
+//! Pushed trainer versions: an upload key pushes one image to one tag, once; the push
+//! becomes a version pinned to its digest that goes through validation and the security
+//! scan, with an itemised report; a plain push without the trainer labels is rejected by
+//! validation, one with a private key by the scan's policy.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed step should stop the test"
+)]
+
+use keynet_testkit::registry::{Registry, error_code, image_config, tar_layer};
+use keynet_testkit::{Backend, TestApp};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const LABELS: [(&str, &str); 3] = [
+    ("ai.keynet.trainer.task-types", "classification"),
+    ("ai.keynet.trainer.frameworks", "pytorch"),
+    ("ai.keynet.trainer.export-formats", "onnx"),
+];
+
+const VERSION: &str = "query($id: ID!) { trainerVersion(id: $id) {
+    status manifestDigest reference frameworks: framework
+    hyperparameters { name }
+    checks { name status message }
+    scan { passed blocking packageCount sarif cyclonedx findings }
+} }";
+
+/// Polls the version until its checks have stopped moving (bounded).
+async fn settled(app: &TestApp, token: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let data = app.data(Some(token), VERSION, json!({"id": id})).await;
+        let version = data["trainerVersion"].clone();
+        if !matches!(
+            version["status"].as_str(),
+            Some("VALIDATING" | "SCANNING" | "AWAITING_UPLOAD")
+        ) {
+            return version;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the version's checks did not finish");
+}
+
+/// The org's first trainer's versions, newest first.
+async fn versions(app: &TestApp, token: &str, org_id: &str) -> Vec<Value> {
+    app.data(
+        Some(token),
+        "query($o: ID!) { trainers(orgId: $o) { nodes { slug versions { id version status } } } }",
+        json!({"o": org_id}),
+    )
+    .await["trainers"]["nodes"][0]["versions"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn check<'a>(version: &'a Value, name: &str) -> &'a Value {
+    version["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {version}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_key_pushes_one_version_that_is_validated_and_scanned() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org_id, "Leaves").await;
+    let upload = app
+        .data(
+            Some(&owner.token),
+            "mutation($input: RequestTrainerUploadInput!) { requestTrainerUpload(input: $input) {
+                id uploadKey repository command version { status version }
+            } }",
+            json!({"input": {"projectId": project, "modelName": "Leaf Net", "hyperParameters": [
+                {"name": "lr", "type": "FLOAT", "default": 0.01, "help": "learning rate"},
+            ]}}),
+        )
+        .await["requestTrainerUpload"]
+        .clone();
+    let key = upload["uploadKey"].as_str().unwrap();
+    let version_id = upload["id"].as_str().unwrap();
+    assert!(key.starts_with("kup_"), "{key}");
+    assert_eq!(upload["version"]["status"], "AWAITING_UPLOAD");
+    let repository = upload["repository"].as_str().unwrap();
+    assert!(repository.ends_with("/acme/leaf-net"), "{repository}");
+    assert_eq!(
+        upload["command"].as_str().unwrap(),
+        format!("docker push {repository}:{key}")
+    );
+
+    // The key logs in with any user name, for its own repository only.
+    let registry = Registry::new(app.url());
+    let bearer = registry
+        .bearer("upload", key, "acme/leaf-net", "push,pull")
+        .await;
+    let other = app.create_trainer(&owner.token, &org_id, "Other").await;
+    let elsewhere: Value = registry
+        .token(
+            "upload",
+            key,
+            &[&format!("repository:acme/{other}:push,pull")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = elsewhere["token"].as_str().unwrap();
+    let refused = registry
+        .send(
+            reqwest::Method::POST,
+            Some(token),
+            &format!("/v2/acme/{other}/blobs/uploads/"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(error_code(refused).await, (403, "DENIED".into()));
+
+    let layer = tar_layer(&[("train", b"#!/bin/sh\necho training\n", 0o755)]);
+    let config = image_config(&LABELS, &[&layer]);
+    // Another tag than the key's is refused, and stores no version.
+    let wrong = registry
+        .push_image(&bearer, "acme/leaf-net", "latest", &config, &[&layer])
+        .await;
+    assert_eq!(error_code(wrong).await, (403, "DENIED".into()));
+    let pushed = registry
+        .push_image(&bearer, "acme/leaf-net", key, &config, &[&layer])
+        .await;
+    assert_eq!(pushed.status(), 201);
+    let digest = pushed.headers()["docker-content-digest"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // Used up: the same key cannot push again, even with a token issued before.
+    let again = registry
+        .push_image(&bearer, "acme/leaf-net", key, &config, &[&layer])
+        .await;
+    assert_eq!(error_code(again).await, (403, "DENIED".into()));
+    assert_eq!(registry.token("upload", key, &[]).await.status(), 401);
+
+    let version = settled(&app, &owner.token, version_id).await;
+    assert_eq!(version["status"], "TEST_RUN", "{version}");
+    assert_eq!(version["manifestDigest"], digest.as_str());
+    assert!(
+        version["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    assert_eq!(version["hyperparameters"][0]["name"], "lr");
+    for name in [
+        "manifest",
+        "config",
+        "platform",
+        "entrypoint",
+        "size",
+        "labels",
+        "hyperparameters",
+        "scan.layers",
+        "scan.secrets",
+        "scan.policy",
+    ] {
+        assert_eq!(
+            check(&version, name)["status"],
+            "PASSED",
+            "{name}: {version}"
+        );
+    }
+    assert_eq!(version["scan"]["passed"], true);
+    let sarif: Value = serde_json::from_str(version["scan"]["sarif"].as_str().unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let sbom: Value = serde_json::from_str(version["scan"]["cyclonedx"].as_str().unwrap()).unwrap();
+    assert_eq!(sbom["specVersion"], "1.5");
+
+    // A version is pinned: its manifest cannot be deleted.
+    let owner_token = app
+        .api_token(&owner.token, &org_id, &["TRAINER_PUSH", "ADMIN"])
+        .await;
+    let admin = registry
+        .bearer(&owner.email, &owner_token, "acme/leaf-net", "delete")
+        .await;
+    let delete = registry
+        .send(
+            reqwest::Method::DELETE,
+            Some(&admin),
+            &format!("/v2/acme/leaf-net/manifests/{digest}"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(error_code(delete).await, (403, "DENIED".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_pushes_are_versions_that_checks_can_reject() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let slug = app.create_trainer(&owner.token, &org_id, "Plain").await;
+    let push = app
+        .api_token(&owner.token, &org_id, &["TRAINER_PUSH"])
+        .await;
+    let registry = Registry::new(app.url());
+    let repo = format!("acme/{slug}");
+    let bearer = registry
+        .bearer(&owner.email, &push, &repo, "push,pull")
+        .await;
+    // No labels: validation names what is missing.
+    let layer = tar_layer(&[("train", b"#!/bin/sh\n", 0o755)]);
+    let unlabelled = image_config(&[], &[&layer]);
+    let pushed = registry
+        .push_image(&bearer, &repo, "v1", &unlabelled, &[&layer])
+        .await;
+    assert_eq!(pushed.status(), 201);
+    let listed = versions(&app, &owner.token, &org_id).await;
+    assert_eq!(listed.len(), 1);
+    let first = listed[0]["id"].as_str().unwrap().to_string();
+    let version = settled(&app, &owner.token, &first).await;
+    assert_eq!(version["status"], "REJECTED");
+    let labels = check(&version, "labels");
+    assert_eq!(labels["status"], "FAILED");
+    assert!(
+        labels["message"]
+            .as_str()
+            .unwrap()
+            .contains("ai.keynet.trainer.task-types is missing"),
+        "{labels}"
+    );
+    // The same digest pushed to another tag is the same version.
+    let retagged = registry
+        .push_image(&bearer, &repo, "v1-again", &unlabelled, &[&layer])
+        .await;
+    assert_eq!(retagged.status(), 201);
+    assert_eq!(versions(&app, &owner.token, &org_id).await.len(), 1);
+
+    // A planted private key: validation passes, the scan's policy blocks and says why.
+    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDVZsgYw6FLfzCuA3LZCx7DDgKvsjhJfzAYNcd1NZJ6pAAAAJgRfKJJEXyi\n-----END OPENSSH PRIVATE KEY-----\n";
+    let leaky = tar_layer(&[
+        ("train", b"#!/bin/sh\n", 0o755),
+        ("root/.ssh/id_ed25519", key, 0o600),
+    ]);
+    let config = image_config(&LABELS, &[&leaky]);
+    let pushed = registry
+        .push_image(&bearer, &repo, "v2", &config, &[&leaky])
+        .await;
+    assert_eq!(pushed.status(), 201);
+    let listed = versions(&app, &owner.token, &org_id).await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["version"], 2);
+    let second = listed[0]["id"].as_str().unwrap().to_string();
+    let version = settled(&app, &owner.token, &second).await;
+    assert_eq!(version["status"], "REJECTED", "{version}");
+    assert_eq!(check(&version, "labels")["status"], "PASSED");
+    assert_eq!(check(&version, "scan.secrets")["status"], "WARNING");
+    let policy = check(&version, "scan.policy");
+    assert_eq!(policy["status"], "FAILED");
+    assert!(
+        policy["message"]
+            .as_str()
+            .unwrap()
+            .contains("/root/.ssh/id_ed25519"),
+        "{policy}"
+    );
+    assert_eq!(version["scan"]["passed"], false);
+    assert_eq!(version["scan"]["blocking"].as_array().unwrap().len(), 1);
+}
