@@ -1,8 +1,6 @@
-//! What the machine looked like when a run started, for the reports of `queue_bench` and
-//! `fanout_bench` (shared by `#[path]`, as `import_bench` shares its modules).
-
-use anyhow::{Context, Result};
-use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+//! What the machine looked like when a run started, and the percentiles of the reports,
+//! for `queue_bench`, `fanout_bench`, `scan_bench` and `push_bench` (shared by `#[path]`, as
+//! `import_bench` shares its modules).
 
 pub struct Machine {
     pub date: String,
@@ -41,21 +39,6 @@ pub fn load_average() -> String {
                 .join(" ")
         })
         .unwrap_or_else(|_| "unknown".into())
-}
-
-/// "PostgreSQL 15.20 (Debian 15.20-0+deb12u1)" of the server at `url`.
-pub async fn postgres_version(url: &str) -> Result<String> {
-    let db = Database::connect(url).await?;
-    let row = db
-        .query_one(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT version() AS version",
-        ))
-        .await?
-        .context("PostgreSQL returned no version")?;
-    let version: String = row.try_get("", "version")?;
-    db.close().await?;
-    Ok(version.split(" on ").next().unwrap_or(&version).to_string())
 }
 
 /// The value of the first `name: value` line of a /proc file.

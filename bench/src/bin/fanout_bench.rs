@@ -6,6 +6,8 @@
 
 #[path = "../fanout/clients.rs"]
 mod clients;
+#[path = "../database.rs"]
+mod database;
 #[path = "../machine.rs"]
 mod machine;
 #[path = "../fanout/report.rs"]
@@ -98,7 +100,7 @@ async fn main() -> Result<()> {
     };
     let machine = machine::Machine::capture();
     let postgres = if plan.backends.contains(&setup::Backend::Postgres) {
-        machine::postgres_version(&admin_url())
+        database::postgres_version(&admin_url())
             .await
             .context("cannot reach PostgreSQL (KEYNET_TEST_POSTGRES names the server)")?
     } else {

@@ -4,6 +4,8 @@
 //! process, `bench/graphile/bench.mjs`). Each system gets a fresh database, dropped at the
 //! end. The Markdown report goes to stdout, progress to stderr.
 
+#[path = "../database.rs"]
+mod database;
 #[path = "../queue/graphile.rs"]
 mod graphile;
 #[path = "../queue/keynet.rs"]
@@ -88,7 +90,7 @@ async fn main() -> Result<()> {
         Some(graphile::Peer::locate(&args.node, &args.graphile_dir)?)
     };
     let machine = machine::Machine::capture();
-    let postgres = machine::postgres_version(&admin_url())
+    let postgres = database::postgres_version(&admin_url())
         .await
         .context("cannot reach PostgreSQL (KEYNET_TEST_POSTGRES names the server)")?;
     // The test kit panics on set-up failures; in a task, a panic becomes an error.
