@@ -1,8 +1,9 @@
 //! `keynet`: the server binary. `serve` runs the whole platform (on SQLite and local folders
 //! with no configuration), `worker` runs background workers alone, `migrate` applies database
-//! migrations, `schema` prints the GraphQL schema.
+//! migrations, `schema` prints the GraphQL schema, `vulndb import` loads OSV advisories.
 
 mod config;
+mod vulndb;
 
 use clap::{Args, Parser, Subcommand};
 use config::Overrides;
@@ -10,6 +11,7 @@ use keynet_api::Settings;
 use keynet_api::settings::LogFormat;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vulndb::VulndbCommand;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +37,9 @@ enum Command {
     Migrate(DataArgs),
     /// Print the GraphQL schema (SDL); `schema.graphql` is this output.
     Schema,
+    /// Manage the vulnerability database the image scan matches packages against.
+    #[command(subcommand)]
+    Vulndb(VulndbCommand),
 }
 
 #[derive(Args)]
@@ -64,10 +69,14 @@ fn main() -> ExitCode {
             data_dir: args.data.data_dir.clone(),
             run_workers: args.no_workers.then_some(false),
         },
-        Command::Worker(args) | Command::Migrate(args) => Overrides {
-            data_dir: args.data_dir.clone(),
-            ..Overrides::default()
-        },
+        Command::Worker(args)
+        | Command::Migrate(args)
+        | Command::Vulndb(VulndbCommand::Import(vulndb::ImportArgs { data: args, .. })) => {
+            Overrides {
+                data_dir: args.data_dir.clone(),
+                ..Overrides::default()
+            }
+        }
         Command::Schema => {
             print!("{}", keynet_api::graphql::sdl());
             return ExitCode::SUCCESS;
@@ -115,6 +124,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Vulndb(command) => vulndb::run(command, &settings).await,
         Command::Schema => unreachable!("handled before the configuration is read"),
     }
 }

@@ -269,3 +269,91 @@ async fn plain_pushes_are_versions_that_checks_can_reject() {
     assert_eq!(version["scan"]["passed"], false);
     assert_eq!(version["scan"]["blocking"].as_array().unwrap().len(), 1);
 }
+
+const CHANGES: &str = "query($id: ID!) { trainerVersion(id: $id) { hyperparameterChanges {
+    name kind previous { type } current { type }
+} } }";
+
+/// (name, kind, previous type, current type) of each change of version `id`.
+async fn hyperparameter_changes(app: &TestApp, token: &str, id: &str) -> Vec<[String; 4]> {
+    let data = app.data(Some(token), CHANGES, json!({"id": id})).await;
+    let text = |value: &Value| value.as_str().unwrap_or("-").to_string();
+    data["trainerVersion"]["hyperparameterChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| {
+            [
+                text(&change["name"]),
+                text(&change["kind"]),
+                text(&change["previous"]["type"]),
+                text(&change["current"]["type"]),
+            ]
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_version_lists_how_its_hyperparameters_changed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org_id, "Leaves").await;
+    let first_schema = json!([
+        {"name": "lr", "type": "FLOAT", "default": 0.01},
+        {"name": "epochs", "type": "INT", "default": 10},
+        {"name": "momentum", "type": "FLOAT", "default": 0.9},
+    ]);
+    let first = app
+        .request_trainer_upload(&owner.token, &project, "Leaf Net", first_schema.clone())
+        .await;
+    let layer = tar_layer(&[("train", b"#!/bin/sh\necho training\n", 0o755)]);
+    let config = image_config(&LABELS, &[&layer]);
+    let pushed = Registry::new(app.url())
+        .push_upload(&first, &config, &[&layer])
+        .await;
+    assert_eq!(pushed.status(), 201);
+    assert_eq!(
+        settled(&app, &owner.token, &first.version_id).await["status"],
+        "TEST_RUN"
+    );
+    let second = app
+        .request_trainer_upload(
+            &owner.token,
+            &project,
+            "Leaf Net",
+            json!([
+                {"name": "lr", "type": "FLOAT", "default": 0.01},
+                {"name": "epochs", "type": "STR", "default": "10"},
+                {"name": "warmup", "type": "INT", "default": 3},
+            ]),
+        )
+        .await;
+    let change = |name: &str, kind: &str, previous: &str, current: &str| {
+        [name, kind, previous, current].map(str::to_string)
+    };
+    // Compared with the pushed first version, though this one is not pushed yet.
+    assert_eq!(
+        hyperparameter_changes(&app, &owner.token, &second.version_id).await,
+        [
+            change("epochs", "TYPE_CHANGED", "INT", "STR"),
+            change("warmup", "ADDED", "-", "INT"),
+            change("momentum", "REMOVED", "FLOAT", "-"),
+        ]
+    );
+    // The first version has nothing to compare with; a third is compared with the first,
+    // as the second still awaits its upload.
+    assert!(
+        hyperparameter_changes(&app, &owner.token, &first.version_id)
+            .await
+            .is_empty()
+    );
+    let third = app
+        .request_trainer_upload(&owner.token, &project, "Leaf Net", first_schema)
+        .await;
+    assert!(
+        hyperparameter_changes(&app, &owner.token, &third.version_id)
+            .await
+            .is_empty()
+    );
+}

@@ -386,10 +386,7 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let db = connect(&settings).await?;
     migrate(&db).await?;
     let shutdown = CancellationToken::new();
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", settings.bind));
+    let public_url = configured_public_url(&settings);
     let (domain, _) = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
     let runners = task_runners(db, &settings, domain, &executors, &public_url)?;
@@ -398,6 +395,24 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     shutdown.cancel();
     workers.await?;
     Ok(())
+}
+
+/// The domain alone on the configured database (migrated first), for one-shot commands
+/// such as `keynet vulndb import` that need neither the server nor the workers.
+pub async fn open_domain(settings: &Settings) -> anyhow::Result<Arc<Domain>> {
+    let db = connect(settings).await?;
+    migrate(&db).await?;
+    let public_url = configured_public_url(settings);
+    let (domain, _) = assemble_domain(settings, db, public_url, &CancellationToken::new()).await?;
+    Ok(domain)
+}
+
+/// Where people reach the platform when no server of this process binds an address.
+fn configured_public_url(settings: &Settings) -> String {
+    settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind))
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,6 @@
 //! REST endpoints beside GraphQL: the local blob store's signed URLs, the direct dataset
-//! upload for scripts (`curl -F file=@data.zip`), and the trainers' HTTP event transport.
+//! upload for scripts (`curl -F file=@data.zip`), trainer image archives pushed with an
+//! upload key, and the trainers' HTTP event transport.
 
 use crate::error::{http_error, rest_error};
 use crate::http::{AppState, authenticate, client_addr};
@@ -28,11 +29,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/datasets/{id}/upload",
             web::post().to(upload_dataset),
         )
+        .route(
+            "/api/v1/trainer-uploads/{key}/archive",
+            web::post().to(upload_trainer_archive),
+        )
         .service(
             web::resource("/api/v1/jobs/{id}/events")
                 .app_data(web::PayloadConfig::new(MAX_EVENTS_BODY))
                 .route(web::post().to(job_events)),
         );
+}
+
+/// A `docker save` or OCI layout tar pushed with an upload key (the key in the path is the
+/// credential), for authors without a registry client.
+async fn upload_trainer_archive(
+    key: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let pushed = relay(payload, |body| state.domain.push_archive(&key, body)).await;
+    match pushed {
+        Ok(pushed) => HttpResponse::Created().json(json!({"digest": pushed.digest.as_str()})),
+        Err(error) => rest_error(error),
+    }
 }
 
 /// A batch of trainer events (the relay refuses more than 500 events of 64 KiB each anyway).

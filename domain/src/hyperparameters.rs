@@ -108,6 +108,11 @@ impl HyperParameterSchema {
         Ok(Self(parameters))
     }
 
+    /// The declaration of `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&HyperParameter> {
+        self.0.iter().find(|p| p.name == name)
+    }
+
     /// The values a job runs with: each given value checked against its declaration,
     /// defaults filled in, required ones present, undeclared names refused.
     pub fn resolve(&self, given: &Value) -> Result<Map<String, Value>> {
@@ -153,6 +158,81 @@ impl HyperParameterSchema {
         }
         Ok(resolved)
     }
+}
+
+/// How one parameter differs between two versions of a trainer's schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    /// The declared type changed; `DefaultChanged` is then not reported as well, since a
+    /// default of another type differs anyway.
+    TypeChanged,
+    DefaultChanged,
+    RequiredChanged,
+}
+
+/// One difference between two schemas, with the parameter's declaration on each side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterChange {
+    pub name: String,
+    pub kind: ChangeKind,
+    /// `None` when added.
+    pub previous: Option<HyperParameter>,
+    /// `None` when removed.
+    pub current: Option<HyperParameter>,
+}
+
+/// What changed from `previous` to `current`, so a job author sees which of their values a
+/// new trainer version no longer accepts: the current schema's parameters in its order
+/// (added or changed), then the removed ones in the previous order.
+pub fn changes(
+    previous: &HyperParameterSchema,
+    current: &HyperParameterSchema,
+) -> Vec<ParameterChange> {
+    let mut out = Vec::new();
+    for parameter in &current.0 {
+        let before = previous.get(&parameter.name);
+        let kinds = match before {
+            None => vec![ChangeKind::Added],
+            Some(before) => declaration_changes(before, parameter),
+        };
+        out.extend(kinds.into_iter().map(|kind| ParameterChange {
+            name: parameter.name.clone(),
+            kind,
+            previous: before.cloned(),
+            current: Some(parameter.clone()),
+        }));
+    }
+    let removed = previous.0.iter().filter(|p| current.get(&p.name).is_none());
+    out.extend(removed.map(|parameter| ParameterChange {
+        name: parameter.name.clone(),
+        kind: ChangeKind::Removed,
+        previous: Some(parameter.clone()),
+        current: None,
+    }));
+    out
+}
+
+/// The changes of a parameter declared on both sides.
+fn declaration_changes(before: &HyperParameter, after: &HyperParameter) -> Vec<ChangeKind> {
+    let mut kinds = Vec::new();
+    if before.param_type != after.param_type {
+        kinds.push(ChangeKind::TypeChanged);
+    } else if typed_default(before) != typed_default(after) {
+        kinds.push(ChangeKind::DefaultChanged);
+    }
+    if before.required != after.required {
+        kinds.push(ChangeKind::RequiredChanged);
+    }
+    kinds
+}
+
+/// The default as a job would receive it: `"0.1"` and `0.1` are the same float default,
+/// `null` is no default.
+fn typed_default(parameter: &HyperParameter) -> Option<Value> {
+    let default = parameter.default.as_ref().filter(|d| !d.is_null())?;
+    Some(coerce(parameter.param_type, default).unwrap_or_else(|_| default.clone()))
 }
 
 fn in_choices(parameter: &HyperParameter, value: &Value) -> bool {
@@ -320,6 +400,74 @@ mod tests {
             let parameters: Vec<HyperParameter> = serde_json::from_value(bad).expect("json");
             assert!(HyperParameterSchema::checked(parameters).is_err());
         }
+    }
+
+    fn declared(parameters: Value) -> HyperParameterSchema {
+        HyperParameterSchema(serde_json::from_value(parameters).expect("schema json"))
+    }
+
+    fn kinds(changes: &[ParameterChange]) -> Vec<(&str, ChangeKind)> {
+        changes.iter().map(|c| (c.name.as_str(), c.kind)).collect()
+    }
+
+    #[test]
+    fn changes_name_added_removed_and_retyped_parameters() {
+        let previous = schema();
+        let current = declared(json!([
+            {"name": "lr", "type": "str", "default": "0.01"},
+            {"name": "layers", "type": "str", "required": false},
+            {"name": "dropout", "type": "float", "default": 0.1},
+            {"name": "augment", "type": "bool", "default": false},
+        ]));
+        let found = changes(&previous, &current);
+        assert_eq!(
+            kinds(&found),
+            [
+                ("lr", ChangeKind::TypeChanged),
+                ("layers", ChangeKind::TypeChanged),
+                ("layers", ChangeKind::RequiredChanged),
+                ("dropout", ChangeKind::Added),
+                ("optimizer", ChangeKind::Removed),
+            ]
+        );
+        let retyped = &found[0];
+        assert_eq!(
+            retyped.previous.as_ref().map(|p| p.param_type),
+            Some(ParamType::Float)
+        );
+        assert_eq!(
+            retyped.current.as_ref().map(|p| p.param_type),
+            Some(ParamType::Str)
+        );
+        assert!(found[3].previous.is_none() && found[4].current.is_none());
+    }
+
+    #[test]
+    fn changes_of_defaults_and_required_compare_typed_values() {
+        let current = declared(json!([
+            {"name": "lr", "type": "float", "default": "0.01"},
+            {"name": "layers", "type": "int", "required": false, "default": 3},
+            {"name": "optimizer", "type": "str", "default": "adam", "choices": ["sgd", "adam"]},
+            {"name": "augment", "type": "bool", "default": null},
+        ]));
+        assert_eq!(
+            kinds(&changes(&schema(), &current)),
+            [
+                ("layers", ChangeKind::DefaultChanged),
+                ("layers", ChangeKind::RequiredChanged),
+                ("optimizer", ChangeKind::DefaultChanged),
+                ("augment", ChangeKind::DefaultChanged),
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_and_empty_schemas_have_no_changes() {
+        assert!(changes(&schema(), &schema()).is_empty());
+        let empty = HyperParameterSchema::default();
+        assert!(changes(&empty, &empty).is_empty());
+        assert_eq!(changes(&empty, &schema()).len(), 4);
+        assert_eq!(changes(&schema(), &empty).len(), 4);
     }
 
     #[test]

@@ -13,6 +13,8 @@ mod m20261122_000006_inference_uploads;
 mod m20261122_000007_task_claim_indexes;
 mod m20261122_000008_registry;
 mod m20261204_000009_trainer_checks;
+mod m20261204_000010_marketplace_listing;
+mod m20261204_000011_scan_policies;
 
 pub struct Migrator;
 
@@ -29,6 +31,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_task_claim_indexes::Migration),
             Box::new(m20261122_000008_registry::Migration),
             Box::new(m20261204_000009_trainer_checks::Migration),
+            Box::new(m20261204_000010_marketplace_listing::Migration),
+            Box::new(m20261204_000011_scan_policies::Migration),
         ]
     }
 }

@@ -219,3 +219,129 @@ impl Registry {
             .await
     }
 }
+
+/// A version announced with `requestTrainerUpload`, and what pushing it needs.
+pub struct UploadTicket {
+    pub version_id: String,
+    pub key: String,
+    /// `<org>/<trainer>`, as the registry's paths name it.
+    pub repo: String,
+}
+
+impl Gql {
+    /// `requestTrainerUpload` of the next version of `model_name` in `project_id`, which
+    /// declares `hyper_parameters` (a JSON list of `HyperParameterInput`).
+    pub async fn request_trainer_upload(
+        &self,
+        token: &str,
+        project_id: &str,
+        model_name: &str,
+        hyper_parameters: Value,
+    ) -> UploadTicket {
+        let upload = self
+            .data(
+                Some(token),
+                "mutation($input: RequestTrainerUploadInput!) { requestTrainerUpload(input: $input) {
+                    id uploadKey repository
+                } }",
+                json!({"input": {"projectId": project_id, "modelName": model_name, "hyperParameters": hyper_parameters}}),
+            )
+            .await["requestTrainerUpload"]
+            .clone();
+        let text = |field: &str| upload[field].as_str().unwrap().to_string();
+        let repository = text("repository");
+        let (_host, repo) = repository.split_once('/').unwrap();
+        UploadTicket {
+            version_id: text("id"),
+            key: text("uploadKey"),
+            repo: repo.to_string(),
+        }
+    }
+
+    /// Polls trainer version `id` until its checks have stopped moving (bounded): the
+    /// `trainerVersion { status <fields> }` it read last.
+    pub async fn settled_version(&self, token: &str, id: &str, fields: &str) -> Value {
+        let query = format!("query($id: ID!) {{ trainerVersion(id: $id) {{ status {fields} }} }}");
+        for _ in 0..600 {
+            let version =
+                self.data(Some(token), &query, json!({"id": id})).await["trainerVersion"].clone();
+            if !matches!(
+                version["status"].as_str(),
+                Some("VALIDATING" | "SCANNING" | "AWAITING_UPLOAD")
+            ) {
+                return version;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the checks of trainer version {id} did not finish");
+    }
+}
+
+impl Registry {
+    /// Pushes an image with the ticket's upload key to the one tag it allows; the
+    /// manifest's response.
+    pub async fn push_upload(
+        &self,
+        ticket: &UploadTicket,
+        config: &[u8],
+        layers: &[&[u8]],
+    ) -> Response {
+        let bearer = self
+            .bearer("upload", &ticket.key, &ticket.repo, "push,pull")
+            .await;
+        self.push_image(&bearer, &ticket.repo, &ticket.key, config, layers)
+            .await
+    }
+}
+
+/// An OCI image layout tar (`oci-layout`, `index.json`, `blobs/sha256/…`) of an image with
+/// `config` and uncompressed `layers`, as `docker save` of Docker 25+ or skopeo write it.
+pub fn oci_layout_archive(config: &[u8], layers: &[&[u8]]) -> Vec<u8> {
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "size": config.len(), "digest": digest(config)},
+        "layers": layers.iter().map(|layer| json!({
+            "mediaType": OCI_LAYER_TAR, "size": layer.len(), "digest": digest(layer),
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "size": manifest.len(), "digest": digest(&manifest)}],
+    }))
+    .unwrap();
+    let blob_path = |bytes: &[u8]| format!("blobs/sha256/{}", &digest(bytes)["sha256:".len()..]);
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        (
+            "oci-layout".into(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+        ("index.json".into(), index),
+        (blob_path(&manifest), manifest.clone()),
+        (blob_path(config), config.to_vec()),
+    ];
+    for layer in layers {
+        files.push((blob_path(layer), layer.to_vec()));
+    }
+    let entries: Vec<(&str, &[u8], u32)> = files
+        .iter()
+        .map(|(path, bytes)| (path.as_str(), bytes.as_slice(), 0o644))
+        .collect();
+    tar_layer(&entries)
+}
+
+/// A one-file tar whose entry name is `path` byte for byte, `..` and all (the tar crate's
+/// builder refuses such names, which is what a hostile archive has).
+pub fn tar_with_raw_path(path: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append(&header, data).unwrap();
+    tar.into_inner().unwrap()
+}

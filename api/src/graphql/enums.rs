@@ -6,6 +6,7 @@ use keynet_domain::entities::{
 };
 use keynet_domain::hyperparameters;
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
+use keynet_domain::marketplace;
 use keynet_domain::roles;
 
 macro_rules! mirror_enum {
@@ -43,6 +44,8 @@ mirror_enum!(TrainerRuntime => trainer_versions::Runtime { Image, Local });
 mirror_enum!(TrainerVersionStatus => trainer_versions::VersionStatus { AwaitingUpload, Validating, Scanning, TestRun, Ready, Rejected });
 mirror_enum!(CheckStatus => trainer_versions::CheckStatus { Passed, Warning, Failed });
 mirror_enum!(ParamType => hyperparameters::ParamType { Str, Int, Float, Bool });
+mirror_enum!(MarketplaceSort => marketplace::MarketplaceSort { Popular, Rating, Newest });
+mirror_enum!(HyperParameterChangeKind => hyperparameters::ChangeKind { Added, Removed, TypeChanged, DefaultChanged, RequiredChanged });
 
 /// The formats `startExportJob` knows; each trainer declares the ones it produces.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,19 +3,23 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page};
 use super::enums::{
-    CheckStatus, CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, LogSource, ParamType,
-    TaskType, TrainerRuntime, TrainerVersionStatus,
+    CheckStatus, CheckpointKind, ExportFormat, HyperParameterChangeKind, JobKind, JobStatus,
+    LogLevel, LogSource, ParamType, TaskType, TrainerRuntime, TrainerVersionStatus,
 };
+use super::marketplace_listing::{TrainerRating, TrainerUsage};
 use super::types::{User, id, load_user};
 use crate::error::ApiResult;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use keynet_domain::entities::job_artifacts::{self, ArtifactKind};
+use keynet_domain::entities::trainer_versions::VersionStatus;
 use keynet_domain::entities::{
     inference_results, job_events, job_logs, jobs, trainer_versions, trainers,
 };
 use keynet_domain::events::JobSummary;
-use keynet_domain::hyperparameters::HyperParameter as DomainHyperParameter;
+use keynet_domain::hyperparameters::{
+    self, HyperParameter as DomainHyperParameter, ParameterChange,
+};
 use keynet_domain::jobs::queries::{LogFilter, MetricSeries as DomainSeries};
 use keynet_domain::marketplace::ScanReport;
 use serde_json::Value;
@@ -45,14 +49,42 @@ impl Trainer {
     async fn frameworks(&self) -> &[String] {
         &self.0.frameworks.0
     }
-    /// Newest first.
+    /// Newest first: all of them for the trainer's organization, the READY ones (which
+    /// anyone's jobs may run) of a published trainer for everyone else.
     async fn versions(&self, ctx: &Context<'_>) -> ApiResult<Vec<TrainerVersion>> {
         let viewer = super::context::viewer(ctx)?;
-        let versions = domain(ctx).trainer_versions(viewer, self.0.id).await?;
+        let versions = domain(ctx)
+            .visible_trainer_versions(viewer, &self.0)
+            .await?;
         Ok(versions.into_iter().map(TrainerVersion).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Whether the trainer is listed in the marketplace.
+    async fn published(&self) -> bool {
+        self.0.published_version_id.is_some()
+    }
+    async fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.0.published_at
+    }
+    /// The version the marketplace listing features.
+    async fn published_version(&self, ctx: &Context<'_>) -> ApiResult<Option<TrainerVersion>> {
+        let version = domain(ctx).published_version(&self.0).await?;
+        Ok(version.map(TrainerVersion))
+    }
+    /// `<org-slug>/<trainer-slug>` while published: what `marketplaceTrainer` takes.
+    async fn marketplace_slug(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        Ok(domain(ctx).marketplace_slug(&self.0).await?)
+    }
+    /// What users of other organizations that ran it rate it, 1 to 5.
+    async fn rating(&self, ctx: &Context<'_>) -> ApiResult<TrainerRating> {
+        Ok(domain(ctx).trainer_rating(self.0.id).await?.into())
+    }
+    /// Members of the trainer's organization: how much other organizations have used it.
+    async fn usage(&self, ctx: &Context<'_>) -> ApiResult<TrainerUsage> {
+        let viewer = super::context::viewer(ctx)?;
+        Ok(domain(ctx).trainer_usage(viewer, self.0.id).await?.into())
     }
 }
 
@@ -112,6 +144,28 @@ impl TrainerVersion {
     /// The manifest (or index) digest a pushed version is pinned to.
     async fn manifest_digest(&self) -> Option<&str> {
         self.0.manifest_digest.as_deref()
+    }
+    /// How its hyperparameters differ from the trainer's previous version (the highest
+    /// version number below this one that is not `AWAITING_UPLOAD`); empty for the first.
+    async fn hyperparameter_changes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<HyperParameterChange>> {
+        let viewer = super::context::viewer(ctx)?;
+        let versions = domain(ctx)
+            .trainer_versions(viewer, self.0.trainer_id)
+            .await?;
+        // Newest first, so the first match is the highest below. A version still awaiting
+        // its upload is left out: its schema is only announced, nothing runs with it yet.
+        let previous = versions
+            .iter()
+            .find(|v| v.version < self.0.version && v.status != VersionStatus::AwaitingUpload);
+        let changes = previous
+            .map(|previous| {
+                hyperparameters::changes(&previous.hyperparameters, &self.0.hyperparameters)
+            })
+            .unwrap_or_default();
+        Ok(changes.into_iter().map(HyperParameterChange).collect())
     }
     /// The itemised report of its checks so far, in the order they ran.
     async fn checks(&self) -> Vec<VersionCheck> {
@@ -222,6 +276,27 @@ impl HyperParameter {
     }
     async fn choices(&self) -> Vec<Json<Value>> {
         self.0.choices.iter().cloned().map(Json).collect()
+    }
+}
+
+/// One difference between a version's hyperparameters and its previous version's.
+pub struct HyperParameterChange(pub ParameterChange);
+
+#[Object]
+impl HyperParameterChange {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> HyperParameterChangeKind {
+        self.0.kind.into()
+    }
+    /// The declaration in the previous version; null when added.
+    async fn previous(&self) -> Option<HyperParameter> {
+        self.0.previous.clone().map(HyperParameter)
+    }
+    /// The declaration in this version; null when removed.
+    async fn current(&self) -> Option<HyperParameter> {
+        self.0.current.clone().map(HyperParameter)
     }
 }
 

@@ -6,11 +6,12 @@ use super::job_types::{Trainer, TrainerVersion};
 use super::jobs::HyperParameterInput;
 use super::types::id;
 use crate::error::{ApiError, ApiResult};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
 use keynet_domain::events::{Event, trainer_version_topic};
 use keynet_domain::marketplace::{NewTrainer, UploadRequest};
+use serde_json::Value;
 
 #[derive(InputObject)]
 pub struct CreateTrainerInput {
@@ -28,6 +29,22 @@ pub struct MarketplaceMutation;
 
 #[Object]
 impl MarketplaceMutation {
+    /// Admins: replaces the organization's scan policy (see `scanPolicy`); a malformed one
+    /// is refused naming its field (`policy.allowlist[0].expires_at`).
+    async fn set_scan_policy(
+        &self,
+        ctx: &Context<'_>,
+        org_id: ID,
+        policy: Json<Value>,
+    ) -> ApiResult<Json<Value>> {
+        let policy = domain(ctx)
+            .set_scan_policy(viewer(ctx)?, parse_id(&org_id, "orgId")?, &policy.0)
+            .await?;
+        Ok(Json(
+            serde_json::to_value(policy).map_err(|e| keynet_domain::Error::Internal(e.into()))?,
+        ))
+    }
+
     /// Members: a new trainer, which is also the registry repository
     /// `<org-slug>/<trainer-slug>` its versions are pushed to.
     async fn create_trainer(
@@ -102,6 +119,25 @@ pub struct TrainerUpload {
     pub command: String,
     pub expires_at: DateTime<Utc>,
     pub version: TrainerVersion,
+}
+
+#[derive(Default)]
+pub struct MarketplaceQuery;
+
+#[Object]
+impl MarketplaceQuery {
+    /// The scan policy the organization's trainer versions are checked against:
+    /// `block_with_fix` (severities that block when a fix exists), `block_secrets`,
+    /// `block_severities_always`, and `allowlist` entries (`rule`, optional `package` /
+    /// `path`, `expires_at`, `reason`).
+    async fn scan_policy(&self, ctx: &Context<'_>, org_id: ID) -> ApiResult<Json<Value>> {
+        let policy = domain(ctx)
+            .scan_policy(viewer(ctx)?, parse_id(&org_id, "orgId")?)
+            .await?;
+        Ok(Json(
+            serde_json::to_value(policy).map_err(|e| keynet_domain::Error::Internal(e.into()))?,
+        ))
+    }
 }
 
 #[derive(Default)]

@@ -13,6 +13,7 @@ mod jobs;
 mod limits;
 pub mod loaders;
 mod marketplace;
+mod marketplace_listing;
 mod orgs;
 mod projects;
 mod tokens;
@@ -36,6 +37,8 @@ pub struct Query(
     datasets::DatasetQuery,
     experiments::ExperimentQuery,
     jobs::JobQuery,
+    marketplace::MarketplaceQuery,
+    marketplace_listing::MarketplaceListingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -49,6 +52,7 @@ pub struct Mutation(
     experiments::ExperimentMutation,
     jobs::JobMutation,
     marketplace::MarketplaceMutation,
+    marketplace_listing::MarketplaceListingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -8,7 +8,7 @@ use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use keynet_domain::entities::registry_uploads;
-use keynet_domain::registry::{Action, Digest, RepositoryAccess};
+use keynet_domain::registry::{Action, BLOB_READ_CHUNK, Digest, RepositoryAccess};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
@@ -206,7 +206,7 @@ pub async fn fetch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     match state.domain.open_registry_blob(&blob).await {
         Ok(reader) => response.body(SizedStream::new(
             size,
-            ReaderStream::new(reader).boxed_local(),
+            ReaderStream::with_capacity(reader, BLOB_READ_CHUNK).boxed_local(),
         )),
         Err(error) => registry_error(None, &error),
     }

@@ -39,6 +39,7 @@ mod identity;
 mod imports;
 mod jobs;
 mod limits;
+mod marketplace;
 mod on_s3;
 mod organizations;
 mod projects;

@@ -32,6 +32,10 @@ const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
     ("resetPassword", "the secret token is the credential"),
     ("changePassword", "the caller's own account"),
     ("createOrganization", "creates a new organization"),
+    (
+        "marketplaceTrainers",
+        "lists only published trainers, public to every user by design (checked below)",
+    ),
 ];
 
 /// The victim's organization and what is in it.
@@ -418,9 +422,49 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"p": v.project}),
         ),
         (
+            "scanPolicy",
+            "query($o: ID!) { scanPolicy(orgId: $o) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "setScanPolicy",
+            "mutation($o: ID!) { setScanPolicy(orgId: $o, policy: {}) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "publishTrainer",
+            "mutation($t: ID!, $v: ID!) { publishTrainer(trainerId: $t, versionId: $v) { id } }",
+            json!({"t": v.trainer, "v": v.version}),
+        ),
+        (
+            "unpublishTrainer",
+            "mutation($t: ID!) { unpublishTrainer(trainerId: $t) { id } }",
+            json!({"t": v.trainer}),
+        ),
+        (
+            "rateTrainer",
+            "mutation($t: ID!) { rateTrainer(input: {trainerId: $t, rating: 1}) { rating } }",
+            json!({"t": v.trainer}),
+        ),
+        (
+            "marketplaceTrainer",
+            "query($s: String!) { marketplaceTrainer(slug: $s) { id } }",
+            json!({"s": "victim/secret-trainer"}),
+        ),
+        (
             "trainerVersionUpdated",
             "subscription($v: ID!) { trainerVersionUpdated(versionId: $v) { status } }",
             json!({"v": v.version}),
+        ),
+        (
+            "scanPolicy",
+            "query($o: ID!) { scanPolicy(orgId: $o) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "setScanPolicy",
+            "mutation($o: ID!) { setScanPolicy(orgId: $o, policy: {}) }",
+            json!({"o": v.org}),
         ),
         (
             "job",
@@ -584,12 +628,15 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         .await;
     assert_eq!(mixed, "NOT_FOUND");
 
-    // Lists of "mine" show nothing of the victim's.
+    // Lists of "mine", and the marketplace (the victim published nothing), show nothing of
+    // the victim's.
     for credential in [&mallory.token, &evil_token] {
-        let mine = app.data(Some(credential), "{ myOrganizations { edges { node { slug } } } trainableProjects { edges { node { title } } } }", json!({})).await;
+        let mine = app.data(Some(credential), "{ myOrganizations { edges { node { slug } } } trainableProjects { edges { node { title } } } marketplaceTrainers { edges { node { name } } } }", json!({})).await;
         let text = mine.to_string();
         assert!(
-            !text.contains("victim") && !text.contains("Secret project"),
+            !text.contains("victim")
+                && !text.contains("Secret project")
+                && !text.contains("secret-trainer"),
             "{text}"
         );
     }

@@ -33,8 +33,9 @@ struct Args {
     /// Size of each `PATCH` of the chunked push, in MiB.
     #[arg(long, default_value_t = 16)]
     chunk_mib: usize,
-    /// Rounds; the report gives their median.
-    #[arg(long, default_value_t = 3)]
+    /// Rounds; the report gives their median (a round takes a few seconds, and single
+    /// fsyncs make short runs noisy).
+    #[arg(long, default_value_t = 5)]
     rounds: usize,
 }
 

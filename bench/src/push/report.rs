@@ -21,7 +21,7 @@ pub fn render(plan: &Plan, machine: &Machine, postgres: &str, figures: &Figures)
 fn label(way: Way) -> String {
     match way {
         Way::RawCopy => "raw copy into the blob store".into(),
-        Way::Push(Mode::Streamed) => "push, one `PATCH` per layer (Docker, containerd)".into(),
+        Way::Push(Mode::Streamed) => "push, one `PATCH` per layer (as `docker push`)".into(),
         Way::Push(Mode::Chunked(chunk)) => format!(
             "push, `PATCH`es of {} MiB with `Content-Range`",
             chunk / MIB
@@ -63,7 +63,7 @@ fn write_report(
     )?;
     writeln!(
         out,
-        "- push: the OCI upload API over HTTP/1.1 on loopback (`POST …/blobs/uploads/`, `PATCH`, `PUT ?digest=`), one layer after another, from a client in the platform's process; then the config (one `POST ?digest=`) and `PUT …/manifests/<tag>`. The registry token (`GET /v2/token`) and the digests are taken before the clock starts; each layer is read back and its digest checked after it stops"
+        "- push: the OCI upload API over HTTP/1.1 on loopback (`POST …/blobs/uploads/`, `PATCH`, `PUT ?digest=`), one layer after another, from a client in the platform's process; then the config (one `POST ?digest=`) and `PUT …/manifests/<tag>`. The registry token (`GET /v2/token`) and the digests are taken before the clock starts; each layer is then read back and its digest checked"
     )?;
     writeln!(
         out,
@@ -104,6 +104,23 @@ fn write_report(
             mb / median
         )?;
     }
+
+    let read_back = percentile(
+        &sorted(
+            &figures
+                .read_back
+                .iter()
+                .map(|time| time.as_secs_f64())
+                .collect::<Vec<_>>(),
+        ),
+        50.0,
+    );
+    writeln!(
+        out,
+        "\nReading the layers back after each push (`GET …/blobs/<digest>`, one after another, whole bodies into the client's memory; no target): {read_back:.2} s, {:.0} MB/s (median of {}).",
+        mb / read_back,
+        figures.read_back.len()
+    )?;
 
     writeln!(out, "\n##### Every round (seconds)\n")?;
     write!(out, "| round |")?;

@@ -1,7 +1,7 @@
 //! The rounds: in each, the raw copy and the two kinds of push (the order turning every
 //! round, so a busy moment of the machine does not always hit the same one), every pushed
-//! layer then read back and its digest checked (not timed). The layers go one after
-//! another, as a stream of bytes per layer is what both sides are compared on.
+//! layer then read back and its digest checked (the reads timed apart). The layers go one
+//! after another, as a stream of bytes per layer is what both sides are compared on.
 //!
 //! Each push sends bytes drawn for it alone: new digests every time, so the registry never
 //! finds a blob it already has (it would store the upload all the same, then throw its copy
@@ -55,6 +55,9 @@ pub enum Way {
 pub struct Figures {
     /// Per round, the time of each way, in the order of [`Plan::ways`].
     pub rounds: Vec<Vec<Duration>>,
+    /// Reading back every layer after each push (`GET`, whole bodies): a glimpse of pulls,
+    /// not a target.
+    pub read_back: Vec<Duration>,
 }
 
 pub async fn run(plan: &Plan) -> Result<Figures> {
@@ -83,6 +86,7 @@ pub async fn run(plan: &Plan) -> Result<Figures> {
 async fn measure(plan: &Plan, stage: &Stage) -> Result<Figures> {
     let ways = plan.ways();
     let mut rounds = Vec::new();
+    let mut read_back = Vec::new();
     for round in 0..plan.rounds {
         let mut times = vec![Duration::ZERO; ways.len()];
         for turn in 0..ways.len() {
@@ -90,7 +94,11 @@ async fn measure(plan: &Plan, stage: &Stage) -> Result<Figures> {
             let layers = draw_layers(plan, round, index);
             times[index] = match ways[index] {
                 Way::RawCopy => raw_copy(stage, round, &layers).await?,
-                Way::Push(mode) => push_image(stage, round, &layers, mode).await?,
+                Way::Push(mode) => {
+                    let pushed = push_image(stage, round, &layers, mode).await?;
+                    read_back.push(read_back_layers(stage, &layers).await?);
+                    pushed
+                }
             };
             eprintln!(
                 "round {}/{}: {:?} {:.2} s",
@@ -102,7 +110,7 @@ async fn measure(plan: &Plan, stage: &Stage) -> Result<Figures> {
         }
         rounds.push(times);
     }
-    Ok(Figures { rounds })
+    Ok(Figures { rounds, read_back })
 }
 
 /// Random bytes (as incompressible as gzip layers): the raw copy (way 0) writes the same
@@ -146,7 +154,7 @@ async fn raw_copy(stage: &Stage, round: usize, layers: &[Bytes]) -> Result<Durat
 }
 
 /// The layers pushed one after another, then a config and the manifest as `docker push`
-/// finishes; the layers are then read back and checked.
+/// finishes.
 async fn push_image(stage: &Stage, round: usize, layers: &[Bytes], mode: Mode) -> Result<Duration> {
     let bearer = stage.push_bearer().await;
     let repository = &stage.repository;
@@ -195,18 +203,29 @@ async fn push_image(stage: &Stage, round: usize, layers: &[Bytes], mode: Mode) -
         "PUT /v2/{repository}/manifests/{tag} answered {status}: {}",
         tagged.text().await.unwrap_or_default()
     );
+    Ok(took)
+}
 
-    for (layer, expected) in layers.iter().zip(&digests) {
+/// Every layer read back through the registry and checked against what was pushed; the
+/// time of the reads (the checks are not in it).
+async fn read_back_layers(stage: &Stage, layers: &[Bytes]) -> Result<Duration> {
+    let bearer = stage.push_bearer().await;
+    let repository = &stage.repository;
+    let mut took = Duration::ZERO;
+    for layer in layers {
+        let expected = digest(layer);
         let path = format!("/v2/{repository}/blobs/{expected}");
+        let started = Instant::now();
         let read = stage
             .registry
             .send(Method::GET, Some(&bearer), &path, &[], Vec::new())
             .await;
         let status = read.status();
         let body = read.bytes().await?;
+        took += started.elapsed();
         let actual = digest(&body);
         ensure!(
-            status == 200 && actual == *expected,
+            status == 200 && actual == expected,
             "GET {path} after the push answered {status} with {} bytes hashing to {actual}, expected 200 with the {} bytes pushed",
             body.len(),
             layer.len()

@@ -12,8 +12,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 /// How the bytes of a blob are sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// One `PATCH` with the whole blob and no `Content-Range`: what Docker and containerd
-    /// send.
+    /// One `PATCH` with the whole blob and no `Content-Range`: what `docker push` sends.
     Streamed,
     /// `PATCH`es of this many bytes, each with its `Content-Range`: the spec's chunked
     /// upload, which resumable clients use.
@@ -31,7 +30,7 @@ pub async fn push_blob(
 ) -> Result<()> {
     let uploads = format!("/v2/{repository}/blobs/uploads/");
     let started = send(registry, bearer, Method::POST, &uploads, |request| request).await?;
-    let mut location = expect(started, &format!("POST {uploads}"), None).await?;
+    let mut location = accepted_location(started, &format!("POST {uploads}"), None).await?;
     let chunk_size = match mode {
         Mode::Streamed => blob.len().max(1),
         Mode::Chunked(size) => size,
@@ -56,7 +55,7 @@ pub async fn push_blob(
             Mode::Chunked(_) => format!("PATCH {location} with Content-Range {range}"),
         };
         // The spec's `Range` is what the upload holds so far: from 0 to this chunk's end.
-        location = expect(answer, &request, Some(end - 1)).await?;
+        location = accepted_location(answer, &request, Some(end - 1)).await?;
         start = end;
     }
     let separator = if location.contains('?') { '&' } else { '?' };
@@ -107,7 +106,11 @@ async fn send(
 
 /// The `Location` of an answer to `request` that accepted it (202) and, when given, holds
 /// `Range: 0-<last>`.
-async fn expect(response: Response, request: &str, last: Option<usize>) -> Result<String> {
+async fn accepted_location(
+    response: Response,
+    request: &str,
+    last: Option<usize>,
+) -> Result<String> {
     let header = |name| {
         response
             .headers()

@@ -1,12 +1,16 @@
-//! The rounds: in each, every layer is read by the Keynet scanner and by `gzip -dc | tar -t`
-//! (the order of the two swapped every round, so a busy moment of the machine hits both),
-//! then the layers' scans are put together as a real scan does: merged into one image and
-//! rendered as CycloneDX and SARIF.
+//! The rounds: in each, every layer is read by the Keynet scanner, by the scanner's own
+//! decompressor alone and by `gzip -dc | tar -t` (their order turning every round, so a
+//! busy moment of the machine does not always hit the same one), then the layers' scans
+//! are put together as a real scan does: merged into one image and rendered as CycloneDX
+//! and SARIF.
 
 use crate::image::{Layer, warm_cache};
 use anyhow::{Context, Result, ensure};
+use flate2::bufread::MultiGzDecoder;
 use keynet_scan::report::{cyclonedx_json, sarif_json};
 use keynet_scan::{ImageConfig, ImageScan, LayerScan, Limits, merge, scan_layer};
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,14 +19,19 @@ use std::time::{Duration, Instant};
 const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// The floor: decompress and walk every tar header, keeping nothing.
 const FLOOR_SCRIPT: &str = "gzip -dc \"$1\" | tar -t > /dev/null";
+/// The scanner's own buffers (`keynet_scan`'s `layers::stream`), so that inflating alone
+/// differs from the scan only by what the scan does with the bytes.
+const COMPRESSED_BUFFER: usize = 64 * 1024;
+const UNCOMPRESSED_BUFFER: usize = 256 * 1024;
 
 pub struct Plan {
     pub rounds: usize,
 }
 
-/// One layer's times, one per round.
+/// One layer's times, one per round for each tool.
 pub struct LayerTimes {
     pub keynet: Vec<Duration>,
+    pub inflate: Vec<Duration>,
     pub floor: Vec<Duration>,
     /// Entries of the layer's index (whiteouts apart), from the scan.
     pub entries: usize,
@@ -38,6 +47,15 @@ pub struct Figures {
     pub sarif_bytes: usize,
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Tool {
+    Keynet,
+    Inflate,
+    Floor,
+}
+
+const TOOLS: [Tool; 3] = [Tool::Keynet, Tool::Inflate, Tool::Floor];
+
 pub fn run(plan: &Plan, layers: &[Layer]) -> Result<Figures> {
     for layer in layers {
         warm_cache(&layer.path)?;
@@ -46,33 +64,47 @@ pub fn run(plan: &Plan, layers: &[Layer]) -> Result<Figures> {
         .iter()
         .map(|_| LayerTimes {
             keynet: Vec::new(),
+            inflate: Vec::new(),
             floor: Vec::new(),
             entries: 0,
         })
         .collect();
     let mut assemble = Vec::new();
     let mut last = None;
-    for round in 1..=plan.rounds {
+    for round in 0..plan.rounds {
         let mut scans = Vec::new();
         for (layer, times) in layers.iter().zip(&mut times) {
-            let scanner_first = round % 2 == 1;
-            if !scanner_first {
-                times.floor.push(floor(&layer.path)?);
+            let mut progress = Vec::new();
+            for turn in 0..TOOLS.len() {
+                let tool = TOOLS[(round + turn) % TOOLS.len()];
+                let took = match tool {
+                    Tool::Keynet => {
+                        let (took, scan) = keynet(&layer.path)?;
+                        times.entries = scan.entries.len();
+                        scans.push((layer.digest.clone(), scan));
+                        times.keynet.push(took);
+                        took
+                    }
+                    Tool::Inflate => {
+                        let took = inflate(&layer.path)?;
+                        times.inflate.push(took);
+                        took
+                    }
+                    Tool::Floor => {
+                        let took = floor(&layer.path)?;
+                        times.floor.push(took);
+                        took
+                    }
+                };
+                progress.push(format!("{tool:?} {:.2} s", took.as_secs_f64()));
             }
-            let (took, scan) = keynet(&layer.path)?;
-            times.keynet.push(took);
-            if scanner_first {
-                times.floor.push(floor(&layer.path)?);
-            }
-            times.entries = scan.entries.len();
             eprintln!(
-                "round {round}/{}: {} Keynet {:.2} s, gzip | tar {:.2} s",
+                "round {}/{}: {} {}",
+                round + 1,
                 plan.rounds,
                 layer.name,
-                took.as_secs_f64(),
-                times.floor[round - 1].as_secs_f64()
+                progress.join(", ")
             );
-            scans.push((layer.digest.clone(), scan));
         }
         let started = Instant::now();
         let assembled = assemble_image(&scans)?;
@@ -89,14 +121,30 @@ pub fn run(plan: &Plan, layers: &[Layer]) -> Result<Figures> {
     })
 }
 
+fn open(path: &Path) -> Result<File> {
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
 /// Reads the layer from its file as the platform reads a stored blob.
 fn keynet(path: &Path) -> Result<(Duration, LayerScan)> {
     let started = Instant::now();
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let scan = scan_layer(file, LAYER_MEDIA_TYPE, &Limits::default())
+    let scan = scan_layer(open(path)?, LAYER_MEDIA_TYPE, &Limits::default())
         .with_context(|| format!("the scanner refused {}", path.display()))?;
     Ok((started.elapsed(), scan))
+}
+
+/// The scanner's decompressor (flate2 on zlib-rs, multi-member) with nothing after it:
+/// what is left of the scan's time once the tar walk and the inspection are taken away.
+fn inflate(path: &Path) -> Result<Duration> {
+    let started = Instant::now();
+    let mut decoder = MultiGzDecoder::new(BufReader::with_capacity(COMPRESSED_BUFFER, open(path)?));
+    let mut buffer = vec![0; UNCOMPRESSED_BUFFER];
+    while decoder
+        .read(&mut buffer)
+        .with_context(|| format!("cannot inflate {}", path.display()))?
+        > 0
+    {}
+    Ok(started.elapsed())
 }
 
 fn floor(path: &Path) -> Result<Duration> {

@@ -1,5 +1,5 @@
 use crate::entities::datasets::TaskTypes;
-use crate::ids::{OrgId, TrainerId, UserId};
+use crate::ids::{OrgId, TrainerId, TrainerVersionId, UserId};
 use sea_orm::FromJsonQueryResult;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct Names(pub Vec<String>);
 
-/// A trainer of an organization; what runs is one of its immutable versions.
+/// A trainer of an organization; what runs is one of its immutable versions. While
+/// `published_version_id` is set the trainer is listed in the marketplace, and other
+/// organizations' jobs may run its READY versions.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "trainers")]
 pub struct Model {
@@ -24,6 +26,9 @@ pub struct Model {
     pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The READY version the listing features.
+    pub published_version_id: Option<TrainerVersionId>,
+    pub published_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -77,6 +77,7 @@ impl Domain {
             cancelled.finished_at = Set(Some(at));
             cancelled.updated_at = Set(at);
             let cancelled = cancelled.update(&*tx).await?;
+            Self::compliance_job_ended(&tx, &cancelled).await?;
             announce_job(&mut tx, &cancelled);
             self.commit(tx).await?;
             return Ok(None);
@@ -426,6 +427,7 @@ impl Domain {
             self.platform_log(&mut tx, &finished, LogLevel::Error, message)
                 .await?;
         }
+        Self::compliance_job_ended(&tx, &finished).await?;
         announce_job(&mut tx, &finished);
         self.commit(tx).await?;
         Ok(Some(finished))
@@ -486,6 +488,7 @@ impl Domain {
         let failed = update.update(&*tx).await?;
         self.platform_log(&mut tx, &failed, LogLevel::Error, message)
             .await?;
+        Self::compliance_job_ended(&tx, &failed).await?;
         announce_job(&mut tx, &failed);
         self.commit(tx).await
     }

@@ -218,6 +218,9 @@ impl Domain {
             update.finished_at = Set(Some(at));
         }
         let updated = update.update(&*tx).await?;
+        if updated.status.is_terminal() {
+            Self::compliance_job_ended(&tx, &updated).await?;
+        }
         Change::new(updated.org_id, "job.cancelled", "job", updated.id)
             .by(viewer)
             .record(&mut tx)
@@ -227,17 +230,21 @@ impl Domain {
         Ok(updated)
     }
 
-    /// A version jobs of `org` may run: the org's own, ready.
+    /// A ready version jobs of `org` may run: one of the org's own, or one of a trainer
+    /// another organization lists in the marketplace.
     async fn runnable_version(
         &self,
         viewer: &Viewer,
         id: TrainerVersionId,
         org: crate::ids::OrgId,
     ) -> Result<trainer_versions::Model> {
-        let version = self.trainer_version(viewer, id).await?;
-        if version.org_id != org {
-            return Err(Error::NotFound("trainer version"));
-        }
+        let version = match self.trainer_version(viewer, id).await {
+            Ok(own) if own.org_id == org => own,
+            // Anyone else's (even of another org of the viewer's) only while it is listed;
+            // an unlisted one stays not found.
+            Ok(_) | Err(Error::NotFound(_)) => self.listed_version(id).await?,
+            Err(e) => return Err(e),
+        };
         if version.status != VersionStatus::Ready {
             return Err(Error::invalid(
                 "trainerVersionId",
@@ -334,7 +341,7 @@ impl Domain {
 }
 
 /// Inference and export are short and someone waits for them: they go first.
-fn priority_of(kind: JobKind) -> i32 {
+pub(crate) fn priority_of(kind: JobKind) -> i32 {
     match kind {
         JobKind::Inference | JobKind::Export => 10,
         JobKind::Training | JobKind::Validation => 0,
@@ -342,9 +349,9 @@ fn priority_of(kind: JobKind) -> i32 {
 }
 
 /// A worker that dies mid-job costs one attempt; after this many the job fails.
-const JOB_TASK_ATTEMPTS: i32 = 3;
+pub(crate) const JOB_TASK_ATTEMPTS: i32 = 3;
 
-fn new_job(
+pub(crate) fn new_job(
     project: &crate::entities::projects::Model,
     version: &trainer_versions::Model,
 ) -> jobs::ActiveModel {
@@ -401,7 +408,7 @@ fn fresh(job: jobs::ActiveModel) -> jobs::ActiveModel {
 }
 
 /// An inference or export job on `source`'s trainer, as a short CPU job.
-fn follow_up(source: &jobs::Model) -> jobs::ActiveModel {
+pub(crate) fn follow_up(source: &jobs::Model) -> jobs::ActiveModel {
     jobs::ActiveModel {
         source_job_id: Set(Some(source.id)),
         retry_of_id: Set(None),

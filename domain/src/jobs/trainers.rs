@@ -200,23 +200,31 @@ impl Domain {
             .await?)
     }
 
-    /// A version the viewer's organizations own. (Published marketplace versions join this
-    /// when the marketplace lands.)
+    /// A version the viewer's organizations own, or a READY version of a trainer listed on
+    /// the marketplace.
     pub async fn trainer_version(
         &self,
         viewer: &Viewer,
         id: TrainerVersionId,
     ) -> Result<trainer_versions::Model> {
-        let version = find_scoped::<trainer_versions::Entity>(
+        let own = find_scoped::<trainer_versions::Entity>(
             &self.db,
             viewer,
             (trainer_versions::Column::Id, id),
             trainer_versions::Column::OrgId,
             "trainer version",
         )
-        .await?;
-        viewer.require(version.org_id, Permission::ReadProjects)?;
-        Ok(version)
+        .await;
+        match own {
+            Ok(version) => {
+                viewer.require(version.org_id, Permission::ReadProjects)?;
+                Ok(version)
+            }
+            // Another organization's version is visible while it is listed on the
+            // marketplace (what other organizations' jobs may run).
+            Err(Error::NotFound(_)) => self.listed_version(id).await,
+            Err(other) => Err(other),
+        }
     }
 }
 

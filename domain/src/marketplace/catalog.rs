@@ -95,6 +95,8 @@ pub(crate) async fn insert_trainer(
         created_by: Set(Some(viewer.user_id)),
         created_at: Set(at),
         updated_at: Set(at),
+        published_version_id: Set(None),
+        published_at: Set(None),
     }
     .insert(&**tx)
     .await

@@ -1,6 +1,6 @@
 //! The checks a pushed version goes through, run by a worker task: `VALIDATING` (manifest
 //! and config, see [`super::validation`]), then `SCANNING` (layers, see [`super::scanning`]),
-//! then `TEST_RUN`. Each step's report lines are committed and announced before the next
+//! then `TEST_RUN` (see [`super::compliance`]). Each step's report lines are committed and announced before the next
 //! step starts, so a worker that dies resumes at the step it was in, and a subscriber
 //! watches the report grow.
 
@@ -73,6 +73,11 @@ impl Domain {
             let outcome = match version.status {
                 VersionStatus::Validating => self.validate_version(&version).await?,
                 VersionStatus::Scanning => self.scan_version(&version).await?,
+                VersionStatus::TestRun => match self.compliance_step(&version).await? {
+                    Some(outcome) => outcome,
+                    // A compliance job runs; its end queues this check again.
+                    None => return Ok(()),
+                },
                 _ => return Ok(()),
             };
             self.advance(version, outcome).await?;

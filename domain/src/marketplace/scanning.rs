@@ -1,6 +1,6 @@
 //! The `SCANNING` step: each layer streamed from the blob store through the scanner (or its
 //! cached result, by digest), the layers merged, packages matched against the imported
-//! vulnerability database, and the policy's decision. The whole report is stored on the
+//! vulnerability database, and the decision of the organization's policy. The whole report is stored on the
 //! version; the check lines summarise it and name every blocking finding.
 
 use super::checks::StepOutcome;
@@ -9,7 +9,7 @@ use crate::entities::trainer_versions::{self, Check, CheckStatus, VersionStatus}
 use crate::entities::{registry_blobs, scan_layers};
 use crate::error::{Error, Result};
 use crate::time::now;
-use keynet_scan::vuln::policy::{self, Decision, Policy};
+use keynet_scan::vuln::policy::{self, Decision};
 use keynet_scan::vuln::{MatchOutcome, match_packages};
 use keynet_scan::{Finding, FindingKind, ImageConfig, ImageScan, LayerScan, Limits};
 use oci_spec::image::{Descriptor, ImageConfiguration};
@@ -101,7 +101,8 @@ impl Domain {
                 allowed: Vec::new(),
             },
         };
-        report.decision = policy::evaluate(&Policy::default(), &report.findings(), now());
+        let policy = self.policy_of(version.org_id).await?;
+        report.decision = policy::evaluate(&policy, &report.findings(), now());
 
         let checks = vec![
             check(

@@ -8,7 +8,7 @@ use crate::time::now;
 use keynet_scan::vuln::{Advisory, AdvisorySource, lookup_keys};
 use keynet_scan::{OsRelease, Package};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -54,11 +54,14 @@ impl Domain {
         };
         let at = now();
         for chunk in records.chunks(500) {
-            let tx = self.db.begin().await?;
+            // `begin` takes SQLite's write lock up front: this transaction reads before it
+            // writes, and after a plain `BEGIN` its first write fails at once ("database is
+            // locked", no waiting) when a running server writes or has committed meanwhile.
+            let tx = self.begin().await?;
             let ids: Vec<&str> = chunk.iter().map(|r| r.advisory.id.as_str()).collect();
             let stored: HashMap<String, String> = vuln_advisories::Entity::find()
                 .filter(vuln_advisories::Column::Id.is_in(ids))
-                .all(&tx)
+                .all(&*tx)
                 .await?
                 .into_iter()
                 .map(|row| (row.id, row.modified))
@@ -76,7 +79,7 @@ impl Domain {
                 }
                 vuln_affected::Entity::delete_many()
                     .filter(vuln_affected::Column::AdvisoryId.eq(advisory.id.as_str()))
-                    .exec(&tx)
+                    .exec(&*tx)
                     .await?;
                 vuln_advisories::Entity::insert(vuln_advisories::ActiveModel {
                     id: Set(advisory.id.clone()),
@@ -93,7 +96,7 @@ impl Domain {
                         ])
                         .to_owned(),
                 )
-                .exec_without_returning(&tx)
+                .exec_without_returning(&*tx)
                 .await?;
                 let mut keys = advisory.index_keys();
                 keys.sort();
@@ -106,11 +109,11 @@ impl Domain {
                             advisory_id: Set(advisory.id.clone()),
                         },
                     ))
-                    .exec_without_returning(&tx)
+                    .exec_without_returning(&*tx)
                     .await?;
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
         }
         Ok(outcome)
     }

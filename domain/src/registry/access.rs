@@ -151,6 +151,26 @@ impl Domain {
         })
     }
 
+    /// The push rights an upload key gives, for pushes that do not go through `/v2/token`
+    /// (the archive upload), with the one tag the key may push.
+    pub(crate) async fn upload_key_access(
+        &self,
+        secret: &str,
+    ) -> Result<(RepositoryAccess, String)> {
+        let grant = self.upload_grant(secret).await?.ok_or_else(|| {
+            Error::forbidden("the upload key is unknown, used or expired; request a new one")
+        })?;
+        let org = org_row(&self.db, grant.trainer.org_id).await?;
+        let access = RepositoryAccess {
+            name: format!("{}/{}", org.slug, grant.trainer.slug),
+            trainer: grant.trainer,
+            actions: vec![Action::Pull, Action::Push],
+            user: grant.key.created_by,
+            upload_key: Some(grant.key.id),
+        };
+        Ok((access, grant.key.tag))
+    }
+
     /// An upload key grants pull and push on its own repository, and nothing else.
     async fn grant_upload(&self, grant: &UploadGrant, scopes: &[&str]) -> Result<Vec<AccessEntry>> {
         let org = org_row(&self.db, grant.trainer.org_id).await?;

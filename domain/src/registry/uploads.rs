@@ -262,7 +262,12 @@ impl Domain {
                     blobs
                         .open(&key)
                         .await
-                        .map(tokio_util::io::ReaderStream::new)
+                        .map(|reader| {
+                            tokio_util::io::ReaderStream::with_capacity(
+                                reader,
+                                super::BLOB_READ_CHUNK,
+                            )
+                        })
                         .map_err(std::io::Error::other)
                 }
             })

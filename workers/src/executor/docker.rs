@@ -330,6 +330,34 @@ impl Executor for DockerExecutor {
     ) -> BoxFuture<'a, anyhow::Result<Outcome>> {
         Box::pin(self.run_launch(launch, logs, cancel))
     }
+
+    fn ensure_image<'a>(
+        &'a self,
+        reference: &'a str,
+        archive: super::ImageArchive,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            if self.docker.inspect_image(reference).await.is_ok() {
+                return Ok(());
+            }
+            let tar = archive().await?;
+            let mut loading = self.docker.import_image_stream(
+                bollard::query_parameters::ImportImageOptions::default(),
+                tar,
+                None,
+            );
+            while let Some(progress) = loading.next().await {
+                progress.with_context(|| format!("loading the pushed image {reference}"))?;
+            }
+            self.docker
+                .inspect_image(reference)
+                .await
+                .with_context(|| {
+                    format!("the engine loaded the archive but has no image {reference}")
+                })?;
+            Ok(())
+        })
+    }
 }
 
 /// `sha256:<64 hex>` or `name@sha256:<64 hex>`.

@@ -150,7 +150,25 @@ pub trait Executor: Send + Sync + 'static {
         logs: mpsc::Sender<LogLine>,
         cancel: CancellationToken,
     ) -> BoxFuture<'a, anyhow::Result<Outcome>>;
+
+    /// Makes an image the engine does not have available from `archive` (a `docker load`
+    /// tar, opened only when needed). Executors that run no images have nothing to do.
+    fn ensure_image<'a>(
+        &'a self,
+        _reference: &'a str,
+        _archive: ImageArchive,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
+
+/// Opens a `docker load` archive of an image.
+pub type ImageArchive = Box<
+    dyn FnOnce() -> BoxFuture<
+            'static,
+            anyhow::Result<futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>>,
+        > + Send,
+>;
 
 /// Picks the first executor whose check passes, or returns every executor's reason joined.
 pub fn choose<'a>(

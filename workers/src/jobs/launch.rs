@@ -75,6 +75,15 @@ pub async fn prepare(
             .await
             .context("preparing the dataset")?;
     }
+    // Only compliance jobs have neither: they run on a generated dataset.
+    let compliance = matches!(job.kind, JobKind::Validation | JobKind::Inference)
+        && job.snapshot_id.is_none()
+        && job.inference_upload_id.is_none();
+    if compliance {
+        super::sample_dataset::write(&input_dir.join("dataset"), job.task_type)
+            .await
+            .context("generating the compliance dataset")?;
+    }
     if let Some(checkpoint) = &attempt.checkpoint {
         let name = checkpoint
             .metadata

@@ -4,6 +4,7 @@
 mod actions;
 mod launch;
 mod resolve;
+mod sample_dataset;
 mod tail;
 
 pub use resolve::TrainerImages;
@@ -131,6 +132,16 @@ impl JobHandler {
                 });
             }
         };
+        if let executor::Program::Image { reference } = &program
+            && attempt.version.manifest_digest.is_some()
+        {
+            let domain = self.domain.clone();
+            let version = attempt.version.clone();
+            let archive: executor::ImageArchive = Box::new(move || {
+                Box::pin(async move { Ok(domain.image_archive(&version).await?) })
+            });
+            executor.ensure_image(reference, archive).await?;
+        }
         let network = executor.name() == "process";
         let launch = launch::prepare(
             &self.domain,
