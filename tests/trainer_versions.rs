@@ -9,7 +9,7 @@
 )]
 
 use keynet_testkit::registry::{Registry, error_code, image_config, tar_layer};
-use keynet_testkit::{Backend, TestApp};
+use keynet_testkit::{Backend, TestApp, ws};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -355,5 +355,88 @@ async fn a_new_version_lists_how_its_hyperparameters_changed() {
         hyperparameter_changes(&app, &owner.token, &third.version_id)
             .await
             .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_watch_the_checks_and_shared_layers_are_scanned_once() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org_id, "Leaves").await;
+    let upload = app
+        .request_trainer_upload(&owner.token, &project, "Shared", json!([]))
+        .await;
+    let key = upload.key.as_str();
+    let version_id = upload.version_id.as_str();
+    let registry = Registry::new(app.url());
+    let bearer = registry
+        .bearer("upload", key, "acme/shared", "push,pull")
+        .await;
+
+    // A first, plain push scans the base layer.
+    let push = app
+        .api_token(&owner.token, &org_id, &["TRAINER_PUSH"])
+        .await;
+    let plain = registry
+        .bearer(&owner.email, &push, "acme/shared", "push,pull")
+        .await;
+    let base = tar_layer(&[("etc/base.txt", b"shared base layer", 0o644)]);
+    let config = image_config(&LABELS, &[&base]);
+    let first = registry
+        .push_image(&plain, "acme/shared", "base", &config, &[&base])
+        .await;
+    assert_eq!(first.status(), 201);
+    let listed = versions(&app, &owner.token, &org_id).await;
+    let base_version = listed
+        .iter()
+        .find(|v| v["status"] != "AWAITING_UPLOAD")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    settled(&app, &owner.token, &base_version).await;
+
+    let mut socket = ws::connect(app.url(), json!({"token": owner.token}))
+        .await
+        .unwrap();
+    socket
+        .subscribe(
+            "version",
+            "subscription($v: ID!) { trainerVersionUpdated(versionId: $v) { status checks { name message } } }",
+            json!({"v": version_id}),
+        )
+        .await;
+    // Give the server the moment it needs to register the subscription before the push.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let top = tar_layer(&[("train", b"#!/bin/sh\n", 0o755)]);
+    let config = image_config(&LABELS, &[&base, &top]);
+    let pushed = registry
+        .push_image(&bearer, "acme/shared", key, &config, &[&base, &top])
+        .await;
+    assert_eq!(pushed.status(), 201);
+
+    let mut statuses = Vec::new();
+    let scanned = loop {
+        let message = socket.next_message().await.unwrap();
+        assert_eq!(message["type"], "next", "{message}");
+        let version = message["payload"]["data"]["trainerVersionUpdated"].clone();
+        statuses.push(version["status"].as_str().unwrap().to_string());
+        if version["status"] != "VALIDATING" && version["status"] != "SCANNING" {
+            break version;
+        }
+    };
+    assert_eq!(statuses[..2], ["VALIDATING", "SCANNING"], "{statuses:?}");
+    assert_eq!(statuses[2], "TEST_RUN", "{statuses:?}: {scanned}");
+    let layers = scanned["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "scan.layers")
+        .unwrap();
+    assert_eq!(
+        layers["message"], "2 layers read (1 scanned before)",
+        "{layers}"
     );
 }
