@@ -12,6 +12,7 @@
 
 use keynet_api::settings::DockerMode;
 use keynet_testkit::docker::busybox_image;
+use keynet_testkit::registry::{Registry, error_code};
 use keynet_testkit::trainer::trainer_image;
 use keynet_testkit::{Account, Backend, TestApp};
 use serde_json::{Value, json};
@@ -108,7 +109,7 @@ fn push(config: &Path, local: &str, repository: &str, key: &str) {
 }
 
 async fn settled(app: &TestApp, token: &str, id: &str) -> Value {
-    let query = "query($id: ID!) { trainerVersion(id: $id) { status reference checks { name status message } } }";
+    let query = "query($id: ID!) { trainerVersion(id: $id) { status reference manifestDigest checks { name status message } } }";
     for _ in 0..1200 {
         let version =
             app.data(Some(token), query, json!({"id": id})).await["trainerVersion"].clone();
@@ -155,6 +156,25 @@ async fn a_pushed_reference_trainer_passes_the_compliance_run_and_is_ready() {
             "{name}: {version}"
         );
     }
+    // A ready version is pinned: its manifest cannot be deleted.
+    let digest = version["manifestDigest"].as_str().unwrap();
+    let admin = app
+        .api_token(&owner.token, &org_id, &["TRAINER_PUSH", "ADMIN"])
+        .await;
+    let registry = Registry::new(app.url());
+    let name = repository.split_once('/').unwrap().1;
+    let bearer = registry.bearer(&owner.email, &admin, name, "delete").await;
+    let delete = registry
+        .send(
+            reqwest::Method::DELETE,
+            Some(&bearer),
+            &format!("/v2/{name}/manifests/{digest}"),
+            &[],
+            vec![],
+        )
+        .await;
+    assert_eq!(error_code(delete).await, (403, "DENIED".into()));
+
     // The version's jobs ran the image loaded from the registry: it is on the engine again.
     let reference = version["reference"].as_str().unwrap();
     let inspect = docker(

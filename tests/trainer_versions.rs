@@ -177,23 +177,35 @@ async fn an_upload_key_pushes_one_version_that_is_validated_and_scanned() {
     let sbom: Value = serde_json::from_str(version["scan"]["cyclonedx"].as_str().unwrap()).unwrap();
     assert_eq!(sbom["specVersion"], "1.5");
 
-    // A version is pinned: its manifest cannot be deleted.
-    let owner_token = app
-        .api_token(&owner.token, &org_id, &["TRAINER_PUSH", "ADMIN"])
-        .await;
-    let admin = registry
-        .bearer(&owner.email, &owner_token, "acme/leaf-net", "delete")
-        .await;
-    let delete = registry
-        .send(
-            reqwest::Method::DELETE,
-            Some(&admin),
-            &format!("/v2/acme/leaf-net/manifests/{digest}"),
-            &[],
-            vec![],
-        )
-        .await;
-    assert_eq!(error_code(delete).await, (403, "DENIED".into()));
+    // The same reports as downloads; another organization's user finds nothing.
+    let download = |report: &str, token: &str| {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/v1/trainer-versions/{version_id}/{report}",
+                app.url()
+            ))
+            .bearer_auth(token)
+            .send()
+    };
+    let file = download("sbom", &owner.token).await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(
+        file.headers()["content-type"],
+        "application/vnd.cyclonedx+json"
+    );
+    let file: Value = file.json().await.unwrap();
+    assert_eq!(file["specVersion"], "1.5");
+    let file = download("sarif", &owner.token).await.unwrap();
+    assert_eq!(file.headers()["content-type"], "application/sarif+json");
+    assert_eq!(file.json::<Value>().await.unwrap()["version"], "2.1.0");
+    assert_eq!(download("pdf", &owner.token).await.unwrap().status(), 400);
+    let stranger = app.signup("stranger@example.com").await;
+    app.create_org(&stranger, "elsewhere").await;
+    assert_eq!(
+        download("sbom", &stranger.token).await.unwrap().status(),
+        404
+    );
+    assert_eq!(download("sbom", "not-a-token").await.unwrap().status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use keynet_domain::Error as DomainError;
-use keynet_domain::ids::{DatasetId, JobId, SnapshotId};
+use keynet_domain::Viewer;
+use keynet_domain::ids::{DatasetId, JobId, SnapshotId, TrainerVersionId};
+use keynet_domain::marketplace::ReportFormat;
 use keynet_domain::storage::{ByteStream, StorageError};
 use keynet_storage::{Error as StoreError, Method, content_disposition};
 use serde_json::json;
@@ -28,6 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/datasets/{id}/upload",
             web::post().to(upload_dataset),
+        )
+        .route(
+            "/api/v1/trainer-versions/{id}/{report}",
+            web::get().to(download_scan_report),
         )
         .route(
             "/api/v1/trainer-uploads/{key}/archive",
@@ -204,32 +210,65 @@ async fn upload_blob(
 
 /// `POST /api/v1/datasets/{id}/upload` with a multipart `file` field (a zip) and a bearer
 /// token: stores the archive and queues its import. Answers 202 with the upload.
+/// The caller, from the `Authorization` header (a session or an API token).
+async fn viewer(req: &HttpRequest, state: &AppState) -> Result<Viewer, DomainError> {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match authenticate(
+        &state.domain,
+        authorization,
+        client_addr(req, state.trust_forwarded_for),
+    )
+    .await?
+    {
+        (Some(viewer), _) => Ok(viewer),
+        (None, meta) if meta.credential_refused => Err(DomainError::CredentialRejected),
+        (None, _) => Err(DomainError::Unauthenticated),
+    }
+}
+
+/// A version's scan report as a file: the SBOM (CycloneDX) or the findings (SARIF).
+async fn download_scan_report(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let viewer = match viewer(&req, &state).await {
+        Ok(viewer) => viewer,
+        Err(error) => return rest_error(error),
+    };
+    let (id, kind) = path.into_inner();
+    let Ok(version) = id.parse::<TrainerVersionId>() else {
+        return rest_error(DomainError::invalid("id", "not a valid trainer version id"));
+    };
+    let format = match kind.as_str() {
+        "sbom" => ReportFormat::CycloneDx,
+        "sarif" => ReportFormat::Sarif,
+        _ => return rest_error(DomainError::invalid("report", "sbom or sarif")),
+    };
+    match state
+        .domain
+        .scan_report_file(&viewer, version, format)
+        .await
+    {
+        Ok((name, body)) => HttpResponse::Ok()
+            .content_type(format.media_type())
+            .insert_header((header::CONTENT_DISPOSITION, content_disposition(&name)))
+            .body(body),
+        Err(error) => rest_error(error),
+    }
+}
+
 async fn upload_dataset(
     req: HttpRequest,
     id: web::Path<String>,
     mut multipart: Multipart,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let viewer = match authenticate(
-        &state.domain,
-        authorization,
-        client_addr(&req, state.trust_forwarded_for),
-    )
-    .await
-    {
-        Ok((Some(viewer), _)) => viewer,
-        Ok((None, meta)) => {
-            let error = if meta.credential_refused {
-                DomainError::CredentialRejected
-            } else {
-                DomainError::Unauthenticated
-            };
-            return rest_error(error);
-        }
+    let viewer = match viewer(&req, &state).await {
+        Ok(viewer) => viewer,
         Err(error) => return rest_error(error),
     };
     let Ok(dataset) = id.parse::<DatasetId>() else {

@@ -21,7 +21,7 @@ use keynet_domain::hyperparameters::{
     self, HyperParameter as DomainHyperParameter, ParameterChange,
 };
 use keynet_domain::jobs::queries::{LogFilter, MetricSeries as DomainSeries};
-use keynet_domain::marketplace::ScanReport;
+use keynet_domain::marketplace::{ReportFormat, ScanReport};
 use serde_json::Value;
 
 pub struct Trainer(pub trainers::Model);
@@ -173,22 +173,10 @@ impl TrainerVersion {
     }
     /// The security scan, once the version was scanned.
     async fn scan(&self) -> ApiResult<Option<ScanSummary>> {
-        Ok(self.scan_report()?.map(|report| ScanSummary {
+        Ok(ScanReport::of(&self.0)?.map(|report| ScanSummary {
             report,
-            image: self.0.image.clone(),
-            digest: self.0.manifest_digest.clone().unwrap_or_default(),
+            version: self.0.clone(),
         }))
-    }
-}
-
-impl TrainerVersion {
-    fn scan_report(&self) -> ApiResult<Option<ScanReport>> {
-        self.0
-            .scan
-            .clone()
-            .map(serde_json::from_value::<ScanReport>)
-            .transpose()
-            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
     }
 }
 
@@ -212,9 +200,8 @@ impl VersionCheck {
 
 pub struct ScanSummary {
     report: ScanReport,
-    /// The version's image reference and digest, named in the SBOM.
-    image: String,
-    digest: String,
+    /// The scanned version, named in the SBOM.
+    version: trainer_versions::Model,
 }
 
 #[Object]
@@ -242,15 +229,13 @@ impl ScanSummary {
     async fn blocking(&self) -> Vec<String> {
         self.report.decision.reasons()
     }
-    /// The SBOM as CycloneDX 1.5 JSON.
+    /// The SBOM as CycloneDX 1.5 JSON (also `GET /api/v1/trainer-versions/{id}/sbom`).
     async fn cyclonedx(&self) -> ApiResult<String> {
-        keynet_scan::report::cyclonedx_json(&self.report.image, &self.image, &self.digest)
-            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
+        Ok(self.report.render(ReportFormat::CycloneDx, &self.version)?)
     }
-    /// Every finding as SARIF 2.1.0 JSON.
+    /// Every finding as SARIF 2.1.0 JSON (also `GET /api/v1/trainer-versions/{id}/sarif`).
     async fn sarif(&self) -> ApiResult<String> {
-        keynet_scan::report::sarif_json(&self.report.findings())
-            .map_err(|e| keynet_domain::Error::Internal(e.into()).into())
+        Ok(self.report.render(ReportFormat::Sarif, &self.version)?)
     }
 }
 

@@ -22,7 +22,7 @@ pub use catalog::NewTrainer;
 pub use checks::CHECK_TRAINER_VERSION;
 pub use listing::{MarketplaceFilter, MarketplaceSort};
 pub use ratings::{NewRating, RatingSummary};
-pub use scanning::ScanReport;
+pub use scanning::{ReportFormat, ScanReport};
 pub(crate) use uploads::UploadGrant;
 pub use uploads::{UPLOAD_KEY_MARK, UploadRequest, UploadTicket};
 pub use usage::{TrainerUsage, UsageFigures, VersionUsage};

@@ -27,7 +27,59 @@ pub struct ScanReport {
     pub decision: Decision,
 }
 
+/// The downloadable forms of a scan report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The SBOM, CycloneDX 1.5 JSON.
+    CycloneDx,
+    /// Every finding, SARIF 2.1.0 JSON.
+    Sarif,
+}
+
+impl ReportFormat {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::CycloneDx => "application/vnd.cyclonedx+json",
+            Self::Sarif => "application/sarif+json",
+        }
+    }
+
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            Self::CycloneDx => "cdx.json",
+            Self::Sarif => "sarif",
+        }
+    }
+}
+
 impl ScanReport {
+    /// The report as `format`, naming the version's image and digest.
+    pub fn render(
+        &self,
+        format: ReportFormat,
+        version: &trainer_versions::Model,
+    ) -> Result<String> {
+        let rendered = match format {
+            ReportFormat::CycloneDx => keynet_scan::report::cyclonedx_json(
+                &self.image,
+                &version.image,
+                version.manifest_digest.as_deref().unwrap_or_default(),
+            ),
+            ReportFormat::Sarif => keynet_scan::report::sarif_json(&self.findings()),
+        };
+        rendered.map_err(|e| Error::Internal(e.into()))
+    }
+
+    /// The report stored on a scanned version.
+    pub fn of(version: &trainer_versions::Model) -> Result<Option<Self>> {
+        version
+            .scan
+            .clone()
+            .map(serde_json::from_value::<Self>)
+            .transpose()
+            .map_err(|e| Error::Internal(e.into()))
+    }
+
     /// Every finding: the image's own, then the vulnerabilities.
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = self.image.findings.clone();
@@ -45,6 +97,20 @@ fn check(name: &str, status: CheckStatus, message: impl Into<String>) -> Check {
 }
 
 impl Domain {
+    /// A version's scan report as a file: its file name and content. Versions not scanned
+    /// yet are `NOT_FOUND`.
+    pub async fn scan_report_file(
+        &self,
+        viewer: &crate::viewer::Viewer,
+        id: crate::ids::TrainerVersionId,
+        format: ReportFormat,
+    ) -> Result<(String, String)> {
+        let version = self.trainer_version(viewer, id).await?;
+        let report = ScanReport::of(&version)?.ok_or(Error::NotFound("scan report"))?;
+        let name = format!("trainer-version-{}.{}", version.id, format.file_extension());
+        Ok((name, report.render(format, &version)?))
+    }
+
     pub(crate) async fn scan_version(
         &self,
         version: &trainer_versions::Model,

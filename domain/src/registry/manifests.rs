@@ -277,14 +277,15 @@ impl Domain {
         let pinned = trainer_versions::Entity::find()
             .filter(trainer_versions::Column::TrainerId.eq(access.trainer.id))
             .filter(trainer_versions::Column::ManifestDigest.eq(digest.as_str()))
-            .filter(trainer_versions::Column::Status.ne(VersionStatus::Rejected))
+            // READY versions are what jobs run; pushes still being checked or rejected may go.
+            .filter(trainer_versions::Column::Status.eq(VersionStatus::Ready))
             .one(&self.db)
             .await?;
         if let Some(version) = pinned {
             return Err(refuse(
                 RegistryCode::Denied,
                 format!(
-                    "version {} of this trainer is pinned to {digest}: versions never change",
+                    "version {} of this trainer is pinned to {digest} and ready: ready versions never change",
                     version.version
                 ),
             ));
