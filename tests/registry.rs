@@ -108,10 +108,7 @@ async fn login_follows_the_docker_token_flow() {
     );
 
     // A session token is not a registry token.
-    let session = r
-        .registry
-        .send(Method::GET, Some(&r.owner.token), "/v2/", &[], vec![])
-        .await;
+    let session = r.registry.call(Method::GET, &r.owner.token, "/v2/").await;
     assert_eq!(session.status(), 401);
     r.app.stop().await;
 }
@@ -137,12 +134,10 @@ async fn blobs_upload_whole_in_chunks_and_resumed() {
         );
         let head = r
             .registry
-            .send(
+            .call(
                 Method::HEAD,
-                Some(&bearer),
+                &bearer,
                 &format!("{blobs}/{}", digest(&whole)),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(head.status(), 200);
@@ -152,13 +147,7 @@ async fn blobs_upload_whole_in_chunks_and_resumed() {
         );
         let got = r
             .registry
-            .send(
-                Method::GET,
-                Some(&bearer),
-                &format!("{blobs}/{}", digest(&whole)),
-                &[],
-                vec![],
-            )
+            .call(Method::GET, &bearer, &format!("{blobs}/{}", digest(&whole)))
             .await;
         assert_eq!(got.bytes().await.unwrap().as_ref(), whole.as_slice());
 
@@ -167,13 +156,7 @@ async fn blobs_upload_whole_in_chunks_and_resumed() {
         let (first, rest) = blob.split_at(100_000);
         let started = r
             .registry
-            .send(
-                Method::POST,
-                Some(&bearer),
-                &format!("{blobs}/uploads/"),
-                &[],
-                vec![],
-            )
+            .call(Method::POST, &bearer, &format!("{blobs}/uploads/"))
             .await;
         assert_eq!(started.status(), 202);
         let location = started.headers()["location"].to_str().unwrap().to_string();
@@ -201,10 +184,7 @@ async fn blobs_upload_whole_in_chunks_and_resumed() {
             )
             .await;
         assert_eq!(error_code(wrong).await, (416, "BLOB_UPLOAD_INVALID".into()));
-        let status = r
-            .registry
-            .send(Method::GET, Some(&bearer), &location, &[], vec![])
-            .await;
+        let status = r.registry.call(Method::GET, &bearer, &location).await;
         assert_eq!(status.status(), 204);
         assert_eq!(
             status.headers()["range"],
@@ -237,19 +217,10 @@ async fn blobs_upload_whole_in_chunks_and_resumed() {
         assert_eq!(finished.status(), 201);
         let got = r
             .registry
-            .send(
-                Method::GET,
-                Some(&bearer),
-                &format!("{blobs}/{}", digest(&blob)),
-                &[],
-                vec![],
-            )
+            .call(Method::GET, &bearer, &format!("{blobs}/{}", digest(&blob)))
             .await;
         assert_eq!(got.bytes().await.unwrap().as_ref(), blob.as_slice());
-        let gone = r
-            .registry
-            .send(Method::GET, Some(&bearer), &location, &[], vec![])
-            .await;
+        let gone = r.registry.call(Method::GET, &bearer, &location).await;
         assert_eq!(error_code(gone).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
 
         // The same bytes pushed again are accepted (and stored once).
@@ -280,23 +251,15 @@ async fn bad_blob_requests_are_refused_and_keep_nothing() {
     assert_eq!(error_code(mismatch).await, (400, "DIGEST_INVALID".into()));
     let absent = r
         .registry
-        .send(
-            Method::HEAD,
-            Some(&bearer),
-            &format!("{blobs}/{claimed}"),
-            &[],
-            vec![],
-        )
+        .call(Method::HEAD, &bearer, &format!("{blobs}/{claimed}"))
         .await;
     assert_eq!(absent.status(), 404);
     let absent = r
         .registry
-        .send(
+        .call(
             Method::GET,
-            Some(&bearer),
+            &bearer,
             &format!("{blobs}/{}", digest(b"these bytes")),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(error_code(absent).await, (404, "BLOB_UNKNOWN".into()));
@@ -305,13 +268,7 @@ async fn bad_blob_requests_are_refused_and_keep_nothing() {
     for bad in ["sha256:abc", "md5:0123", "nothex"] {
         let refused = r
             .registry
-            .send(
-                Method::GET,
-                Some(&bearer),
-                &format!("{blobs}/{bad}"),
-                &[],
-                vec![],
-            )
+            .call(Method::GET, &bearer, &format!("{blobs}/{bad}"))
             .await;
         assert_eq!(
             error_code(refused).await,
@@ -322,13 +279,7 @@ async fn bad_blob_requests_are_refused_and_keep_nothing() {
     // A short upload: the client said the blob is longer than what it sent.
     let started = r
         .registry
-        .send(
-            Method::POST,
-            Some(&bearer),
-            &format!("{blobs}/uploads/"),
-            &[],
-            vec![],
-        )
+        .call(Method::POST, &bearer, &format!("{blobs}/uploads/"))
         .await;
     let location = started.headers()["location"].to_str().unwrap().to_string();
     let full = vec![7u8; 1000];
@@ -343,31 +294,20 @@ async fn bad_blob_requests_are_refused_and_keep_nothing() {
         .await;
     let short = r
         .registry
-        .send(
+        .call(
             Method::PUT,
-            Some(&bearer),
+            &bearer,
             &format!("{location}?digest={}", digest(&full)),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(error_code(short).await, (400, "DIGEST_INVALID".into()));
     // A finish without a digest, an unknown upload, a malformed Content-Range.
     let started = r
         .registry
-        .send(
-            Method::POST,
-            Some(&bearer),
-            &format!("{blobs}/uploads/"),
-            &[],
-            vec![],
-        )
+        .call(Method::POST, &bearer, &format!("{blobs}/uploads/"))
         .await;
     let location = started.headers()["location"].to_str().unwrap().to_string();
-    let no_digest = r
-        .registry
-        .send(Method::PUT, Some(&bearer), &location, &[], vec![])
-        .await;
+    let no_digest = r.registry.call(Method::PUT, &bearer, &location).await;
     assert_eq!(error_code(no_digest).await, (400, "DIGEST_INVALID".into()));
     let bad_range = r
         .registry
@@ -386,34 +326,19 @@ async fn bad_blob_requests_are_refused_and_keep_nothing() {
     for unknown in ["0190f0a0-0000-7000-8000-000000000000", "not-an-id"] {
         let refused = r
             .registry
-            .send(
-                Method::GET,
-                Some(&bearer),
-                &format!("{blobs}/uploads/{unknown}"),
-                &[],
-                vec![],
-            )
+            .call(Method::GET, &bearer, &format!("{blobs}/uploads/{unknown}"))
             .await;
         assert_eq!(
             error_code(refused).await,
             (404, "BLOB_UPLOAD_UNKNOWN".into())
         );
     }
-    let cancelled = r
-        .registry
-        .send(Method::DELETE, Some(&bearer), &location, &[], vec![])
-        .await;
+    let cancelled = r.registry.call(Method::DELETE, &bearer, &location).await;
     assert_eq!(cancelled.status(), 204);
     // Names that are not <org>/<trainer>, or no such trainer.
     let invalid = r
         .registry
-        .send(
-            Method::GET,
-            Some(&bearer),
-            "/v2/acme/a/b/tags/list",
-            &[],
-            vec![],
-        )
+        .call(Method::GET, &bearer, "/v2/acme/a/b/tags/list")
         .await;
     assert_eq!(error_code(invalid).await.1, "NAME_INVALID");
     r.app.stop().await;
@@ -531,12 +456,10 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
         assert_eq!(error_code(bad_tag).await, (400, "MANIFEST_INVALID".into()));
         let missing = r
             .registry
-            .send(
+            .call(
                 Method::GET,
-                Some(&bearer),
+                &bearer,
                 &format!("/v2/{}/manifests/v1", r.name),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(
@@ -558,10 +481,7 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
         );
         for reference in ["v1", manifest_digest.as_str()] {
             let path = format!("/v2/{}/manifests/{reference}", r.name);
-            let got = r
-                .registry
-                .send(Method::GET, Some(&bearer), &path, &[], vec![])
-                .await;
+            let got = r.registry.call(Method::GET, &bearer, &path).await;
             assert_eq!(got.status(), 200);
             assert_eq!(got.headers()["content-type"], DOCKER_MANIFEST);
             assert_eq!(
@@ -569,10 +489,7 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
                 manifest_digest.as_str()
             );
             assert_eq!(got.bytes().await.unwrap().as_ref(), manifest.as_slice());
-            let head = r
-                .registry
-                .send(Method::HEAD, Some(&bearer), &path, &[], vec![])
-                .await;
+            let head = r.registry.call(Method::HEAD, &bearer, &path).await;
             assert_eq!(head.status(), 200);
             assert_eq!(
                 head.headers()["content-length"],
@@ -618,12 +535,10 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
         // Tags, one per page, with the Link header to the next.
         let page = r
             .registry
-            .send(
+            .call(
                 Method::GET,
-                Some(&bearer),
+                &bearer,
                 &format!("/v2/{}/tags/list?n=1", r.name),
-                &[],
-                vec![],
             )
             .await;
         let link = page.headers()["link"].to_str().unwrap().to_string();
@@ -635,12 +550,10 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
         assert_eq!(body, json!({"name": r.name, "tags": ["multi"]}));
         let rest: Value = r
             .registry
-            .send(
+            .call(
                 Method::GET,
-                Some(&bearer),
+                &bearer,
                 &format!("/v2/{}/tags/list?n=1&last=multi", r.name),
-                &[],
-                vec![],
             )
             .await
             .json()
@@ -651,12 +564,10 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
         // Deleting needs the delete right (admins), and a digest.
         let denied = r
             .registry
-            .send(
+            .call(
                 Method::DELETE,
-                Some(&bearer),
+                &bearer,
                 &format!("/v2/{}/manifests/{manifest_digest}", r.name),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(error_code(denied).await, (403, "DENIED".into()));
@@ -667,56 +578,42 @@ async fn manifests_are_checked_stored_tagged_and_deleted_by_digest() {
             .await;
         let by_tag = r
             .registry
-            .send(
+            .call(
                 Method::DELETE,
-                Some(&admin),
+                &admin,
                 &format!("/v2/{}/manifests/v1", r.name),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(error_code(by_tag).await, (405, "UNSUPPORTED".into()));
         let deleted = r
             .registry
-            .send(
+            .call(
                 Method::DELETE,
-                Some(&admin),
+                &admin,
                 &format!("/v2/{}/manifests/{manifest_digest}", r.name),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(deleted.status(), 202);
         let gone = r
             .registry
-            .send(
-                Method::GET,
-                Some(&admin),
-                &format!("/v2/{}/manifests/v1", r.name),
-                &[],
-                vec![],
-            )
+            .call(Method::GET, &admin, &format!("/v2/{}/manifests/v1", r.name))
             .await;
         assert_eq!(error_code(gone).await, (404, "MANIFEST_UNKNOWN".into()));
         let unlinked = r
             .registry
-            .send(
+            .call(
                 Method::DELETE,
-                Some(&admin),
+                &admin,
                 &format!("/v2/{}/blobs/{}", r.name, digest(layer)),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(unlinked.status(), 202);
         let blob_gone = r
             .registry
-            .send(
+            .call(
                 Method::HEAD,
-                Some(&admin),
+                &admin,
                 &format!("/v2/{}/blobs/{}", r.name, digest(layer)),
-                &[],
-                vec![],
             )
             .await;
         assert_eq!(blob_gone.status(), 404);
@@ -780,12 +677,10 @@ async fn scopes_follow_roles_tokens_and_organizations() {
         .await;
     let probe = r
         .registry
-        .send(
+        .call(
             Method::HEAD,
-            Some(&own),
+            &own,
             &format!("/v2/{rival_repo}/blobs/{}", digest(&layer)),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(
@@ -796,16 +691,14 @@ async fn scopes_follow_roles_tokens_and_organizations() {
     // A mount from acme's repository is not allowed either: the client uploads instead.
     let mount = r
         .registry
-        .send(
+        .call(
             Method::POST,
-            Some(&own),
+            &own,
             &format!(
                 "/v2/{rival_repo}/blobs/uploads/?mount={}&from={}",
                 digest(&layer),
                 r.name
             ),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(mount.status(), 202, "no mount across organizations");
@@ -820,10 +713,7 @@ async fn scopes_follow_roles_tokens_and_organizations() {
         .registry
         .bearer(&viewer.email, &viewer_token, &r.name, "pull,push")
         .await;
-    let pulled = r
-        .registry
-        .send(Method::GET, Some(&read_only), &blob_path, &[], vec![])
-        .await;
+    let pulled = r.registry.call(Method::GET, &read_only, &blob_path).await;
     assert_eq!(pulled.status(), 200);
     let pushed = r
         .registry
@@ -848,12 +738,10 @@ async fn scopes_follow_roles_tokens_and_organizations() {
         .await;
     let other = r
         .registry
-        .send(
+        .call(
             Method::GET,
-            Some(&bearer),
+            &bearer,
             &format!("/v2/acme/{other_slug}/tags/list"),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(other.status(), 403);
@@ -864,13 +752,7 @@ async fn scopes_follow_roles_tokens_and_organizations() {
         .await;
     let refused = r
         .registry
-        .send(
-            Method::GET,
-            Some(&ghost),
-            "/v2/acme/ghost/tags/list",
-            &[],
-            vec![],
-        )
+        .call(Method::GET, &ghost, "/v2/acme/ghost/tags/list")
         .await;
     assert_eq!(refused.status(), 403);
     r.app.stop().await;

@@ -8,44 +8,11 @@
     reason = "tests: a failed step should stop the test"
 )]
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-use keynet_testkit::docker::busybox_image;
+use keynet_testkit::docker::{busybox_image, cli, cli_ok};
 use keynet_testkit::registry::Registry;
 use keynet_testkit::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::Value;
-
-/// Runs the docker CLI with its own configuration folder (so credentials stay in the test),
-/// feeding `stdin`.
-fn docker(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the docker CLI runs (see .ci/run)");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(stdin) = stdin {
-        input.write_all(stdin.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn succeeded(output: &Output, what: &str) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{what} failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_push_and_pull_round_trip() {
@@ -65,23 +32,16 @@ async fn docker_push_and_pull_round_trip() {
 
     // Without credentials the push is refused by the registry's challenge.
     let image = busybox_image().await.unwrap();
-    succeeded(
-        &docker(config, &["tag", &image, &format!("{repository}:v1")], None),
-        "docker tag",
-    );
-    let anonymous = docker(config, &["push", &format!("{repository}:v1")], None);
+    cli_ok(config, &["tag", &image, &format!("{repository}:v1")], None);
+    let anonymous = cli(config, &["push", &format!("{repository}:v1")], None);
     assert!(!anonymous.status.success(), "an anonymous push must fail");
 
-    let login = docker(
+    cli_ok(
         config,
         &["login", &host, "-u", &owner.email, "--password-stdin"],
         Some(&push_token),
     );
-    succeeded(&login, "docker login");
-    let pushed = succeeded(
-        &docker(config, &["push", &format!("{repository}:v1")], None),
-        "docker push",
-    );
+    let pushed = cli_ok(config, &["push", &format!("{repository}:v1")], None);
     let pushed_digest = pushed
         .split_whitespace()
         .find(|word| word.starts_with("sha256:"))
@@ -94,13 +54,7 @@ async fn docker_push_and_pull_round_trip() {
         .bearer(&owner.email, &push_token, &format!("acme/{slug}"), "pull")
         .await;
     let tags: Value = registry
-        .send(
-            Method::GET,
-            Some(&bearer),
-            &format!("/v2/acme/{slug}/tags/list"),
-            &[],
-            vec![],
-        )
+        .call(Method::GET, &bearer, &format!("/v2/acme/{slug}/tags/list"))
         .await
         .json()
         .await
@@ -127,41 +81,23 @@ async fn docker_push_and_pull_round_trip() {
     );
 
     // Removing the local copy and pulling it back yields the same image.
-    succeeded(
-        &docker(config, &["rmi", &format!("{repository}:v1")], None),
-        "docker rmi",
-    );
-    succeeded(
-        &docker(config, &["pull", &format!("{repository}:v1")], None),
-        "docker pull by tag",
-    );
+    cli_ok(config, &["rmi", &format!("{repository}:v1")], None);
+    cli_ok(config, &["pull", &format!("{repository}:v1")], None);
     let by_digest = format!("{repository}@{pushed_digest}");
-    succeeded(
-        &docker(config, &["pull", &by_digest], None),
-        "docker pull by digest",
-    );
-    let pulled_id = succeeded(
-        &docker(
-            config,
-            &["image", "inspect", "--format", "{{.Id}}", &by_digest],
-            None,
-        ),
-        "docker image inspect",
+    cli_ok(config, &["pull", &by_digest], None);
+    let pulled_id = cli_ok(
+        config,
+        &["image", "inspect", "--format", "{{.Id}}", &by_digest],
+        None,
     );
     assert_eq!(pulled_id.trim(), image);
 
     // A second push of the same image uploads nothing new: every layer already exists.
-    succeeded(
-        &docker(config, &["tag", &image, &format!("{repository}:v2")], None),
-        "docker tag v2",
-    );
-    let again = succeeded(
-        &docker(config, &["push", &format!("{repository}:v2")], None),
-        "docker push v2",
-    );
+    cli_ok(config, &["tag", &image, &format!("{repository}:v2")], None);
+    let again = cli_ok(config, &["push", &format!("{repository}:v2")], None);
     assert!(again.contains("exists"), "{again}");
 
     for tag in ["v1", "v2"] {
-        docker(config, &["rmi", &format!("{repository}:{tag}")], None);
+        cli(config, &["rmi", &format!("{repository}:{tag}")], None);
     }
 }

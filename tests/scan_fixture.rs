@@ -14,7 +14,7 @@ mod support;
 
 use keynet_testkit::app::JWT_SECRET;
 use keynet_testkit::pg::TestDatabase;
-use keynet_testkit::registry::{Registry, image_config, tar_layer};
+use keynet_testkit::registry::{Registry, check_line, image_config, tar_layer};
 use keynet_testkit::{Backend, TestApp};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -178,15 +178,6 @@ fn expected_row(fields: [&str; 6]) -> Row {
     (rule, kind, severity, path, package, fixed)
 }
 
-fn check<'a>(version: &'a Value, name: &str) -> &'a Value {
-    version["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {version}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vulnerable_image_is_rejected_and_clean_one_passes_on_sqlite() {
     imported_advisories_decide_the_scan(Backend::Sqlite).await;
@@ -284,7 +275,7 @@ async fn imported_advisories_decide_the_scan(backend: Backend) {
     // The policy blocks the vulnerabilities that have a fix and the secret, and says so.
     assert_eq!(version["scan"]["passed"], false);
     assert_eq!(version["scan"]["blocking"].as_array().unwrap().len(), 3);
-    let policy = check(&version, "scan.policy");
+    let policy = check_line(&version, "scan.policy");
     assert_eq!(policy["status"], "FAILED");
     let message = policy["message"].as_str().unwrap();
     for blocking in ["CVE-2023-4911", "CVE-2023-50447", "secret.private-key"] {

@@ -11,40 +11,15 @@
 )]
 
 use keynet_api::settings::DockerMode;
-use keynet_testkit::docker::busybox_image;
-use keynet_testkit::registry::{Registry, error_code};
+use keynet_testkit::docker::{busybox_image, cli, cli_ok};
+use keynet_testkit::registry::{Registry, check_line, error_code};
 use keynet_testkit::trainer::trainer_image;
 use keynet_testkit::{Account, Backend, TestApp};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const LABELS: &str = "LABEL ai.keynet.trainer.task-types=classification ai.keynet.trainer.frameworks=rust ai.keynet.trainer.export-formats=onnx";
-
-fn docker(config: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write as _;
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the docker CLI runs (see .ci/run)");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(stdin) = stdin {
-        input.write_all(stdin.as_bytes()).unwrap();
-    }
-    drop(input);
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 /// Builds `FROM base` plus the trainer labels (and `extra` Dockerfile lines) into `tag`.
 fn labelled(config: &Path, base: &str, extra: &str, tag: &str) {
@@ -54,7 +29,7 @@ fn labelled(config: &Path, base: &str, extra: &str, tag: &str) {
         format!("FROM {base}\n{LABELS}\n{extra}\n"),
     )
     .unwrap();
-    docker(
+    cli_ok(
         config,
         &["build", "-q", "-t", tag, context.path().to_str().unwrap()],
         None,
@@ -97,15 +72,15 @@ async fn upload_key(
 /// local copies so the worker has to load the image from the registry.
 fn push(config: &Path, local: &str, repository: &str, key: &str) {
     let host = repository.split('/').next().unwrap();
-    docker(
+    cli_ok(
         config,
         &["login", host, "-u", "upload", "--password-stdin"],
         Some(key),
     );
     let remote = format!("{repository}:{key}");
-    docker(config, &["tag", local, &remote], None);
-    docker(config, &["push", &remote], None);
-    docker(config, &["rmi", &remote, local], None);
+    cli_ok(config, &["tag", local, &remote], None);
+    cli_ok(config, &["push", &remote], None);
+    cli_ok(config, &["rmi", &remote, local], None);
 }
 
 async fn settled(app: &TestApp, token: &str, id: &str) -> Value {
@@ -119,15 +94,6 @@ async fn settled(app: &TestApp, token: &str, id: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the version did not reach READY or REJECTED");
-}
-
-fn check<'a>(version: &'a Value, name: &str) -> &'a Value {
-    version["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {version}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +117,7 @@ async fn a_pushed_reference_trainer_passes_the_compliance_run_and_is_ready() {
         "test_run.inference",
     ] {
         assert_eq!(
-            check(&version, name)["status"],
+            check_line(&version, name)["status"],
             "PASSED",
             "{name}: {version}"
         );
@@ -165,25 +131,23 @@ async fn a_pushed_reference_trainer_passes_the_compliance_run_and_is_ready() {
     let name = repository.split_once('/').unwrap().1;
     let bearer = registry.bearer(&owner.email, &admin, name, "delete").await;
     let delete = registry
-        .send(
+        .call(
             reqwest::Method::DELETE,
-            Some(&bearer),
+            &bearer,
             &format!("/v2/{name}/manifests/{digest}"),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(error_code(delete).await, (403, "DENIED".into()));
 
     // The version's jobs ran the image loaded from the registry: it is on the engine again.
     let reference = version["reference"].as_str().unwrap();
-    let inspect = docker(
+    let inspect = cli_ok(
         config.path(),
         &["image", "inspect", "--format", "{{.Id}}", reference],
         None,
     );
-    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), reference);
-    docker(config.path(), &["rmi", reference], None);
+    assert_eq!(inspect.trim(), reference);
+    cli_ok(config.path(), &["rmi", reference], None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +170,7 @@ USER 1000"#;
 
     let version = settled(&app, &owner.token, &version_id).await;
     assert_eq!(version["status"], "REJECTED", "{version}");
-    let training = check(&version, "test_run.training");
+    let training = check_line(&version, "test_run.training");
     assert_eq!(training["status"], "FAILED");
     let message = training["message"].as_str().unwrap();
     assert!(
@@ -214,10 +178,7 @@ USER 1000"#;
         "{message}"
     );
     let reference = version["reference"].as_str().unwrap();
-    Command::new("docker")
-        .args(["rmi", reference])
-        .output()
-        .unwrap();
+    cli(config.path(), &["rmi", reference], None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,12 +195,12 @@ async fn a_docker_save_archive_pushed_with_an_upload_key_becomes_a_ready_version
     );
     labelled(config.path(), &base, "", &local);
     let archive = config.path().join("image.tar");
-    docker(
+    cli_ok(
         config.path(),
         &["save", "-o", archive.to_str().unwrap(), &local],
         None,
     );
-    docker(config.path(), &["rmi", &local], None);
+    cli_ok(config.path(), &["rmi", &local], None);
 
     let response = reqwest::Client::new()
         .post(format!(
@@ -254,8 +215,5 @@ async fn a_docker_save_archive_pushed_with_an_upload_key_becomes_a_ready_version
     let version = settled(&app, &owner.token, &version_id).await;
     assert_eq!(version["status"], "READY", "{version}");
     let reference = version["reference"].as_str().unwrap();
-    Command::new("docker")
-        .args(["rmi", reference])
-        .output()
-        .unwrap();
+    cli(config.path(), &["rmi", reference], None);
 }

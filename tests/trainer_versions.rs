@@ -8,7 +8,7 @@
     reason = "tests: a failed step should stop the test"
 )]
 
-use keynet_testkit::registry::{Registry, error_code, image_config, tar_layer};
+use keynet_testkit::registry::{Registry, check_line, error_code, image_config, tar_layer};
 use keynet_testkit::{Backend, TestApp, ws};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -19,28 +19,11 @@ const LABELS: [(&str, &str); 3] = [
     ("ai.keynet.trainer.export-formats", "onnx"),
 ];
 
-const VERSION: &str = "query($id: ID!) { trainerVersion(id: $id) {
-    status manifestDigest reference frameworks: framework
+/// What the tests read of a version once its checks have settled.
+const VERSION_FIELDS: &str = "manifestDigest reference frameworks: framework
     hyperparameters { name }
     checks { name status message }
-    scan { passed blocking packageCount sarif cyclonedx findings }
-} }";
-
-/// Polls the version until its checks have stopped moving (bounded).
-async fn settled(app: &TestApp, token: &str, id: &str) -> Value {
-    for _ in 0..600 {
-        let data = app.data(Some(token), VERSION, json!({"id": id})).await;
-        let version = data["trainerVersion"].clone();
-        if !matches!(
-            version["status"].as_str(),
-            Some("VALIDATING" | "SCANNING" | "AWAITING_UPLOAD")
-        ) {
-            return version;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the version's checks did not finish");
-}
+    scan { passed blocking packageCount sarif cyclonedx findings }";
 
 /// The org's first trainer's versions, newest first.
 async fn versions(app: &TestApp, token: &str, org_id: &str) -> Vec<Value> {
@@ -53,15 +36,6 @@ async fn versions(app: &TestApp, token: &str, org_id: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-fn check<'a>(version: &'a Value, name: &str) -> &'a Value {
-    version["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {version}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,12 +85,10 @@ async fn an_upload_key_pushes_one_version_that_is_validated_and_scanned() {
         .unwrap();
     let token = elsewhere["token"].as_str().unwrap();
     let refused = registry
-        .send(
+        .call(
             reqwest::Method::POST,
-            Some(token),
+            token,
             &format!("/v2/acme/{other}/blobs/uploads/"),
-            &[],
-            vec![],
         )
         .await;
     assert_eq!(error_code(refused).await, (403, "DENIED".into()));
@@ -143,7 +115,9 @@ async fn an_upload_key_pushes_one_version_that_is_validated_and_scanned() {
     assert_eq!(error_code(again).await, (403, "DENIED".into()));
     assert_eq!(registry.token("upload", key, &[]).await.status(), 401);
 
-    let version = settled(&app, &owner.token, version_id).await;
+    let version = app
+        .settled_version(&owner.token, version_id, VERSION_FIELDS)
+        .await;
     assert_eq!(version["status"], "TEST_RUN", "{version}");
     assert_eq!(version["manifestDigest"], digest.as_str());
     assert!(
@@ -166,7 +140,7 @@ async fn an_upload_key_pushes_one_version_that_is_validated_and_scanned() {
         "scan.policy",
     ] {
         assert_eq!(
-            check(&version, name)["status"],
+            check_line(&version, name)["status"],
             "PASSED",
             "{name}: {version}"
         );
@@ -232,9 +206,11 @@ async fn plain_pushes_are_versions_that_checks_can_reject() {
     let listed = versions(&app, &owner.token, &org_id).await;
     assert_eq!(listed.len(), 1);
     let first = listed[0]["id"].as_str().unwrap().to_string();
-    let version = settled(&app, &owner.token, &first).await;
+    let version = app
+        .settled_version(&owner.token, &first, VERSION_FIELDS)
+        .await;
     assert_eq!(version["status"], "REJECTED");
-    let labels = check(&version, "labels");
+    let labels = check_line(&version, "labels");
     assert_eq!(labels["status"], "FAILED");
     assert!(
         labels["message"]
@@ -265,11 +241,13 @@ async fn plain_pushes_are_versions_that_checks_can_reject() {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["version"], 2);
     let second = listed[0]["id"].as_str().unwrap().to_string();
-    let version = settled(&app, &owner.token, &second).await;
+    let version = app
+        .settled_version(&owner.token, &second, VERSION_FIELDS)
+        .await;
     assert_eq!(version["status"], "REJECTED", "{version}");
-    assert_eq!(check(&version, "labels")["status"], "PASSED");
-    assert_eq!(check(&version, "scan.secrets")["status"], "WARNING");
-    let policy = check(&version, "scan.policy");
+    assert_eq!(check_line(&version, "labels")["status"], "PASSED");
+    assert_eq!(check_line(&version, "scan.secrets")["status"], "WARNING");
+    let policy = check_line(&version, "scan.policy");
     assert_eq!(policy["status"], "FAILED");
     assert!(
         policy["message"]
@@ -326,7 +304,8 @@ async fn a_new_version_lists_how_its_hyperparameters_changed() {
         .await;
     assert_eq!(pushed.status(), 201);
     assert_eq!(
-        settled(&app, &owner.token, &first.version_id).await["status"],
+        app.settled_version(&owner.token, &first.version_id, VERSION_FIELDS)
+            .await["status"],
         "TEST_RUN"
     );
     let second = app
@@ -407,7 +386,8 @@ async fn subscribers_watch_the_checks_and_shared_layers_are_scanned_once() {
         .as_str()
         .unwrap()
         .to_string();
-    settled(&app, &owner.token, &base_version).await;
+    app.settled_version(&owner.token, &base_version, VERSION_FIELDS)
+        .await;
 
     let mut socket = ws::connect(app.url(), json!({"token": owner.token}))
         .await
@@ -451,4 +431,84 @@ async fn subscribers_watch_the_checks_and_shared_layers_are_scanned_once() {
         layers["message"], "2 layers read (1 scanned before)",
         "{layers}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_trainer_and_upload_requests_name_their_field_and_store_nothing() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org_id, "Leaves").await;
+    let create = "mutation($input: CreateTrainerInput!) { createTrainer(input: $input) { id } }";
+    for (input, field) in [
+        (
+            json!({"orgId": org_id, "name": "  ", "taskTypes": ["CLASSIFICATION"]}),
+            "name",
+        ),
+        (
+            json!({"orgId": org_id, "name": "!!!", "taskTypes": ["CLASSIFICATION"]}),
+            "name",
+        ),
+        (
+            json!({"orgId": org_id, "name": "Net", "taskTypes": []}),
+            "taskTypes",
+        ),
+        (
+            json!({"orgId": org_id, "name": "Net", "taskTypes": ["POSE"], "description": "x".repeat(5000)}),
+            "description",
+        ),
+    ] {
+        let (code, error) = app
+            .error(Some(&owner.token), create, json!({"input": input}))
+            .await;
+        assert_eq!(
+            (code.as_str(), &error["extensions"]["field"]),
+            ("BAD_USER_INPUT", &json!(field)),
+            "{error}"
+        );
+    }
+    let request = "mutation($input: RequestTrainerUploadInput!) { requestTrainerUpload(input: $input) { id } }";
+    for (input, field) in [
+        (
+            json!({"projectId": project, "modelName": "***"}),
+            "modelName",
+        ),
+        (
+            json!({"projectId": "not-an-id", "modelName": "Net"}),
+            "projectId",
+        ),
+        (
+            json!({"projectId": project, "modelName": "Net", "hyperParameters": [
+                {"name": "lr", "type": "FLOAT"}, {"name": "lr", "type": "INT"},
+            ]}),
+            "hyperparameters",
+        ),
+        (
+            json!({"projectId": project, "modelName": "Net", "hyperParameters": [
+                {"name": "epochs", "type": "INT", "default": "many"},
+            ]}),
+            "hyperparameters",
+        ),
+    ] {
+        let (code, error) = app
+            .error(Some(&owner.token), request, json!({"input": input}))
+            .await;
+        assert_eq!(code, "BAD_USER_INPUT", "{error}");
+        assert!(
+            error["extensions"]["field"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{field}: {error}"
+        );
+    }
+    // Nothing was created by the refused requests.
+    let trainers = app
+        .data(
+            Some(&owner.token),
+            "query($o: ID!) { trainers(orgId: $o) { nodes { id } } }",
+            json!({"o": org_id}),
+        )
+        .await;
+    assert_eq!(trainers["trainers"]["nodes"], json!([]));
 }

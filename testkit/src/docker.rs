@@ -239,3 +239,36 @@ fn hex_digest(data: &[u8]) -> String {
             hex
         })
 }
+
+/// Runs the docker CLI with its own configuration folder `config` (so registry credentials
+/// stay with the test), feeding it `stdin`.
+pub fn cli(config: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("docker")
+        .env("DOCKER_CONFIG", config)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the docker CLI runs (see .ci/run)");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(stdin) = stdin {
+        input.write_all(stdin.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// [`cli`] for a command that must succeed: its standard output.
+pub fn cli_ok(config: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let output = cli(config, args, stdin);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -90,6 +90,11 @@ impl Registry {
         request.send().await.unwrap()
     }
 
+    /// A request with a bearer and neither headers nor body.
+    pub async fn call(&self, method: Method, bearer: &str, path: &str) -> Response {
+        self.send(method, Some(bearer), path, &[], vec![]).await
+    }
+
     /// Uploads `bytes` in one request (`POST …/blobs/uploads/?digest=`); the response.
     pub async fn push_blob(&self, bearer: &str, repo: &str, bytes: &[u8]) -> Response {
         self.send(
@@ -344,4 +349,14 @@ pub fn tar_with_raw_path(path: &str, data: &[u8]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     tar.append(&header, data).unwrap();
     tar.into_inner().unwrap()
+}
+
+/// The line `name` of a `trainerVersion { checks { name … } }` answer.
+pub fn check_line<'a>(version: &'a Value, name: &str) -> &'a Value {
+    version["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {version}"))
 }

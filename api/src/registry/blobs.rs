@@ -186,7 +186,7 @@ pub async fn fetch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Ok(source) => source,
         Err(response) => return response,
     };
-    let digest = match Digest::parse(req.match_info().get("digest").unwrap_or_default()) {
+    let digest = match path_digest(&req) {
         Ok(digest) => digest,
         Err(error) => return registry_error(None, &error),
     };
@@ -218,7 +218,7 @@ pub async fn unlink(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(target) => target,
         Err(response) => return response,
     };
-    let digest = match Digest::parse(req.match_info().get("digest").unwrap_or_default()) {
+    let digest = match path_digest(&req) {
         Ok(digest) => digest,
         Err(error) => return registry_error(None, &error),
     };
@@ -226,6 +226,11 @@ pub async fn unlink(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(()) => with_api_version(HttpResponse::Accepted()).finish(),
         Err(error) => registry_error(None, &error),
     }
+}
+
+/// The `{digest}` of the path.
+fn path_digest(req: &HttpRequest) -> keynet_domain::Result<Digest> {
+    Digest::parse(req.match_info().get("digest").unwrap_or_default())
 }
 
 fn upload_id(req: &HttpRequest) -> String {

@@ -301,14 +301,7 @@ impl Domain {
             max_runtime_seconds: job.max_runtime_seconds,
         };
         self.admission.admit(&tx, &request).await?;
-        crate::tasks::enqueue_with(
-            &*tx,
-            RUN_JOB,
-            json!({"job_id": job.id}),
-            priority_of(job.kind),
-            JOB_TASK_ATTEMPTS,
-        )
-        .await?;
+        enqueue_run(&tx, &job).await?;
         Change::new(job.org_id, "job.started", "job", job.id)
             .by(viewer)
             .meta(json!({"kind": job.kind, "trainer_version_id": job.trainer_version_id}))
@@ -340,8 +333,21 @@ impl Domain {
     }
 }
 
+/// Queues the task that runs `job`, in the transaction that inserted it.
+pub(crate) async fn enqueue_run(tx: &Tx, job: &jobs::Model) -> Result<()> {
+    crate::tasks::enqueue_with(
+        &**tx,
+        RUN_JOB,
+        json!({"job_id": job.id}),
+        priority_of(job.kind),
+        JOB_TASK_ATTEMPTS,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Inference and export are short and someone waits for them: they go first.
-pub(crate) fn priority_of(kind: JobKind) -> i32 {
+fn priority_of(kind: JobKind) -> i32 {
     match kind {
         JobKind::Inference | JobKind::Export => 10,
         JobKind::Training | JobKind::Validation => 0,
@@ -349,7 +355,7 @@ pub(crate) fn priority_of(kind: JobKind) -> i32 {
 }
 
 /// A worker that dies mid-job costs one attempt; after this many the job fails.
-pub(crate) const JOB_TASK_ATTEMPTS: i32 = 3;
+const JOB_TASK_ATTEMPTS: i32 = 3;
 
 pub(crate) fn new_job(
     project: &crate::entities::projects::Model,

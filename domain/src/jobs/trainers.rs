@@ -11,7 +11,7 @@ use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::ids::{OrgId, TrainerId, TrainerVersionId};
-use crate::marketplace::catalog::{insert_trainer, next_version_number};
+use crate::marketplace::catalog::{next_version_number, trainer_named};
 use crate::page::{Page, PageRequest};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
@@ -100,26 +100,15 @@ impl Domain {
         )?;
         let mut tx = self.begin().await?;
         let at = now();
-        let existing = trainers::Entity::find()
-            .filter(trainers::Column::OrgId.eq(input.org_id))
-            .filter(trainers::Column::Slug.eq(slug.as_str()))
-            .one(&*tx)
-            .await?;
-        let trainer = match existing {
-            Some(trainer) => trainer,
-            None => {
-                insert_trainer(
-                    &tx,
-                    viewer,
-                    input.org_id,
-                    name,
-                    String::new(),
-                    TaskTypes(input.task_types.clone()),
-                    Names(vec![framework.clone()]),
-                )
-                .await?
-            }
-        };
+        let trainer = trainer_named(
+            &tx,
+            viewer,
+            input.org_id,
+            name,
+            TaskTypes(input.task_types.clone()),
+            Names(vec![framework.clone()]),
+        )
+        .await?;
         let number = next_version_number(&*tx, trainer.id).await?;
         let version = trainer_versions::ActiveModel {
             id: Set(TrainerVersionId::new()),

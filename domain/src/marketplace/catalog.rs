@@ -108,6 +108,38 @@ pub(crate) async fn insert_trainer(
     })
 }
 
+/// The organization's trainer called `name` (by its slug), created with `task_types` and
+/// `frameworks` on first use: how registrations and upload requests name their trainer.
+pub(crate) async fn trainer_named(
+    tx: &Tx,
+    viewer: &Viewer,
+    org_id: OrgId,
+    name: String,
+    task_types: TaskTypes,
+    frameworks: Names,
+) -> Result<trainers::Model> {
+    let existing = trainers::Entity::find()
+        .filter(trainers::Column::OrgId.eq(org_id))
+        .filter(trainers::Column::Slug.eq(validate::slugify(&name)))
+        .one(&**tx)
+        .await?;
+    match existing {
+        Some(trainer) => Ok(trainer),
+        None => {
+            insert_trainer(
+                tx,
+                viewer,
+                org_id,
+                name,
+                String::new(),
+                task_types,
+                frameworks,
+            )
+            .await
+        }
+    }
+}
+
 /// The number the trainer's next version gets.
 pub(crate) async fn next_version_number(
     db: &impl ConnectionTrait,

@@ -14,9 +14,8 @@ use crate::entities::trainer_versions::{self, Check, CheckStatus, VersionStatus}
 use crate::entities::{job_artifacts, job_events, projects, trainer_upload_keys};
 use crate::error::Result;
 use crate::hyperparameters::ParamType;
-use crate::jobs::RUN_JOB;
 use crate::jobs::announce_job;
-use crate::jobs::start::{JOB_TASK_ATTEMPTS, follow_up, new_job, priority_of};
+use crate::jobs::start::{enqueue_run, follow_up, new_job};
 use crate::tasks;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Map, Value, json};
@@ -232,14 +231,7 @@ impl Domain {
     async fn queue_compliance_job(&self, job: jobs::ActiveModel) -> Result<()> {
         let mut tx = self.begin().await?;
         let job = job.insert(&*tx).await?;
-        tasks::enqueue_with(
-            &*tx,
-            RUN_JOB,
-            json!({"job_id": job.id}),
-            priority_of(job.kind),
-            JOB_TASK_ATTEMPTS,
-        )
-        .await?;
+        enqueue_run(&tx, &job).await?;
         Change::new(job.org_id, "trainer.compliance_job_started", "job", job.id)
             .meta(json!({"kind": job.kind, "trainer_version_id": job.trainer_version_id}))
             .record(&mut tx)

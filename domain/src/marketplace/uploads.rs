@@ -3,7 +3,7 @@
 //! exactly one image to exactly one tag of the trainer's repository; it is used up by
 //! that push and expires unused after a day.
 
-use super::catalog::{insert_trainer, next_version_number};
+use super::catalog::{next_version_number, trainer_named};
 use crate::audit::Change;
 use crate::auth::secrets;
 use crate::domain::Domain;
@@ -87,26 +87,15 @@ impl Domain {
         let org = org_row(&self.db, project.org_id).await?;
 
         let mut tx = self.begin().await?;
-        let existing = trainers::Entity::find()
-            .filter(trainers::Column::OrgId.eq(project.org_id))
-            .filter(trainers::Column::Slug.eq(slug.as_str()))
-            .one(&*tx)
-            .await?;
-        let trainer = match existing {
-            Some(trainer) => trainer,
-            None => {
-                insert_trainer(
-                    &tx,
-                    viewer,
-                    project.org_id,
-                    name,
-                    String::new(),
-                    TaskTypes(vec![project.task_type]),
-                    Names::default(),
-                )
-                .await?
-            }
-        };
+        let trainer = trainer_named(
+            &tx,
+            viewer,
+            project.org_id,
+            name,
+            TaskTypes(vec![project.task_type]),
+            Names::default(),
+        )
+        .await?;
         let at = now();
         let secret = new_upload_key();
         let repository = format!("{}/{}/{}", self.registry_host(), org.slug, trainer.slug);
