@@ -12,7 +12,7 @@ use keynet_domain::time::{Timestamp, now};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
-    Statement, TransactionTrait,
+    Statement, TransactionTrait, Value,
 };
 
 /// Takes up to `limit` of the most urgent due tasks, or else (when none is due) up to
@@ -25,35 +25,19 @@ pub async fn claim(
     lease: Duration,
     limit: usize,
 ) -> Result<Vec<tasks::Model>, DbErr> {
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    // Two statements, each served by its own partial index (`idx_tasks_due`,
-    // `idx_tasks_leased`), so a claim reads a few index entries whatever the backlog; one
-    // statement with an `OR` of both cases would sort the whole queue on every claim.
-    let mut claimed = claim_where(db, kinds, worker, lease, limit, DUE).await?;
-    if claimed.is_empty() {
-        claimed = claim_where(db, kinds, worker, lease, limit, LEASE_RAN_OUT).await?;
-    }
-    // `RETURNING` follows no order; the runner starts them in this one.
-    claimed.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
-    Ok(claimed)
+    claim_after(db, &[], kinds, worker, lease, limit).await
 }
 
 /// One dispatch round of a runner: deletes the tasks it finished since its last round and
-/// claims up to `limit` more (see [`claim`]), in one transaction when there are both, so
-/// PostgreSQL flushes its log once for all of them. A commit is what a task costs on a
-/// server that waits for the disk; the statements around it are cheap. With only one of
-/// the two to do it is a single statement of its own, without a transaction's round trips
-/// (a lone claim is what an idle runner's pickup waits for).
+/// claims up to `limit` more (see [`claim`]) in one commit, so the server flushes its log
+/// once for all of them. A commit is what a task costs on a server that waits for the disk;
+/// the statements around it are cheap, but round trips are not free either on a machine
+/// whose CPUs the database shares.
 ///
-/// On PostgreSQL the two could also be one statement (`WITH finished AS (DELETE …) UPDATE
-/// …`), saving the `BEGIN` and one round trip; in alternating runs it measured no better
-/// than the transaction (1,679 against 2,038 tasks/s at best, both swinging 3× with the
-/// load of the shared server), so both databases take the same path.
-///
-/// If the transaction fails nothing happened: the finished tasks are still `running`
-/// under this worker's lease and can be deleted in a later round.
+/// On PostgreSQL the round is one statement: the deletion is a data-modifying `WITH` of the
+/// claiming `UPDATE` (one round trip, no `BEGIN`/`COMMIT`). On SQLite it is a transaction
+/// of the two. Either way, if it fails nothing happened: the finished tasks are still
+/// `running` under this worker's lease and can be deleted in a later round.
 pub async fn complete_and_claim(
     db: &(impl ConnectionTrait + TransactionTrait),
     finished: &[TaskId],
@@ -62,17 +46,39 @@ pub async fn complete_and_claim(
     lease: Duration,
     limit: usize,
 ) -> Result<Vec<tasks::Model>, DbErr> {
-    if finished.is_empty() {
-        return claim(db, kinds, worker, lease, limit).await;
-    }
-    if limit == 0 {
-        complete(db, finished).await?;
-        return Ok(Vec::new());
+    if db.get_database_backend() == DatabaseBackend::Postgres || finished.is_empty() {
+        return claim_after(db, finished, kinds, worker, lease, limit).await;
     }
     let txn = db.begin().await?;
     complete(&txn, finished).await?;
     let claimed = claim(&txn, kinds, worker, lease, limit).await?;
     txn.commit().await?;
+    Ok(claimed)
+}
+
+/// [`claim`], deleting `finished` in the first statement (PostgreSQL only; elsewhere it
+/// must be empty).
+async fn claim_after(
+    db: &impl ConnectionTrait,
+    finished: &[TaskId],
+    kinds: &[&str],
+    worker: &str,
+    lease: Duration,
+    limit: usize,
+) -> Result<Vec<tasks::Model>, DbErr> {
+    if limit == 0 {
+        complete(db, finished).await?;
+        return Ok(Vec::new());
+    }
+    // Two statements, each served by its own partial index (`idx_tasks_due`,
+    // `idx_tasks_leased`), so a claim reads a few index entries whatever the backlog; one
+    // statement with an `OR` of both cases would sort the whole queue on every claim.
+    let mut claimed = claim_where(db, finished, kinds, worker, lease, limit, DUE).await?;
+    if claimed.is_empty() {
+        claimed = claim_where(db, &[], kinds, worker, lease, limit, LEASE_RAN_OUT).await?;
+    }
+    // `RETURNING` follows no order; the runner starts them in this one.
+    claimed.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
     Ok(claimed)
 }
 
@@ -84,6 +90,7 @@ const LEASE_RAN_OUT: &str = "status = 'running' AND locked_until < {now} \
 
 async fn claim_where(
     db: &impl ConnectionTrait,
+    finished: &[TaskId],
     kinds: &[&str],
     worker: &str,
     lease: Duration,
@@ -93,41 +100,54 @@ async fn claim_where(
     let backend = db.get_database_backend();
     let at = now();
     let kinds_json = serde_json::to_string(kinds).map_err(|e| DbErr::Custom(e.to_string()))?;
+    let mut values: Vec<Value> = vec![
+        worker.into(),
+        (at + lease).into(),
+        at.into(),
+        kinds_json.into(),
+        i64::try_from(limit).unwrap_or(i64::MAX).into(),
+    ];
     let sql = match backend {
+        // The finished ids go as one array literal, so the statement's text (and its
+        // prepared plan) is the same whatever their number, and `= ANY` uses the primary
+        // key (an `IN (SELECT … FROM json…)` was planned as a scan of the whole queue).
         // `ARRAY(subquery)` is evaluated once, before the update: an `IN (subquery)` could
         // be planned as a join that scans the locking subquery again.
-        DatabaseBackend::Postgres => format!(
-            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, \
-             locked_until = $2, updated_at = $3 \
-             WHERE id = ANY(ARRAY(SELECT id FROM tasks \
-                WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) AND {} \
-                LIMIT $5 FOR UPDATE SKIP LOCKED)) \
-             RETURNING *",
-            condition.replace("{now}", "$3")
-        ),
+        DatabaseBackend::Postgres => {
+            values.push(uuid_array_literal(finished).into());
+            format!(
+                "WITH finished AS (DELETE FROM tasks WHERE id = ANY($6::text::uuid[])) \
+                 UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = $1, \
+                 locked_until = $2, updated_at = $3 \
+                 WHERE id = ANY(ARRAY(SELECT id FROM tasks \
+                    WHERE kind IN (SELECT jsonb_array_elements_text($4::jsonb)) AND {} \
+                    LIMIT $5 FOR UPDATE SKIP LOCKED)) \
+                 RETURNING *",
+                condition.replace("{now}", "$3")
+            )
+        }
         // A single writer: the subquery and the update cannot interleave with another claim.
-        _ => format!(
-            "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, \
-             locked_until = ?2, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM tasks \
-                WHERE kind IN (SELECT value FROM json_each(?4)) AND {} \
-                LIMIT ?5) \
-             RETURNING *",
-            condition.replace("{now}", "?3")
-        ),
+        _ => {
+            debug_assert!(finished.is_empty(), "deleted separately on SQLite");
+            format!(
+                "UPDATE tasks SET status = 'running', attempts = attempts + 1, locked_by = ?1, \
+                 locked_until = ?2, updated_at = ?3 \
+                 WHERE id IN (SELECT id FROM tasks \
+                    WHERE kind IN (SELECT value FROM json_each(?4)) AND {} \
+                    LIMIT ?5) \
+                 RETURNING *",
+                condition.replace("{now}", "?3")
+            )
+        }
     };
-    let statement = Statement::from_sql_and_values(
-        backend,
-        sql,
-        [
-            worker.into(),
-            (at + lease).into(),
-            at.into(),
-            kinds_json.into(),
-            i64::try_from(limit).unwrap_or(i64::MAX).into(),
-        ],
-    );
+    let statement = Statement::from_sql_and_values(backend, sql, values);
     tasks::Entity::find().from_raw_sql(statement).all(db).await
+}
+
+/// `{id,id,…}`: PostgreSQL's text form of an array.
+fn uuid_array_literal(ids: &[TaskId]) -> String {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    format!("{{{}}}", ids.join(","))
 }
 
 pub enum Lease {

@@ -9,7 +9,7 @@
 //! log to reach the disk at every commit, commits per task bound the throughput, and a
 //! loop per slot spends one commit on each claim and one on each deletion. The dispatcher
 //! spends one per round: the tasks finished since its last round are deleted and the idle
-//! slots refilled in one transaction ([`queue::complete_and_claim`]). Under a burst the
+//! slots refilled in one commit ([`queue::complete_and_claim`]). Under a burst the
 //! slots end together and a round carries several of each; when tasks are rare a round is
 //! the single claim statement an idle slot would have sent, so pickup is as fast. Claims
 //! never exceed the idle slots: a task is not leased before a slot can start it, so other
