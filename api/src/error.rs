@@ -19,6 +19,20 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<keynet_billing::Error> for ApiError {
+    fn from(e: keynet_billing::Error) -> Self {
+        use keynet_billing::Error as Billing;
+        Self::from(match e {
+            Billing::Domain(error) => error,
+            Billing::Webhook(message) => Error::invalid("Stripe-Signature", message),
+            Billing::StripeNotConfigured => {
+                Error::forbidden("Stripe is not configured on this platform")
+            }
+            Billing::Stripe(message) => Error::Internal(anyhow::anyhow!("Stripe: {message}")),
+        })
+    }
+}
+
 pub fn code(error: &Error) -> &'static str {
     match error {
         Error::Unauthenticated | Error::BadCredentials | Error::CredentialRejected => {
@@ -29,6 +43,7 @@ pub fn code(error: &Error) -> &'static str {
         Error::InvalidInput { .. } => "BAD_USER_INPUT",
         Error::Conflict(_) => "CONFLICT",
         Error::RateLimited { .. } => "RATE_LIMITED",
+        Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
         // Registry errors are answered by the registry endpoints in their own format; one
         // reaching GraphQL is a bad input all the same.
         Error::Registry { .. } => "BAD_USER_INPUT",
@@ -63,6 +78,7 @@ impl From<ApiError> for async_graphql::Error {
             Error::RateLimited { retry_after_secs } => {
                 extensions.set("retryAfter", *retry_after_secs)
             }
+            Error::QuotaExceeded { quota, .. } => extensions.set("quota", *quota),
             _ => {}
         }
         gql
@@ -79,6 +95,7 @@ pub fn rest_error(error: Error) -> HttpResponse {
         "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
         "CONFLICT" => StatusCode::CONFLICT,
         "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "QUOTA_EXCEEDED" => StatusCode::PAYMENT_REQUIRED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let field = match &error {

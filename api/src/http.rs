@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (POST, GraphiQL on GET), `/graphql/ws` subscriptions,
-//! health, readiness and metrics. Authentication happens once here, at the edge.
+//! Stripe's webhooks, health, readiness and metrics. Authentication happens once here, at
+//! the edge.
 
 use crate::error::{code, http_error};
 use crate::graphql::KeynetSchema;
@@ -17,6 +18,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
+use keynet_billing::Billing;
 use keynet_domain::{Domain, Error, Viewer};
 use sea_orm::ConnectionTrait;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use tracing::Instrument;
 
 pub struct AppState {
     pub domain: Arc<Domain>,
+    pub billing: Arc<Billing>,
     pub schema: KeynetSchema,
     pub metrics: Arc<Metrics>,
     pub limits: ApiLimits,
@@ -43,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/verify-email", web::get().to(email_link_page))
         .route("/reset-password", web::get().to(email_link_page))
         .route("/invitations/accept", web::get().to(email_link_page))
+        .route("/webhooks/stripe", web::post().to(crate::webhooks::stripe))
         .configure(crate::rest::routes)
         .configure(crate::registry::routes)
         .default_service(web::to(|| async {
@@ -155,29 +159,39 @@ pub(crate) async fn authenticate(
     }
 }
 
-enum BodyError {
-    TooLarge,
-    Broken(String),
-}
-
-async fn read_body(
+/// The request body, at most `limit` bytes (refused from `Content-Length` before a byte is
+/// read, when it says so); a refusal is the response to send.
+pub(crate) async fn read_body(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<Vec<u8>, BodyError> {
+) -> Result<Vec<u8>, HttpResponse> {
+    let too_large = || {
+        http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the request body is larger than {limit} bytes"),
+        )
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
-        return Err(BodyError::TooLarge);
+        return Err(too_large());
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
+        let chunk = chunk.map_err(|e| {
+            http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("cannot read the request body: {e}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -189,23 +203,9 @@ async fn graphql(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let limit = state.limits.max_body_bytes;
-    let body = match read_body(&req, payload, limit).await {
+    let body = match read_body(&req, payload, state.limits.max_body_bytes).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return http_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                &format!("the request body is larger than {limit} bytes"),
-            );
-        }
-        Err(BodyError::Broken(reason)) => {
-            return http_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("cannot read the request body: {reason}"),
-            );
-        }
+        Err(refusal) => return refusal,
     };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,

@@ -10,6 +10,7 @@ pub mod platform;
 mod registry;
 mod rest;
 pub mod settings;
+mod webhooks;
 
 pub use platform::{Platform, launch};
 pub use settings::Settings;

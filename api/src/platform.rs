@@ -8,6 +8,7 @@ use crate::settings::{DockerMode, Settings, StorageBackend};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use keynet_billing::{Billing, BillingHook};
 use keynet_domain::Domain;
 use keynet_domain::auth::jwt::JwtKeys;
 use keynet_domain::config::{DomainConfig, ThrottleConfig};
@@ -31,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Platform {
     pub addr: SocketAddr,
     pub domain: Arc<Domain>,
+    pub billing: Arc<Billing>,
     server: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     workers: Option<JoinHandle<()>>,
@@ -223,11 +225,22 @@ fn task_runners(
     Ok(vec![general, jobs])
 }
 
-fn spawn_runners(runners: Vec<TaskRunner>, shutdown: &CancellationToken) -> JoinHandle<()> {
-    let handles: Vec<_> = runners
+/// The task runners and billing's periodic work, until `shutdown`.
+fn spawn_runners(
+    runners: Vec<TaskRunner>,
+    billing: Arc<Billing>,
+    settings: &Settings,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    let mut handles: Vec<_> = runners
         .into_iter()
         .map(|runner| tokio::spawn(runner.run(shutdown.clone())))
         .collect();
+    handles.push(tokio::spawn(keynet_workers::billing_sync::run(
+        billing,
+        Duration::from_secs(settings.billing.sync_interval_secs),
+        shutdown.clone(),
+    )));
     tokio::spawn(async move {
         for handle in handles {
             if let Err(e) = handle.await {
@@ -242,14 +255,20 @@ pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
     launch_on(settings, db).await
 }
 
-/// Like [`launch`], on a connection the caller made (tests use it to observe the SQL).
-/// The domain with everything it is built from: keys, blob store, configuration.
+/// The domain with everything it is built from (keys, blob store, configuration, billing's
+/// hook), billing's service, and the local blob store when it is the one configured.
+struct Assembled {
+    domain: Arc<Domain>,
+    billing: Arc<Billing>,
+    local_store: Option<Arc<LocalStore>>,
+}
+
 async fn assemble_domain(
     settings: &Settings,
     db: DatabaseConnection,
     public_url: String,
     shutdown: &CancellationToken,
-) -> anyhow::Result<(Arc<Domain>, Option<Arc<LocalStore>>)> {
+) -> anyhow::Result<Assembled> {
     let previous: Vec<Vec<u8>> = settings
         .auth
         .previous_jwt_secrets
@@ -297,10 +316,20 @@ async fn assemble_domain(
     } else {
         Arc::new(LocalEventBus::default())
     };
-    let domain = Arc::new(Domain::new(db, config, keys, events, blobs));
-    Ok((domain, local_store))
+    let billing_config = Arc::new(settings.billing.clone());
+    let domain = Arc::new(
+        Domain::new(db, config, keys, events, blobs)
+            .with_billing(Arc::new(BillingHook::new(billing_config.clone()))),
+    );
+    let billing = Arc::new(Billing::new(domain.clone(), billing_config));
+    Ok(Assembled {
+        domain,
+        billing,
+        local_store,
+    })
 }
 
+/// Like [`launch`], on a connection the caller made (tests use it to observe the SQL).
 pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Platform> {
     migrate(&db).await?;
     let listener = std::net::TcpListener::bind(settings.bind_addr()?)
@@ -312,12 +341,20 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let shutdown = CancellationToken::new();
-    let (domain, local_store) =
-        assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
+    let Assembled {
+        domain,
+        billing,
+        local_store,
+    } = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
     let workers = if settings.run_workers {
         let runners = task_runners(db, &settings, domain.clone(), &executors, &public_url)?;
-        Some(spawn_runners(runners, &shutdown))
+        Some(spawn_runners(
+            runners,
+            billing.clone(),
+            &settings,
+            &shutdown,
+        ))
     } else {
         None
     };
@@ -325,8 +362,10 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     let metrics = Arc::new(Metrics::new());
     let state = web::Data::new(AppState {
         domain: domain.clone(),
+        billing: billing.clone(),
         schema: graphql::build(
             domain.clone(),
+            billing.clone(),
             &settings.api,
             metrics.clone(),
             executors.images.clone(),
@@ -350,6 +389,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     Ok(Platform {
         addr,
         domain,
+        billing,
         server: handle,
         server_task: tokio::spawn(server),
         workers,
@@ -387,10 +427,10 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     migrate(&db).await?;
     let shutdown = CancellationToken::new();
     let public_url = configured_public_url(&settings);
-    let (domain, _) = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
+    let assembled = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
-    let runners = task_runners(db, &settings, domain, &executors, &public_url)?;
-    let workers = spawn_runners(runners, &shutdown);
+    let runners = task_runners(db, &settings, assembled.domain, &executors, &public_url)?;
+    let workers = spawn_runners(runners, assembled.billing, &settings, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
     workers.await?;
@@ -403,8 +443,8 @@ pub async fn open_domain(settings: &Settings) -> anyhow::Result<Arc<Domain>> {
     let db = connect(settings).await?;
     migrate(&db).await?;
     let public_url = configured_public_url(settings);
-    let (domain, _) = assemble_domain(settings, db, public_url, &CancellationToken::new()).await?;
-    Ok(domain)
+    let assembled = assemble_domain(settings, db, public_url, &CancellationToken::new()).await?;
+    Ok(assembled.domain)
 }
 
 /// Where people reach the platform when no server of this process binds an address.

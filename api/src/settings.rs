@@ -34,6 +34,7 @@ pub struct Settings {
     pub workers: WorkerSettings,
     pub storage: StorageSettings,
     pub executor: ExecutorSettings,
+    pub billing: keynet_billing::BillingConfig,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +188,7 @@ impl Default for Settings {
             workers: WorkerSettings::default(),
             storage: StorageSettings::default(),
             executor: ExecutorSettings::default(),
+            billing: keynet_billing::BillingConfig::default(),
         }
     }
 }
@@ -332,6 +334,9 @@ impl Settings {
         if self.storage.max_upload_bytes == 0 {
             return Err(refuse("storage.max_upload_bytes", "must be greater than 0"));
         }
+        self.billing
+            .validate()
+            .map_err(|(key, reason)| refuse(key, reason))?;
         keynet_workers::Mailer::check_settings(self.email.smtp_url.as_deref(), &self.email.from)
             .map_err(|(key, reason)| refuse(key, reason))?;
         if !(60..=3600).contains(&self.auth.access_token_ttl_secs) {

@@ -13,7 +13,7 @@ use crate::viewer::Viewer;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, Set};
 
 /// What happened to what, by whom and from where; `record` adds when.
-pub(crate) struct Change {
+pub struct Change {
     org_id: OrgId,
     action: &'static str,
     target_type: &'static str,
@@ -24,7 +24,7 @@ pub(crate) struct Change {
 }
 
 impl Change {
-    pub(crate) fn new(
+    pub fn new(
         org_id: OrgId,
         action: &'static str,
         target_type: &'static str,
@@ -41,22 +41,22 @@ impl Change {
         }
     }
 
-    pub(crate) fn by(self, viewer: &Viewer) -> Self {
+    pub fn by(self, viewer: &Viewer) -> Self {
         self.by_user(viewer.user_id, viewer.client_addr.clone())
     }
 
-    pub(crate) fn by_user(mut self, user: UserId, client_addr: Option<String>) -> Self {
+    pub fn by_user(mut self, user: UserId, client_addr: Option<String>) -> Self {
         self.actor_id = Some(user);
         self.client_addr = client_addr;
         self
     }
 
-    pub(crate) fn meta(mut self, metadata: serde_json::Value) -> Self {
+    pub fn meta(mut self, metadata: serde_json::Value) -> Self {
         self.metadata = metadata;
         self
     }
 
-    pub(crate) async fn record(self, tx: &mut Tx) -> Result<()> {
+    pub async fn record(self, tx: &mut Tx) -> Result<()> {
         let entry = audit_log::ActiveModel {
             id: Set(AuditEntryId::new()),
             org_id: Set(self.org_id),

@@ -4,7 +4,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
 use crate::events::{Event, EventBus};
-use crate::jobs::admission::{AdmitAll, JobAdmission};
+use crate::jobs::billing::{JobBilling, Unmetered};
 use crate::storage::BlobStore;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
@@ -18,7 +18,7 @@ pub struct Domain {
     pub(crate) keys: JwtKeys,
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) blobs: Arc<dyn BlobStore>,
-    pub(crate) admission: Arc<dyn JobAdmission>,
+    pub(crate) billing: Arc<dyn JobBilling>,
 }
 
 impl Domain {
@@ -35,13 +35,14 @@ impl Domain {
             keys,
             events,
             blobs,
-            admission: Arc::new(AdmitAll),
+            billing: Arc::new(Unmetered),
         }
     }
 
-    /// Puts quotas in front of every job (billing); without it every job is admitted.
-    pub fn with_admission(mut self, admission: Arc<dyn JobAdmission>) -> Self {
-        self.admission = admission;
+    /// Puts quotas in front of every job and meters what jobs use; without it every job is
+    /// admitted and nothing is metered.
+    pub fn with_billing(mut self, billing: Arc<dyn JobBilling>) -> Self {
+        self.billing = billing;
         self
     }
 
@@ -63,7 +64,7 @@ impl Domain {
 
     /// One transaction per use case: the write, its audit entries and its follow-up tasks
     /// commit or roll back together.
-    pub(crate) async fn begin(&self) -> Result<Tx> {
+    pub async fn begin(&self) -> Result<Tx> {
         let txn = self.db.begin().await?;
         if txn.get_database_backend() == DbBackend::Sqlite {
             // In WAL mode a transaction that read first cannot write once another connection
@@ -80,7 +81,7 @@ impl Domain {
 
     /// Commits, then publishes what the transaction announced, so subscribers never see an
     /// event for a write that was rolled back.
-    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
+    pub async fn commit(&self, tx: Tx) -> Result<()> {
         tx.txn.commit().await?;
         for (topic, event) in tx.events {
             self.events.publish(&topic, event);
@@ -89,13 +90,14 @@ impl Domain {
     }
 }
 
-pub(crate) struct Tx {
+/// A use case's transaction and the events to publish once it commits.
+pub struct Tx {
     txn: DatabaseTransaction,
     events: Vec<(String, Event)>,
 }
 
 impl Tx {
-    pub(crate) fn announce(&mut self, topic: String, event: Event) {
+    pub fn announce(&mut self, topic: String, event: Event) {
         self.events.push((topic, event));
     }
 }

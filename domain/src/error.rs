@@ -28,6 +28,13 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The organization's plan does not allow it (`quota` names which limit: e.g.
+    /// `concurrent_jobs`, `gpu_seconds_per_month`, `payment`).
+    #[error("{message}")]
+    QuotaExceeded {
+        quota: &'static str,
+        message: String,
+    },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: i64 },
     /// A registry request refused, with the OCI distribution code its clients understand.

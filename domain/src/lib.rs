@@ -33,6 +33,7 @@ mod scoped;
 mod search;
 mod validate;
 
-pub use domain::Domain;
+pub use audit::Change;
+pub use domain::{Domain, Tx};
 pub use error::{Error, Result};
 pub use viewer::Viewer;

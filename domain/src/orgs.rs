@@ -297,26 +297,31 @@ pub(crate) async fn org_row(db: &impl ConnectionTrait, id: OrgId) -> Result<orga
 impl Domain {
     /// Bytes of files the organization stores (each distinct file once).
     pub async fn storage_bytes(&self, viewer: &Viewer, org: OrgId) -> Result<i64> {
-        use crate::entities::blobs;
-        use sea_orm::QuerySelect;
-        use sea_orm::sea_query::{Alias, Expr, Func};
         viewer.require(org, Permission::ReadOrganization)?;
-        let total: Option<Option<i64>> = blobs::Entity::find()
-            .select_only()
-            // PostgreSQL sums BIGINT into NUMERIC; cast it back.
-            .column_as(
-                Expr::expr(Func::cast_as(
-                    Func::sum(Expr::col(blobs::Column::Size)),
-                    Alias::new("BIGINT"),
-                )),
-                "total",
-            )
-            .filter(blobs::Column::OrgId.eq(org))
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        Ok(total.flatten().unwrap_or(0))
+        stored_bytes(&self.db, org).await
     }
+}
+
+/// Bytes of files `org` stores (each distinct file once): what the storage quota counts.
+pub async fn stored_bytes(db: &impl ConnectionTrait, org: OrgId) -> Result<i64> {
+    use crate::entities::blobs;
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    let total: Option<Option<i64>> = blobs::Entity::find()
+        .select_only()
+        // PostgreSQL sums BIGINT into NUMERIC; cast it back.
+        .column_as(
+            Expr::expr(Func::cast_as(
+                Func::sum(Expr::col(blobs::Column::Size)),
+                Alias::new("BIGINT"),
+            )),
+            "total",
+        )
+        .filter(blobs::Column::OrgId.eq(org))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.flatten().unwrap_or(0))
 }
 
 pub(crate) async fn add_member(tx: &Tx, org: OrgId, user: UserId, role: Role) -> Result<()> {

@@ -91,6 +91,9 @@ pub enum Permission {
     RunJobs,
     ManageTrainers,
     ReadAuditLog,
+    /// Usage, invoices, the billing account and its portal; the author's earnings.
+    ManageBilling,
+    ChangePlan,
 }
 
 impl Permission {
@@ -105,8 +108,8 @@ impl Permission {
             PushTrainers => (Role::Member, Scope::TrainerPush),
             ArchiveProjects | DeleteDatasets => (Role::Admin, Scope::Write),
             UpdateOrganization | ManageMembers | ManageInvitations | ManageOrgApiTokens
-            | ManageTrainers | ReadAuditLog => (Role::Admin, Scope::Admin),
-            DeleteOrganization | TransferOwnership => (Role::Owner, Scope::Admin),
+            | ManageTrainers | ReadAuditLog | ManageBilling => (Role::Admin, Scope::Admin),
+            DeleteOrganization | TransferOwnership | ChangePlan => (Role::Owner, Scope::Admin),
         }
     }
 }

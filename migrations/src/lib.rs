@@ -15,6 +15,7 @@ mod m20261122_000008_registry;
 mod m20261204_000009_trainer_checks;
 mod m20261204_000010_marketplace_listing;
 mod m20261204_000011_scan_policies;
+mod m20261204_000012_billing;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_trainer_checks::Migration),
             Box::new(m20261204_000010_marketplace_listing::Migration),
             Box::new(m20261204_000011_scan_policies::Migration),
+            Box::new(m20261204_000012_billing::Migration),
         ]
     }
 }

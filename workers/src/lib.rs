@@ -1,7 +1,8 @@
 //! Background work: the task runner that claims queued tasks from the database, and the
 //! handlers that do them: email delivery, dataset imports and job attempts (on the Docker
-//! or the process executor).
+//! or the process executor); and billing's periodic work.
 
+pub mod billing_sync;
 pub mod blobs;
 mod completions;
 pub mod executor;

@@ -83,3 +83,9 @@ impl ExportFormat {
         .find(|format| format.domain_name() == name)
     }
 }
+
+mirror_enum!(PlanName => keynet_billing::plans::PlanName { Free, Team, Enterprise });
+mirror_enum!(AccountStatus => keynet_billing::entities::billing_accounts::AccountStatus { Active, PastDue, Canceled });
+mirror_enum!(Meter => keynet_billing::meters::Meter { GpuSeconds, CpuSeconds, InferenceRequests });
+mirror_enum!(UsageGroupBy => keynet_billing::usage::GroupBy { Day, Month, Meter, Project, Experiment, Job, TrainerVersion });
+mirror_enum!(InvoiceStatus => keynet_billing::entities::invoices::InvoiceStatus { Draft, Open, Paid, Uncollectible, Void });

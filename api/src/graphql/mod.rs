@@ -1,6 +1,7 @@
 //! The GraphQL schema: one query, mutation and subscription root merged from the areas.
 
 mod audit;
+mod billing;
 mod connection;
 pub mod context;
 mod datasets;
@@ -22,6 +23,7 @@ mod types;
 use crate::metrics::{Metrics, OperationMetrics};
 use crate::settings::ApiLimits;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use keynet_billing::Billing;
 use keynet_domain::Domain;
 use keynet_workers::TrainerImages;
 use std::sync::Arc;
@@ -39,6 +41,7 @@ pub struct Query(
     jobs::JobQuery,
     marketplace::MarketplaceQuery,
     marketplace_listing::MarketplaceListingQuery,
+    billing::BillingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +56,7 @@ pub struct Mutation(
     jobs::JobMutation,
     marketplace::MarketplaceMutation,
     marketplace_listing::MarketplaceListingMutation,
+    billing::BillingMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -61,6 +65,7 @@ pub struct Subscription(
     datasets::DatasetSubscription,
     jobs::JobSubscription,
     marketplace::MarketplaceSubscription,
+    billing::BillingSubscription,
 );
 
 pub type KeynetSchema = Schema<Query, Mutation, Subscription>;
@@ -75,12 +80,14 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 pub fn build(
     domain: Arc<Domain>,
+    billing: Arc<Billing>,
     limits: &ApiLimits,
     metrics: Arc<Metrics>,
     images: Arc<TrainerImages>,
 ) -> KeynetSchema {
     builder()
         .data(domain)
+        .data(billing)
         .data(images)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -64,6 +64,13 @@ impl Organization {
     async fn storage_bytes(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         Ok(domain(ctx).storage_bytes(viewer(ctx)?, self.0.id).await?)
     }
+    /// This calendar month's usage per meter (UTC) with a forecast; admins and owners.
+    async fn usage_this_period(&self, ctx: &Context<'_>) -> ApiResult<super::billing::PeriodUsage> {
+        let usage = super::billing::billing(ctx)
+            .current_usage(viewer(ctx)?, self.0.id)
+            .await?;
+        Ok(super::billing::PeriodUsage(usage))
+    }
     async fn id(&self) -> ID {
         id(self.0.id)
     }

@@ -740,7 +740,8 @@ async fn a_job_no_executor_can_run_fails_with_the_reason(app: &TestApp) {
             &s.project,
             &s.version,
             &s.snapshot,
-            json!({"resources": {"gpus": 1}}),
+            // Short enough for the free plan's GPU-seconds, which admission reserves.
+            json!({"resources": {"gpus": 1}, "maxRuntimeSeconds": 600}),
         )
         .await;
     let done = app.wait_for_job(&s.token, &job, &[]).await;

@@ -33,6 +33,8 @@ macro_rules! on_both_backends {
 }
 
 mod audit;
+mod billing;
+mod billing_stripe;
 mod datasets;
 mod experiments;
 mod identity;

@@ -55,6 +55,7 @@ struct Victim {
     trainer: String,
     version: String,
     job: String,
+    invoice: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -156,7 +157,23 @@ async fn victim(app: &TestApp) -> Victim {
         app.wait_for_job(&owner.token, &job, &[]).await["status"],
         "SUCCEEDED"
     );
+    app.platform()
+        .billing
+        .draft_invoices_for(chrono::Utc::now())
+        .await
+        .unwrap();
+    let invoice = app
+        .data(
+            Some(&owner.token),
+            "query($o: ID!) { invoices(orgId: $o) { edges { node { id } } } }",
+            json!({"o": org}),
+        )
+        .await["invoices"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Victim {
+        invoice,
         trainer,
         version,
         job,
@@ -467,6 +484,46 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             json!({"o": v.org}),
         ),
         (
+            "billingAccount",
+            "query($o: ID!) { billingAccount(orgId: $o) { plan } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "usage",
+            "query($o: ID!) { usage(orgId: $o, from: \"2020-01-01T00:00:00Z\", to: \"2020-02-01T00:00:00Z\", groupBy: [METER]) { quantity } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "invoices",
+            "query($o: ID!) { invoices(orgId: $o) { edges { cursor } } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "invoice",
+            "query($i: ID!) { invoice(id: $i) { total } }",
+            json!({"i": v.invoice}),
+        ),
+        (
+            "authorEarnings",
+            "query($o: ID!) { authorEarnings(orgId: $o, from: \"2020-01-01T00:00:00Z\", to: \"2020-02-01T00:00:00Z\") { revenue } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "billingPortalUrl",
+            "query($o: ID!) { billingPortalUrl(orgId: $o) }",
+            json!({"o": v.org}),
+        ),
+        (
+            "changePlan",
+            "mutation($o: ID!) { changePlan(orgId: $o, plan: ENTERPRISE) { plan } }",
+            json!({"o": v.org}),
+        ),
+        (
+            "usageThresholdReached",
+            "subscription($o: ID!) { usageThresholdReached(orgId: $o) { percent } }",
+            json!({"o": v.org}),
+        ),
+        (
             "job",
             "query($id: ID!) { job(id: $id) { id } }",
             json!({"id": v.job}),
@@ -693,4 +750,12 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         data["experiment"],
         json!({"name": "Secret run", "archived": false, "starred": false, "notes": [{"body": "secret"}]})
     );
+    let account = app
+        .data(
+            Some(&v.owner.token),
+            "query($o: ID!) { billingAccount(orgId: $o) { plan } }",
+            json!({"o": v.org}),
+        )
+        .await;
+    assert_eq!(account["billingAccount"]["plan"], "FREE");
 }

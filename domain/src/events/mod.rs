@@ -37,6 +37,19 @@ pub enum Event {
     JobLog(job_logs::Model),
     /// A trainer version moved through its checks (status, report so far).
     TrainerVersionUpdated(Box<trainer_versions::Model>),
+    /// An organization's use of a quota reached a threshold (80 % or 100 %) this period.
+    UsageThresholdReached(UsageThreshold),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UsageThreshold {
+    pub org_id: OrgId,
+    /// e.g. `gpu_seconds_per_month`.
+    pub quota: String,
+    pub percent: i32,
+    pub used: i64,
+    pub limit: i64,
+    pub period_start: chrono::DateTime<chrono::Utc>,
 }
 
 /// What `jobUpdated` and `orgJobs` carry: enough for a progress bar without a query.
@@ -78,6 +91,11 @@ pub fn trainer_version_topic(version: TrainerVersionId) -> String {
 
 pub fn dataset_topic(dataset: DatasetId) -> String {
     format!("dataset:{dataset}")
+}
+
+/// Quota thresholds an organization reached.
+pub fn org_usage_topic(org: OrgId) -> String {
+    format!("org:{org}:usage")
 }
 
 pub fn org_audit_topic(org: OrgId) -> String {

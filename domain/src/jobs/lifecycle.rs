@@ -4,8 +4,9 @@
 //! whose job another worker took over) can change nothing: a job finishes exactly once.
 
 use super::announce_job;
+use super::billing::AttemptUsage;
 use crate::auth::secrets;
-use crate::domain::Domain;
+use crate::domain::{Domain, Tx};
 use crate::entities::job_artifacts::{self, ArtifactKind};
 use crate::entities::job_logs::{self, LogLevel, LogSource};
 use crate::entities::jobs::{self, CheckpointKind, JobKind, JobStatus};
@@ -375,6 +376,10 @@ impl Domain {
         };
         let completed = reported(done_event).await?.is_some();
         let failed = reported("failed").await?.is_some();
+        let platform_fault = match &report.ending {
+            Ending::PlatformError { error_type, .. } => Some(error_type.to_string()),
+            _ => None,
+        };
         let (status, error_type, message) = match report.ending {
             Ending::Cancelled => (JobStatus::Cancelled, None, None),
             Ending::PlatformError {
@@ -427,6 +432,8 @@ impl Domain {
             self.platform_log(&mut tx, &finished, LogLevel::Error, message)
                 .await?;
         }
+        self.meter_attempt(&mut tx, &finished, report.runtime_ms, platform_fault)
+            .await?;
         Self::compliance_job_ended(&tx, &finished).await?;
         announce_job(&mut tx, &finished);
         self.commit(tx).await?;
@@ -488,9 +495,38 @@ impl Domain {
         let failed = update.update(&*tx).await?;
         self.platform_log(&mut tx, &failed, LogLevel::Error, message)
             .await?;
+        // The attempts' runtime died with their workers: only what was recorded is known.
+        self.meter_attempt(
+            &mut tx,
+            &failed,
+            failed.runtime_ms,
+            Some("worker_lost".into()),
+        )
+        .await?;
         Self::compliance_job_ended(&tx, &failed).await?;
         announce_job(&mut tx, &failed);
         self.commit(tx).await
+    }
+}
+
+impl Domain {
+    /// Hands an ended attempt's usage to billing, in the transaction that ends it.
+    async fn meter_attempt(
+        &self,
+        tx: &mut Tx,
+        job: &jobs::Model,
+        runtime_ms: i64,
+        platform_fault: Option<String>,
+    ) -> Result<()> {
+        let usage = AttemptUsage {
+            job,
+            runtime_ms,
+            platform_fault,
+        };
+        for (topic, event) in self.billing.attempt_ended(tx, &usage).await? {
+            tx.announce(topic, event);
+        }
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! trainer events, the worker's side of a job's life, and the queries over what a job
 //! recorded (events, logs, metric series, checkpoints, artifacts, predictions).
 
-pub mod admission;
+pub mod billing;
 pub mod compare;
 pub mod input;
 pub mod lifecycle;

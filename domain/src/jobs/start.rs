@@ -1,7 +1,7 @@
 //! Starting, retrying and cancelling jobs. A job is inserted and its run task enqueued in
-//! one transaction, after the admission hook (quotas) agreed.
+//! one transaction, after the billing hook (quotas) agreed.
 
-use super::admission::AdmissionRequest;
+use super::billing::AdmissionRequest;
 use super::input::{self, ConfigInput, ResourcesInput};
 use super::{RUN_JOB, announce_job};
 use crate::audit::Change;
@@ -294,13 +294,14 @@ impl Domain {
         let mut tx = self.begin().await?;
         let job = job.insert(&*tx).await?;
         let request = AdmissionRequest {
+            job_id: job.id,
             org_id: job.org_id,
             project_id: job.project_id,
             kind: job.kind,
             resources: &job.resources,
             max_runtime_seconds: job.max_runtime_seconds,
         };
-        self.admission.admit(&tx, &request).await?;
+        self.billing.admit(&tx, &request).await?;
         enqueue_run(&tx, &job).await?;
         Change::new(job.org_id, "job.started", "job", job.id)
             .by(viewer)
