@@ -489,6 +489,12 @@ async fn bad_trainer_and_upload_requests_name_their_field_and_store_nothing() {
             ]}),
             "hyperparameters",
         ),
+        (
+            json!({"projectId": project, "modelName": "Net", "hyperParameters": [
+                {"name": "lr", "type": "FLOAT", "switch": true},
+            ]}),
+            "hyperparameters",
+        ),
     ] {
         let (code, error) = app
             .error(Some(&owner.token), request, json!({"input": input}))

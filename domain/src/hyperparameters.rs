@@ -36,6 +36,10 @@ pub struct HyperParameter {
     pub help: Option<String>,
     #[serde(default)]
     pub choices: Vec<Value>,
+    /// A BOOL given to the trainer as a bare `--name` when true and not at all when false,
+    /// as argparse's `store_true` expects.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub switch: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, FromJsonQueryResult)]
@@ -80,6 +84,12 @@ impl HyperParameterSchema {
                 return Err(Error::invalid(
                     FIELD,
                     format!("the help of {name} is too long"),
+                ));
+            }
+            if parameter.switch && parameter.param_type != ParamType::Bool {
+                return Err(Error::invalid(
+                    FIELD,
+                    format!("{name} is a switch, so its type must be BOOL"),
                 ));
             }
             if parameter.choices.len() > MAX_CHOICES {
@@ -304,10 +314,17 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// The values as command-line flags (`--name value`), as the trainer contract passes them.
-pub fn as_flags(values: &Map<String, Value>) -> Vec<String> {
+/// The values as command-line flags (`--name value`), as the trainer contract passes them;
+/// a switch of `schema` is a bare `--name` when true and absent when false.
+pub fn as_flags(values: &Map<String, Value>, schema: &HyperParameterSchema) -> Vec<String> {
     let mut flags = Vec::with_capacity(values.len() * 2);
     for (name, value) in values {
+        if schema.get(name).is_some_and(|p| p.switch) {
+            if value == &Value::Bool(true) {
+                flags.push(format!("--{name}"));
+            }
+            continue;
+        }
         flags.push(format!("--{name}"));
         flags.push(match value {
             Value::String(s) => s.clone(),
@@ -473,8 +490,33 @@ mod tests {
     #[test]
     fn flags_follow_the_contract() {
         let resolved = schema().resolve(&json!({"layers": 2})).expect("valid");
-        let flags = as_flags(&resolved);
+        let flags = as_flags(&resolved, &schema());
         assert!(flags.windows(2).any(|w| w == ["--layers", "2"]));
         assert!(flags.windows(2).any(|w| w == ["--optimizer", "sgd"]));
+        assert!(flags.windows(2).any(|w| w == ["--augment", "false"]));
+    }
+
+    #[test]
+    fn a_switch_is_a_bare_flag_when_true_and_absent_when_false() {
+        let switched: Vec<HyperParameter> = serde_json::from_value(json!([
+            {"name": "amp", "type": "bool", "default": false, "switch": true},
+            {"name": "lr", "type": "float", "default": 0.1},
+        ]))
+        .expect("a schema");
+        let schema = HyperParameterSchema::checked(switched).expect("valid");
+        let off = schema.resolve(&json!({})).expect("valid");
+        assert_eq!(as_flags(&off, &schema), ["--lr", "0.1"]);
+        let on = schema.resolve(&json!({"amp": true})).expect("valid");
+        assert_eq!(as_flags(&on, &schema), ["--amp", "--lr", "0.1"]);
+    }
+
+    #[test]
+    fn only_a_bool_can_be_a_switch() {
+        let wrong: Vec<HyperParameter> = serde_json::from_value(json!([
+            {"name": "lr", "type": "float", "switch": true},
+        ]))
+        .expect("a declaration");
+        let error = HyperParameterSchema::checked(wrong).expect_err("refused");
+        assert!(error.to_string().contains("must be BOOL"), "{error}");
     }
 }

@@ -262,6 +262,10 @@ impl HyperParameter {
     async fn choices(&self) -> Vec<Json<Value>> {
         self.0.choices.iter().cloned().map(Json).collect()
     }
+    /// Passed as a bare `--name` when true and left out when false.
+    async fn switch(&self) -> bool {
+        self.0.switch
+    }
 }
 
 /// One difference between a version's hyperparameters and its previous version's.

@@ -35,6 +35,10 @@ pub struct HyperParameterInput {
     pub help: Option<String>,
     #[graphql(default)]
     pub choices: Vec<Json<Value>>,
+    /// A BOOL passed as a bare `--name` when true and left out when false (argparse
+    /// `store_true`), instead of `--name true|false`.
+    #[graphql(default)]
+    pub switch: bool,
 }
 
 impl From<HyperParameterInput> for HyperParameter {
@@ -46,6 +50,7 @@ impl From<HyperParameterInput> for HyperParameter {
             required: p.required,
             help: p.help,
             choices: p.choices.into_iter().map(|c| c.0).collect(),
+            switch: p.switch,
         }
     }
 }
@@ -241,6 +246,19 @@ impl JobQuery {
         let id: TrainerVersionId = parse_id(&id, "id")?;
         Ok(TrainerVersion(
             domain(ctx).trainer_version(viewer(ctx)?, id).await?,
+        ))
+    }
+    /// The version an upload key was issued for, whether the key was used or expired
+    /// since; members of the key's organization only.
+    async fn trainer_upload_version(
+        &self,
+        ctx: &Context<'_>,
+        upload_key: String,
+    ) -> ApiResult<TrainerVersion> {
+        Ok(TrainerVersion(
+            domain(ctx)
+                .version_of_upload_key(viewer(ctx)?, &upload_key)
+                .await?,
         ))
     }
 }

@@ -56,6 +56,7 @@ struct Victim {
     version: String,
     job: String,
     invoice: String,
+    upload_key: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -172,7 +173,18 @@ async fn victim(app: &TestApp) -> Victim {
         .as_str()
         .unwrap()
         .to_string();
+    let upload_key = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!) { requestTrainerUpload(input: {projectId: $p, modelName: \"secret-upload\"}) { uploadKey } }",
+            json!({"p": project}),
+        )
+        .await["requestTrainerUpload"]["uploadKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Victim {
+        upload_key,
         invoice,
         trainer,
         version,
@@ -437,6 +449,11 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             "requestTrainerUpload",
             "mutation($p: ID!) { requestTrainerUpload(input: {projectId: $p, modelName: \"x\"}) { id } }",
             json!({"p": v.project}),
+        ),
+        (
+            "trainerUploadVersion",
+            "query($k: String!) { trainerUploadVersion(uploadKey: $k) { id } }",
+            json!({"k": v.upload_key}),
         ),
         (
             "scanPolicy",

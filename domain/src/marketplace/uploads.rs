@@ -177,6 +177,28 @@ impl Domain {
         Ok(trainer.map(|trainer| UploadGrant { key, trainer }))
     }
 
+    /// The version the upload key `secret` was issued for, used or expired as well (what
+    /// `keynet-train status` follows), to members of its organization only: a key of
+    /// another organization is not found, like one that never existed.
+    pub async fn version_of_upload_key(
+        &self,
+        viewer: &Viewer,
+        secret: &str,
+    ) -> Result<trainer_versions::Model> {
+        let key = trainer_upload_keys::Entity::find()
+            .filter(trainer_upload_keys::Column::KeyHash.eq(secrets::hash(secret)))
+            .one(&self.db)
+            .await?
+            .ok_or(Error::NotFound("upload key"))?;
+        if viewer
+            .require(key.org_id, Permission::ReadProjects)
+            .is_err()
+        {
+            return Err(Error::NotFound("upload key"));
+        }
+        self.trainer_version(viewer, key.version_id).await
+    }
+
     /// The registry's `host[:port]`, as clients name it in image references.
     pub fn registry_host(&self) -> &str {
         let url = self.config.public_url.as_str();

@@ -194,7 +194,8 @@ def get_advanced_config(environ: Optional[Mapping[str, str]] = None) -> Dict[str
 
 
 def get_hyperparameters(environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
-    """``CONFIG["hyperparameters"]`` (the same values also arrive as ``--name value`` flags)."""
+    """``CONFIG["hyperparameters"]`` (the same values also arrive as ``--name value`` flags; a
+    switch, argparse ``store_true``, as a bare ``--name`` when true and not at all when false)."""
     config = get_config_json(environ)
     return _object_field(config, "hyperparameters", "CONFIG.hyperparameters")
 

@@ -116,7 +116,7 @@ pub async fn prepare(
         job_id: job.id.to_string(),
         attempt: job.attempt,
         program,
-        args: as_flags(&hyperparameters),
+        args: as_flags(&hyperparameters, &attempt.version.hyperparameters),
         env,
         input_dir,
         output_dir,

@@ -1,0 +1,298 @@
+//! `keynet-train push`: the nine steps from a `train.py` to a version Keynet checks.
+
+use super::follow::{follow, outcome, print_status};
+use super::login::prompt_failed;
+use super::session::signed_in;
+use crate::api::{self, Project};
+use crate::args::PushArgs;
+use crate::client::Client;
+use crate::config::ConfigStore;
+use crate::context::{BuildContext, DockerfileSource};
+use crate::engine::{BuildRequest, Engine};
+use crate::entrypoint::{Entrypoint, HyperParameter};
+use crate::error::{Error, Result};
+use crate::labels::{frameworks_in_requirements, trainer_labels};
+use crate::progress::Progress;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const STEPS: usize = 9;
+
+pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<()> {
+    let progress = Progress::new(STEPS, verbose);
+
+    progress.step(1, "Checking authentication");
+    let (config, client) = signed_in(store)?;
+    let account = api::me(&client).await?;
+    progress.done(&format!(
+        "{} at {} ({})",
+        account.email, config.server_url, config.org.slug
+    ));
+
+    progress.step(
+        2,
+        "Checking the entrypoint's Python syntax and the build context",
+    );
+    let entrypoint = Entrypoint::read(&args.entrypoint)?;
+    progress.done(&format!("{} parses", args.entrypoint.display()));
+    // Every local input is checked before an upload key is issued, so a mistake here
+    // leaves no version waiting for an upload on the server.
+    let context_dir = context_dir(&args)?;
+    let dockerfile = match &args.dockerfile {
+        Some(path) => DockerfileSource::File(path.clone()),
+        None => DockerfileSource::Generated {
+            base_image: args.base_image.clone(),
+        },
+    };
+    let context = BuildContext::prepare(&context_dir, &args.entrypoint, dockerfile)?;
+    progress.done(&format!(
+        "{} files in {}",
+        context.file_count(),
+        context_dir.display()
+    ));
+    if let Some(generated) = context.generated_dockerfile() {
+        for line in generated.lines() {
+            progress.detail(line);
+        }
+    }
+    let model_name = model_name(&args, &context_dir)?;
+
+    progress.step(3, "Extracting hyperparameters");
+    let hyperparameters = extract(&entrypoint, &progress);
+
+    progress.step(4, "Choosing the project");
+    let project = choose_project(&client, args.project.as_deref(), args.yes).await?;
+    progress.done(&format!(
+        "{} ({}, {})",
+        project.title, project.id, project.task_type
+    ));
+
+    progress.step(5, "Requesting an upload key");
+    // The engine must answer before a key is spent on a build that cannot happen.
+    let engine = Engine::connect().await?;
+    let upload = api::request_upload(&client, &project.id, &model_name, &hyperparameters).await?;
+    progress.done(&format!(
+        "{model_name} version {} → {}",
+        upload.version.version, upload.repository
+    ));
+
+    progress.step(6, "Building the image");
+    let mut tar = Vec::new();
+    context.write_tar(&mut tar)?;
+    let frameworks = if args.frameworks.is_empty() {
+        detected_frameworks(&context_dir)
+    } else {
+        args.frameworks.clone()
+    };
+    let local_tag = format!("keynet-train/{}:latest", slug(&model_name));
+    let image = engine
+        .build(
+            BuildRequest {
+                context: tar,
+                dockerfile: context.dockerfile_path().to_string(),
+                tag: local_tag.clone(),
+                labels: trainer_labels(&project.task_type, &frameworks, &args.export_formats),
+                no_cache: args.no_cache,
+            },
+            &progress,
+        )
+        .await?;
+    progress.done(&format!(
+        "{local_tag} ({}, {} files sent)",
+        short_id(&image),
+        context.file_count()
+    ));
+
+    progress.step(7, "Tagging");
+    engine
+        .tag(&image, &upload.repository, &upload.upload_key)
+        .await?;
+    let remote = format!("{}:{}", upload.repository, upload.upload_key);
+    progress.done(&remote);
+
+    progress.step(8, "Pushing to Keynet's registry");
+    let digest = engine
+        .push(
+            &upload.repository,
+            &upload.upload_key,
+            &upload.upload_key,
+            &progress,
+        )
+        .await?;
+    // The key is used up by this push; the tag that names it is of no further use.
+    engine.untag(&remote).await;
+    progress.done(&digest);
+
+    progress.step(9, "Summary");
+    println!("trainer:      {model_name}");
+    println!("version:      {}", upload.version.version);
+    println!("project:      {} ({})", project.title, project.id);
+    println!("image:        {}@{digest}", upload.repository);
+    println!("upload key:   {}", upload.upload_key);
+    println!(
+        "parameters:   {}",
+        if hyperparameters.is_empty() {
+            "none".to_string()
+        } else {
+            hyperparameters
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if !args.wait {
+        println!(
+            "Keynet now validates, scans and test-runs it. Follow it with: keynet-train status {} --wait",
+            upload.upload_key
+        );
+        return Ok(());
+    }
+    let version = api::version(&client, &upload.id).await?;
+    let version = follow(&client, version, Duration::from_secs(args.timeout)).await?;
+    print_status(&version);
+    outcome(&version)
+}
+
+fn extract(entrypoint: &Entrypoint, progress: &Progress) -> Vec<HyperParameter> {
+    let extraction = entrypoint.hyperparameters();
+    for skipped in &extraction.skipped {
+        progress.warn(&format!(
+            "line {}: {} left out: {}",
+            skipped.line, skipped.argument, skipped.reason
+        ));
+    }
+    for parameter in &extraction.parameters {
+        progress.detail(&format!(
+            "--{} {:?}{}{}",
+            parameter.name,
+            parameter.param_type,
+            parameter
+                .default
+                .as_ref()
+                .map(|d| format!(" default {d}"))
+                .unwrap_or_default(),
+            if parameter.required { " required" } else { "" }
+        ));
+    }
+    progress.done(&format!("{} found", extraction.parameters.len()));
+    extraction.parameters
+}
+
+/// `--project`, else the only project there is, else the author's choice.
+async fn choose_project(client: &Client, wanted: Option<&str>, yes: bool) -> Result<Project> {
+    if let Some(id) = wanted {
+        return api::project(client, id).await;
+    }
+    let interactive = !yes && std::io::stdin().is_terminal();
+    let mut after = None;
+    let mut seen: Vec<Project> = Vec::new();
+    loop {
+        let page = api::trainable_projects(client, after.take()).await?;
+        seen.extend(page.nodes);
+        let more = page.page_info.has_next_page;
+        if !interactive {
+            return match (seen.len(), more) {
+                (0, false) => Err(Error::Validation(
+                    "there is no project you may push trainers for: create one first".into(),
+                )),
+                (1, false) => Ok(seen.remove(0)),
+                _ => Err(Error::Usage(format!(
+                    "you may push for several projects; choose one with --project: {}{}",
+                    seen.iter()
+                        .map(|p| format!("{} ({})", p.id, p.title))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if more { ", …" } else { "" }
+                ))),
+            };
+        }
+        if seen.is_empty() {
+            return Err(Error::Validation(
+                "there is no project you may push trainers for: create one first".into(),
+            ));
+        }
+        let mut items: Vec<String> = seen
+            .iter()
+            .map(|p| format!("{} — {}", p.title, p.task_type.to_ascii_lowercase()))
+            .collect();
+        if more {
+            items.push("More projects…".into());
+        }
+        let chosen = dialoguer::Select::new()
+            .with_prompt("Project")
+            .items(&items)
+            .default(0)
+            .interact()
+            .map_err(prompt_failed)?;
+        if chosen < seen.len() {
+            return Ok(seen.swap_remove(chosen));
+        }
+        after = page.page_info.end_cursor;
+    }
+}
+
+fn context_dir(args: &PushArgs) -> Result<PathBuf> {
+    let dir = match &args.context {
+        Some(dir) => dir.clone(),
+        None => args
+            .entrypoint
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    };
+    dir.canonicalize()
+        .map_err(|e| Error::io(format!("the build context {}", dir.display()), e))
+}
+
+fn model_name(args: &PushArgs, context_dir: &Path) -> Result<String> {
+    if let Some(name) = &args.model_name {
+        return Ok(name.clone());
+    }
+    context_dir
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::Usage("name the trainer with --model-name".into()))
+}
+
+fn detected_frameworks(context_dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(context_dir.join("requirements.txt"))
+        .map(|text| frameworks_in_requirements(&text))
+        .unwrap_or_default()
+}
+
+/// A name usable as an image repository: lowercase letters, digits and single dashes.
+fn slug(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "trainer".into()
+    } else {
+        slug.to_string()
+    }
+}
+
+fn short_id(image: &str) -> &str {
+    let hex = image.strip_prefix("sha256:").unwrap_or(image);
+    &hex[..hex.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_tags_are_valid_repository_names() {
+        assert_eq!(slug("Leaf Net v2!"), "leaf-net-v2");
+        assert_eq!(slug("--"), "trainer");
+        assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}
