@@ -56,7 +56,7 @@ async fn login_refuses_bad_input_and_saves_nothing() {
             "--password-stdin",
         ]
     };
-    let cases: Vec<(Vec<&str>, Option<&str>, i32, &str, Option<&str>)> = vec![
+    let cases = vec![
         (
             by_password("keynet.example.com").to_vec(),
             Some("x\n"),
@@ -117,7 +117,7 @@ async fn login_refuses_bad_input_and_saves_nothing() {
                 "author@example.com",
                 "--password-stdin",
             ],
-            Some(&password),
+            Some(password.as_str()),
             5,
             "you belong to no organization",
             None,

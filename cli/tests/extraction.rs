@@ -97,8 +97,13 @@ fn ultralytics_aliases_take_the_first_long_option() {
         .find(|p| p.name == "data")
         .expect("data");
     assert_eq!(data.default, None);
-    assert_eq!(extraction.skipped.len(), 1);
-    assert_eq!(extraction.skipped[0].argument, "--freeze");
+    // `--resume` (nargs="?", default=False) would read "false" as true.
+    let skipped: Vec<&str> = extraction
+        .skipped
+        .iter()
+        .map(|s| s.argument.as_str())
+        .collect();
+    assert_eq!(skipped, ["--resume", "--freeze"]);
 }
 
 #[test]

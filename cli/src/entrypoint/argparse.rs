@@ -13,9 +13,10 @@
 //! - `nargs` of `+`, `*`, `...` or an integer other than 1 is skipped (not one value). `?`
 //!   and `1` are kept: `--name value` works for both (with `1` the trainer gets a
 //!   one-element list, as it would from the command line).
-//! - The type is `type=int|float|str|bool`; any other callable (`str2bool`, `Path`) makes
-//!   a STR parameter whose values are the text the callable receives. Without `type=` it
-//!   follows the default's literal, else STR.
+//! - The type is `type=int|float|str`; any other callable (`str2bool`, `Path`) makes a STR
+//!   parameter whose values are the text the callable receives. Without `type=` it follows
+//!   the default's literal, else STR. `type=bool` and a True/False default without `type=`
+//!   are skipped: the trainer would get the text "false", which Python takes for true.
 //! - A default, `required=`, `help=` and `choices=` are read when statically known (see
 //!   [`super::values`]); an unknown default or one that is not a single value (a list) is
 //!   left out, and the trainer's own default applies when the job does not set one.
@@ -202,10 +203,26 @@ fn parameter(
         None => Typing::Inferred,
         Some(callable) => builtin_type(callable).map_or(Typing::Callable, Typing::Builtin),
     };
+    // A job that sets such a parameter to false would pass `--name false`, and the trainer
+    // would read the text "false", which Python takes for true.
+    match (&typing, &default) {
+        (Typing::Builtin(ParamType::Bool), _) => {
+            return Err("type=bool makes any text true, \"false\" too; use \
+                        action=\"store_true\""
+                .into());
+        }
+        (Typing::Inferred, Some(Some(Const::Bool(_)))) => {
+            return Err(
+                "a True/False default without type= or action= receives text \
+                        (\"false\" is true in Python); use action=\"store_true\""
+                    .into(),
+            );
+        }
+        _ => {}
+    }
     let param_type = match (&typing, &default) {
         (Typing::Builtin(param_type), _) => *param_type,
         (Typing::Callable, _) => ParamType::Str,
-        (Typing::Inferred, Some(Some(Const::Bool(_)))) => ParamType::Bool,
         (Typing::Inferred, Some(Some(Const::Int(_)))) => ParamType::Int,
         (Typing::Inferred, Some(Some(Const::Float(_)))) => ParamType::Float,
         (Typing::Inferred, _) => ParamType::Str,
@@ -300,8 +317,6 @@ fn default_value(param_type: ParamType, value: Const) -> Result<Value, Const> {
             Ok(f) if f.is_finite() => Ok(Value::from(f)),
             _ => Err(Const::Str(s)),
         },
-        // `bool("False")` is True: argparse's `type=bool` is truthiness.
-        (ParamType::Bool, Const::Str(s)) => Ok(Value::Bool(!s.is_empty())),
         (param_type, value) => choice_value(param_type, &value, true).ok_or(value),
     }
 }
@@ -406,7 +421,6 @@ mod tests {
             type_of("p.add_argument('--n', type=builtins.float)"),
             json!("FLOAT")
         );
-        assert_eq!(type_of("p.add_argument('--n', type=bool)"), json!("BOOL"));
         assert_eq!(
             type_of("p.add_argument('--n', type=str2bool)"),
             json!("STR")
@@ -420,10 +434,6 @@ mod tests {
         assert_eq!(
             type_of("p.add_argument('--n', default=-0.1)"),
             json!("FLOAT")
-        );
-        assert_eq!(
-            type_of("p.add_argument('--n', default=False)"),
-            json!("BOOL")
         );
         assert_eq!(type_of("p.add_argument('--n', default='x')"), json!("STR"));
         assert_eq!(type_of("p.add_argument('--n', default=None)"), json!("STR"));
@@ -453,10 +463,6 @@ mod tests {
         assert_eq!(
             default_of("p.add_argument('--n', type=str2bool, default=True)"),
             json!("True")
-        );
-        assert_eq!(
-            default_of("p.add_argument('--n', type=bool, default='False')"),
-            json!(true)
         );
         assert_eq!(
             default_of("p.add_argument('--n', default='a' 'b')"),
@@ -567,6 +573,15 @@ mod tests {
         assert_eq!(
             only("p.add_argument('--n', action='store', type=int)")["type"],
             json!("INT")
+        );
+    }
+
+    #[test]
+    fn booleans_that_would_read_false_as_true_are_skipped() {
+        assert!(skipped("p.add_argument('--aug', type=bool, default=True)").contains("type=bool"));
+        assert!(
+            skipped("p.add_argument('--resume', nargs='?', default=False)")
+                .contains("True/False default")
         );
     }
 
