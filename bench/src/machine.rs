@@ -1,5 +1,6 @@
-//! What the machine looked like when a run started, and the percentiles of the reports,
-//! for `queue_bench`, `fanout_bench`, `scan_bench` and `push_bench` (shared by `#[path]`, as
+//! What the machine looked like when a run started, the heading and the percentiles of the
+//! reports, for `queue_bench`, `fanout_bench`, `scan_bench`, `push_bench` and
+//! `ledger_bench` (shared by `#[path]`, as
 //! `import_bench` shares its modules).
 
 pub struct Machine {
@@ -26,6 +27,18 @@ impl Machine {
                 "release build"
             },
         }
+    }
+
+    /// The head of a run's report: its name and date, the command, and the machine.
+    pub fn write_heading(&self, out: &mut String, run: &str) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        writeln!(out, "#### {run} run of {}\n", self.date)?;
+        writeln!(out, "- command: `{}`", self.command)?;
+        writeln!(
+            out,
+            "- machine: {} CPUs ({}), {}",
+            self.cpus, self.cpu_model, self.profile
+        )
     }
 }
 

@@ -33,9 +33,9 @@ pub struct Organization {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenInfo {
+/// A new API token: the secret (shown once) and when it expires.
+pub struct PushToken {
+    pub secret: String,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -156,14 +156,15 @@ pub async fn organizations(client: &Client) -> Result<Vec<Organization>> {
 }
 
 /// A new API token of `org_id` that may push trainers.
-pub async fn create_push_token(
-    client: &Client,
-    org_id: &str,
-    name: &str,
-) -> Result<(String, TokenInfo)> {
+pub async fn create_push_token(client: &Client, org_id: &str, name: &str) -> Result<PushToken> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Token {
+        expires_at: Option<DateTime<Utc>>,
+    }
     #[derive(Deserialize)]
     struct Created {
-        token: TokenInfo,
+        token: Token,
         secret: String,
     }
     #[derive(Deserialize)]
@@ -177,7 +178,10 @@ pub async fn create_push_token(
             json!({"input": {"name": name, "orgId": org_id, "scopes": ["TRAINER_PUSH"]}}),
         )
         .await?;
-    Ok((data.create_api_token.secret, data.create_api_token.token))
+    Ok(PushToken {
+        secret: data.create_api_token.secret,
+        expires_at: data.create_api_token.token.expires_at,
+    })
 }
 
 /// One page of the projects the credential may push trainers for.

@@ -176,9 +176,7 @@ impl Engine {
             Error::Push("the engine finished the push without reporting a manifest digest".into())
         })
     }
-}
 
-impl Engine {
     /// Removes the tag `reference` (not the image it names); a failure only leaves a tag.
     pub async fn untag(&self, reference: &str) {
         let options = bollard::query_parameters::RemoveImageOptions {

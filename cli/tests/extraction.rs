@@ -4,6 +4,7 @@
 //! files were reviewed by hand against argparse's behaviour; a change in the extraction
 //! shows as a diff of them.
 
+use keynet_domain::hyperparameters::{HyperParameter, HyperParameterSchema};
 use keynet_train::entrypoint::{Entrypoint, Extraction, ParamType};
 use keynet_train::error::Error;
 use serde_json::{Value, json};
@@ -49,13 +50,34 @@ fn every_trainer_of_the_corpus_extracts_as_expected() {
                 .unwrap_or_else(|e| panic!("{}: {e}", expected_file.display())),
         )
         .expect("expected JSON");
-        let actual = as_json(&extract(&name));
+        let extraction = extract(&name);
+        let actual = as_json(&extraction);
         assert_eq!(
             actual,
             expected,
             "{name}: got\n{}",
             serde_json::to_string_pretty(&actual).expect("json")
         );
+        assert_the_server_accepts(&name, &extraction);
+    }
+}
+
+/// The CLI skips what the server would refuse with a copy of the server's checks
+/// (`entrypoint/schema.rs`); the server's own check of every extraction keeps the copy
+/// from drifting into refused pushes.
+fn assert_the_server_accepts(name: &str, extraction: &Extraction) {
+    let declared: Vec<HyperParameter> = extraction
+        .parameters
+        .iter()
+        .map(|parameter| {
+            let mut value = serde_json::to_value(parameter).expect("serializable");
+            // The GraphQL enum is upper case, the stored declaration lower case.
+            value["type"] = json!(value["type"].as_str().expect("a type").to_lowercase());
+            serde_json::from_value(value).expect("a declaration")
+        })
+        .collect();
+    if let Err(e) = HyperParameterSchema::checked(declared) {
+        panic!("{name}: the server refuses the extraction: {e}");
     }
 }
 

@@ -21,13 +21,7 @@ fn write_report(
     postgres: &str,
     figures: &[Figures],
 ) -> FmtResult {
-    writeln!(out, "#### Fan-out run of {}\n", machine.date)?;
-    writeln!(out, "- command: `{}`", machine.command)?;
-    writeln!(
-        out,
-        "- machine: {} CPUs ({}), {}",
-        machine.cpus, machine.cpu_model, machine.profile
-    )?;
+    machine.write_heading(out, "Fan-out")?;
     writeln!(
         out,
         "- PostgreSQL: {postgres} on 127.0.0.1, a fresh database"

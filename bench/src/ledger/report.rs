@@ -33,13 +33,7 @@ fn write_report(
     postgres: &str,
     figures: &Figures,
 ) -> FmtResult {
-    writeln!(out, "#### Ledger ingest run of {}\n", machine.date)?;
-    writeln!(out, "- command: `{}`", machine.command)?;
-    writeln!(
-        out,
-        "- machine: {} CPUs ({}), {}",
-        machine.cpus, machine.cpu_model, machine.profile
-    )?;
+    machine.write_heading(out, "Ledger ingest")?;
     writeln!(
         out,
         "- database: {postgres} on 127.0.0.1, a fresh database migrated by the platform, a pool of {} connections opened with the platform's options",

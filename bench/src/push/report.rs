@@ -37,13 +37,7 @@ fn write_report(
     figures: &Figures,
 ) -> FmtResult {
     let sizes: Vec<String> = plan.layers.iter().map(|b| (b / MIB).to_string()).collect();
-    writeln!(out, "#### Push run of {}\n", machine.date)?;
-    writeln!(out, "- command: `{}`", machine.command)?;
-    writeln!(
-        out,
-        "- machine: {} CPUs ({}), {}",
-        machine.cpus, machine.cpu_model, machine.profile
-    )?;
+    machine.write_heading(out, "Push")?;
     writeln!(
         out,
         "- database: {postgres} on 127.0.0.1, a fresh database; blobs: the local store (the default), under a temporary data folder"

@@ -71,13 +71,7 @@ fn write_report(
     figures: &Figures,
 ) -> FmtResult {
     let machine = context.machine;
-    writeln!(out, "#### Queue run of {}\n", machine.date)?;
-    writeln!(out, "- command: `{}`", machine.command)?;
-    writeln!(
-        out,
-        "- machine: {} CPUs ({}), {}",
-        machine.cpus, machine.cpu_model, machine.profile
-    )?;
+    machine.write_heading(out, "Queue")?;
     writeln!(
         out,
         "- database: {} on 127.0.0.1, one fresh database per system on the same server",

@@ -27,13 +27,7 @@ fn write_report(
     layers: &[Layer],
     figures: &Figures,
 ) -> FmtResult {
-    writeln!(out, "#### Scan run of {}\n", machine.date)?;
-    writeln!(out, "- command: `{}`", machine.command)?;
-    writeln!(
-        out,
-        "- machine: {} CPUs ({}), {}",
-        machine.cpus, machine.cpu_model, machine.profile
-    )?;
+    machine.write_heading(out, "Scan")?;
     writeln!(
         out,
         "- load average (1, 5, 15 min) before the run: {}; after: {}",

@@ -17,7 +17,7 @@ pub async fn login(store: &ConfigStore, args: LoginArgs) -> Result<()> {
             .map_err(|_| Error::Usage("which server? Give it with --server https://…".into()))?,
     };
     let client = Client::new(&server)?;
-    let (user, org, token, token_info) = match args.token {
+    let (user, org, token, expires_at) = match args.token {
         Some(token) => {
             let client = client.authenticated(&token);
             let account = api::me(&client).await?;
@@ -35,8 +35,8 @@ pub async fn login(store: &ConfigStore, args: LoginArgs) -> Result<()> {
             let signed_in = api::sign_in(&client, &email, &password).await?;
             let client = client.authenticated(&signed_in.access_token);
             let org = choose_org(api::organizations(&client).await?, args.org.as_deref())?;
-            let (secret, info) = api::create_push_token(&client, &org.id, "keynet-train").await?;
-            (signed_in.user, org, secret, Some(info))
+            let created = api::create_push_token(&client, &org.id, "keynet-train").await?;
+            (signed_in.user, org, created.secret, created.expires_at)
         }
     };
     let config = Config {
@@ -53,7 +53,7 @@ pub async fn login(store: &ConfigStore, args: LoginArgs) -> Result<()> {
             slug: org.slug,
         },
         api_token: ApiToken::new(token),
-        api_token_expires_at: token_info.and_then(|info| info.expires_at),
+        api_token_expires_at: expires_at,
     };
     store.save(&config)?;
     println!(

@@ -85,7 +85,7 @@ pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<
     } else {
         args.frameworks.clone()
     };
-    let local_tag = format!("keynet-train/{}:latest", slug(&model_name));
+    let local_tag = local_tag(&upload.repository);
     let image = engine
         .build(
             BuildRequest {
@@ -262,22 +262,13 @@ fn detected_frameworks(context_dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A name usable as an image repository: lowercase letters, digits and single dashes.
-fn slug(name: &str) -> String {
-    let mut slug = String::with_capacity(name.len());
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let slug = slug.trim_end_matches('-');
-    if slug.is_empty() {
-        "trainer".into()
-    } else {
-        slug.to_string()
-    }
+/// The local name of the build: the repository without its registry host, whose names
+/// the server already made valid (`<org>/<trainer>` slugs).
+fn local_tag(repository: &str) -> String {
+    let path = repository
+        .split_once('/')
+        .map_or(repository, |(_, path)| path);
+    format!("keynet-train/{path}:latest")
 }
 
 fn short_id(image: &str) -> &str {
@@ -290,9 +281,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_tags_are_valid_repository_names() {
-        assert_eq!(slug("Leaf Net v2!"), "leaf-net-v2");
-        assert_eq!(slug("--"), "trainer");
+    fn local_tags_are_the_repository_without_its_registry() {
+        assert_eq!(
+            local_tag("127.0.0.1:5000/acme/leaf-net-v2"),
+            "keynet-train/acme/leaf-net-v2:latest"
+        );
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
     }
 }
