@@ -66,9 +66,16 @@ pub fn connect_options(url: String, pool_size: u32) -> ConnectOptions {
         // sqlx pings every connection it hands out by default: one more round trip per
         // statement. A broken connection fails its statement instead and is replaced.
         .test_before_acquire(false)
-        .idle_timeout(Duration::from_secs(300));
+        .idle_timeout(Duration::from_secs(300))
+        // Writes outside a domain transaction (and other processes on the same file) wait
+        // for SQLite's lock this long before they fail; the domain's own transactions queue
+        // in process and never time out (see `Domain::begin`).
+        .map_sqlx_sqlite_opts(|sqlite| sqlite.busy_timeout(SQLITE_BUSY_TIMEOUT));
     options
 }
+
+/// Long enough that a writer waits out a queue of others under load rather than failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)

@@ -3,7 +3,7 @@
 use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
-use crate::events::{Event, EventBus};
+use crate::events::{Announcements, Event, EventBus};
 use crate::jobs::billing::{JobBilling, Unmetered};
 use crate::storage::BlobStore;
 use sea_orm::{
@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use std::ops::Deref;
 use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub struct Domain {
     pub(crate) db: DatabaseConnection,
@@ -19,6 +20,10 @@ pub struct Domain {
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) billing: Arc<dyn JobBilling>,
+    /// SQLite takes one writer at a time: this process's transactions queue here for their
+    /// turn instead of racing for the file's lock (whose busy timeout would fail them under
+    /// load). `None` on PostgreSQL.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
 }
 
 impl Domain {
@@ -29,6 +34,8 @@ impl Domain {
         events: Arc<dyn EventBus>,
         blobs: Arc<dyn BlobStore>,
     ) -> Self {
+        let sqlite_writer =
+            (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Self {
             db,
             config,
@@ -36,6 +43,7 @@ impl Domain {
             events,
             blobs,
             billing: Arc::new(Unmetered),
+            sqlite_writer,
         }
     }
 
@@ -65,8 +73,12 @@ impl Domain {
     /// One transaction per use case: the write, its audit entries and its follow-up tasks
     /// commit or roll back together.
     pub async fn begin(&self) -> Result<Tx> {
+        let writer = match &self.sqlite_writer {
+            Some(writer) => Some(writer.clone().lock_owned().await),
+            None => None,
+        };
         let txn = self.db.begin().await?;
-        if txn.get_database_backend() == DbBackend::Sqlite {
+        if writer.is_some() {
             // In WAL mode a transaction that read first cannot write once another connection
             // has committed (SQLITE_BUSY_SNAPSHOT; waiting does not help). Taking the write
             // lock up front is what `BEGIN IMMEDIATE` does; sea-orm only issues `BEGIN`.
@@ -76,24 +88,24 @@ impl Domain {
         Ok(Tx {
             txn,
             events: Vec::new(),
+            _writer: writer,
         })
     }
 
-    /// Commits, then publishes what the transaction announced, so subscribers never see an
-    /// event for a write that was rolled back.
+    /// Commits with what the transaction announced: subscribers hear of it if and only if
+    /// the write committed (see [`EventBus::commit`]).
     pub async fn commit(&self, tx: Tx) -> Result<()> {
-        tx.txn.commit().await?;
-        for (topic, event) in tx.events {
-            self.events.publish(&topic, event);
-        }
-        Ok(())
+        // The writer's turn (SQLite) ends when `tx._writer` drops, after the commit.
+        Ok(self.events.commit(tx.txn, tx.events).await?)
     }
 }
 
 /// A use case's transaction and the events to publish once it commits.
 pub struct Tx {
     txn: DatabaseTransaction,
-    events: Vec<(String, Event)>,
+    events: Announcements,
+    /// This transaction's turn as SQLite's writer, held until it commits or is dropped.
+    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 impl Tx {

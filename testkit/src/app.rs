@@ -103,6 +103,11 @@ impl TestApp {
         launch_on(settings, db).await.unwrap()
     }
 
+    /// The URL of this app's PostgreSQL database; `None` on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(|database| database.url.as_str())
+    }
+
     pub fn platform(&self) -> &Platform {
         self.platform.as_ref().unwrap()
     }

@@ -141,6 +141,12 @@ impl Gql {
     /// Sends an archive by the direct upload and waits (bounded) until its import is over;
     /// returns the dataset's `importStatus`.
     pub async fn import_archive(&self, token: &str, dataset: &str, archive: Vec<u8>) -> String {
+        self.upload_dataset(token, dataset, archive).await;
+        self.wait_for_import(token, dataset).await
+    }
+
+    /// Sends an archive by the direct upload, which queues its import; returns the upload's id.
+    pub async fn upload_dataset(&self, token: &str, dataset: &str, archive: Vec<u8>) -> String {
         let form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(archive).file_name("data.zip"),
@@ -156,13 +162,10 @@ impl Gql {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            response.status().as_u16(),
-            202,
-            "{}",
-            response.text().await.unwrap()
-        );
-        self.wait_for_import(token, dataset).await
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        body["upload"]["id"].as_str().unwrap().to_string()
     }
 
     /// Waits (bounded) until the dataset's import is over; returns its `importStatus`.

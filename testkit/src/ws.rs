@@ -59,6 +59,16 @@ impl Subscription {
             .unwrap();
     }
 
+    /// Ends the subscription `id` (the client's `complete`).
+    pub async fn unsubscribe(&mut self, id: &str) {
+        self.socket
+            .send(Message::text(
+                json!({"id": id, "type": "complete"}).to_string(),
+            ))
+            .await
+            .unwrap();
+    }
+
     /// The next protocol message (pings answered), or `None` once the server closed.
     pub async fn next_message(&mut self) -> Option<Value> {
         let message = self.next_message_within(Duration::from_secs(15)).await;

@@ -18,6 +18,11 @@ pub fn domain<'a>(ctx: &Context<'a>) -> &'a Domain {
     ctx.data_unchecked::<Arc<Domain>>()
 }
 
+/// The domain for what outlives the request (a subscription's stream).
+pub fn shared_domain(ctx: &Context<'_>) -> Arc<Domain> {
+    ctx.data_unchecked::<Arc<Domain>>().clone()
+}
+
 pub fn meta<'a>(ctx: &Context<'a>) -> &'a RequestMeta {
     ctx.data_unchecked::<RequestMeta>()
 }

@@ -1,16 +1,16 @@
 //! Trainers, jobs and their live progress.
 
 use super::connection::{Conn, connection, list_complexity};
-use super::context::{domain, page, parse_id, viewer};
+use super::context::{domain, page, parse_id, shared_domain, viewer};
 use super::enums::{
     CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, ParamType, TaskType,
 };
 use super::job_types::{Job, JobEvent, JobLog, JobUpdate, Trainer, TrainerVersion};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
-use futures_util::{Stream, StreamExt, stream};
+use futures_util::{Stream, StreamExt};
 use keynet_domain::Error;
-use keynet_domain::events::{Event, job_events_topic, job_logs_topic, job_topic, org_jobs_topic};
+use keynet_domain::events::{Event, job_logs_topic, org_jobs_topic};
 use keynet_domain::hyperparameters::HyperParameter;
 use keynet_domain::ids::{
     ExperimentId, JobId, OrgId, ProjectId, SnapshotId, TrainerId, TrainerVersionId,
@@ -437,77 +437,36 @@ pub struct JobSubscription;
 
 #[Subscription]
 impl JobSubscription {
-    /// Status, epoch and latest metrics of one job, as they change.
+    /// Status, epoch and latest metrics of one job, as they change (a job already final
+    /// sends its final state). Completes once the job is final.
     async fn job_updated(
         &self,
         ctx: &Context<'_>,
         job_id: ID,
-    ) -> Result<impl Stream<Item = JobUpdate> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<JobUpdate>> + use<>, ApiError> {
         let job = domain(ctx)
             .job(viewer(ctx)?, parse_id(&job_id, "jobId")?)
             .await?;
-        Ok(domain(ctx)
-            .events()
-            .subscribe(&job_topic(job.id))
-            .filter_map(|event| async move {
-                match event {
-                    Event::JobUpdated(summary) => Some(JobUpdate(summary)),
-                    _ => None,
-                }
-            }))
+        Ok(shared_domain(ctx)
+            .follow_job(&job)
+            .map(|update| Ok(JobUpdate(update?))))
     }
 
     /// The job's stored events after `afterSeq`, then new ones as they arrive, each once and
     /// in order: a client that reconnects with the last `seq` it saw misses nothing.
+    /// Completes after the last event of a job that is final.
     async fn job_events(
         &self,
         ctx: &Context<'_>,
         job_id: ID,
         #[graphql(default)] after_seq: i64,
-    ) -> Result<impl Stream<Item = JobEvent> + use<>, ApiError> {
-        let domain_ref = domain(ctx);
-        let job = domain_ref
+    ) -> Result<impl Stream<Item = ApiResult<JobEvent>> + use<>, ApiError> {
+        let job = domain(ctx)
             .job(viewer(ctx)?, parse_id(&job_id, "jobId")?)
             .await?;
-        // Subscribe before reading what is stored, so nothing falls in between.
-        let live = domain_ref.events().subscribe(&job_events_topic(job.id));
-        let mut stored = Vec::new();
-        let mut last = after_seq;
-        loop {
-            let page = domain_ref.job_events(&job, last, None).await?;
-            let Some(newest) = page.last().map(|e| e.seq) else {
-                break;
-            };
-            last = newest;
-            stored.extend(page.into_iter().map(JobEvent::from));
-        }
-        let live = live
-            .filter_map(|event| async move {
-                match event {
-                    Event::JobEvent {
-                        seq,
-                        kind,
-                        body,
-                        ts,
-                        ..
-                    } => Some(JobEvent {
-                        seq,
-                        kind,
-                        body: Json(body),
-                        ts,
-                    }),
-                    _ => None,
-                }
-            })
-            .scan(last, |last, event| {
-                let fresh = event.seq > *last;
-                if fresh {
-                    *last = event.seq;
-                }
-                std::future::ready(Some(fresh.then_some(event)))
-            })
-            .filter_map(std::future::ready);
-        Ok(stream::iter(stored).chain(live))
+        Ok(shared_domain(ctx)
+            .follow_job_events(&job, after_seq)
+            .map(|event| Ok(JobEvent::from(event?))))
     }
 
     /// Log lines of one job as they are stored; `minLevel` keeps that level and above.

@@ -32,6 +32,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+mod announcements;
 mod audit;
 mod billing;
 mod billing_stripe;
@@ -46,5 +47,6 @@ mod on_s3;
 mod organizations;
 mod projects;
 mod sessions;
+mod sqlite_writes;
 mod tenancy;
 mod tokens;

@@ -6,7 +6,7 @@
 
 use super::manifest::Manifest;
 use super::uploads::set_import_status;
-use crate::domain::Domain;
+use crate::domain::{Domain, Tx};
 use crate::entities::dataset_uploads::{self, UploadStatus};
 use crate::entities::datasets::{self, ImportStatus};
 use crate::entities::projects::TaskType;
@@ -133,7 +133,7 @@ impl Domain {
         let statistics =
             serde_json::to_value(&imported.statistics).map_err(|e| Error::Internal(e.into()))?;
 
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         let at = now();
         let mut changed: datasets::ActiveModel = dataset.clone().into();
         changed.manifest_key = Set(Some(manifest_key));
@@ -145,8 +145,8 @@ impl Domain {
         finish_upload(&*tx, upload, UploadStatus::Succeeded, 0, false).await?;
         // The content it replaced may now be referenced by nothing.
         super::collect::schedule(&*tx, dataset.org_id).await?;
+        announce_import(&mut tx, upload, UploadStatus::Succeeded);
         self.commit(tx).await?;
-        self.announce_import(upload, UploadStatus::Succeeded);
         Ok(())
     }
 
@@ -155,7 +155,7 @@ impl Domain {
         upload: &dataset_uploads::Model,
         failure: ImportFailure,
     ) -> Result<()> {
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         let errors = failure
             .errors
             .iter()
@@ -176,8 +176,8 @@ impl Domain {
         let count = i32::try_from(failure.errors.len()).unwrap_or(i32::MAX);
         finish_upload(&*tx, upload, UploadStatus::Failed, count, failure.truncated).await?;
         set_import_status(&tx, upload.dataset_id, ImportStatus::Failed).await?;
+        announce_import(&mut tx, upload, UploadStatus::Failed);
         self.commit(tx).await?;
-        self.announce_import(upload, UploadStatus::Failed);
         Ok(())
     }
 
@@ -238,7 +238,7 @@ impl Domain {
         upload_status: UploadStatus,
         dataset_status: ImportStatus,
     ) -> Result<()> {
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         dataset_uploads::Entity::update_many()
             .col_expr(
                 dataset_uploads::Column::Status,
@@ -248,21 +248,21 @@ impl Domain {
             .exec(&*tx)
             .await?;
         set_import_status(&tx, upload.dataset_id, dataset_status).await?;
+        announce_import(&mut tx, upload, upload_status);
         self.commit(tx).await?;
-        self.announce_import(upload, upload_status);
         Ok(())
     }
+}
 
-    fn announce_import(&self, upload: &dataset_uploads::Model, status: UploadStatus) {
-        self.events.publish(
-            &dataset_topic(upload.dataset_id),
-            Event::DatasetImport {
-                dataset_id: upload.dataset_id,
-                upload_id: upload.id,
-                status,
-            },
-        );
-    }
+fn announce_import(tx: &mut Tx, upload: &dataset_uploads::Model, status: UploadStatus) {
+    tx.announce(
+        dataset_topic(upload.dataset_id),
+        Event::DatasetImport {
+            dataset_id: upload.dataset_id,
+            upload_id: upload.id,
+            status,
+        },
+    );
 }
 
 async fn finish_upload(

@@ -1,9 +1,10 @@
 use crate::ids::{JobEventId, JobId, OrgId};
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// A trainer event as received: `seq` numbers the job's events across attempts,
 /// `trainer_seq` is the trainer's own number within its attempt.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "job_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

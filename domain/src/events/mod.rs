@@ -3,9 +3,11 @@
 
 use crate::entities::dataset_uploads::UploadStatus;
 use crate::entities::jobs::JobStatus;
-use crate::entities::{audit_log, job_logs, trainer_versions};
+use crate::entities::{audit_log, job_events, job_logs, trainer_versions};
 use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId, TrainerVersionId};
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
+use sea_orm::{DatabaseTransaction, DbErr};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,18 +29,16 @@ pub enum Event {
     /// A job's status, epoch or latest metrics changed.
     JobUpdated(JobSummary),
     /// A trainer event was stored as the job's event number `seq`.
-    JobEvent {
-        job_id: JobId,
-        seq: i64,
-        kind: String,
-        body: serde_json::Value,
-        ts: chrono::DateTime<chrono::Utc>,
-    },
+    JobEvent(job_events::Model),
     JobLog(job_logs::Model),
     /// A trainer version moved through its checks (status, report so far).
     TrainerVersionUpdated(Box<trainer_versions::Model>),
     /// An organization's use of a quota reached a threshold (80 % or 100 %) this period.
     UsageThresholdReached(UsageThreshold),
+    /// Never announced: the bus tells a subscriber that it may have missed announcements
+    /// (it fell behind, or the bus lost its connection), so what it shows should be read
+    /// again from the store.
+    Missed,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -102,12 +102,24 @@ pub fn org_audit_topic(org: OrgId) -> String {
     format!("org:{org}:audit")
 }
 
+/// A transaction's announcements: `(topic, event)` in the order they were made.
+pub type Announcements = Vec<(String, Event)>;
+
 pub trait EventBus: Send + Sync + 'static {
-    fn publish(&self, topic: &str, event: Event);
+    /// Commits `txn` with its announcements: subscribers hear of them if and only if the
+    /// transaction commits, and nothing is left to do once the commit returned, so a process
+    /// that dies right after its commit loses no announcement.
+    fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        announcements: Announcements,
+    ) -> BoxFuture<'_, Result<(), DbErr>>;
+
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event>;
 }
 
-/// Subscribers that fall this far behind skip the oldest events rather than hold memory.
+/// Subscribers that fall this far behind skip the oldest events rather than hold memory, and
+/// are told so (`Event::Missed`).
 const CHANNEL_CAPACITY: usize = 1024;
 
 #[derive(Default)]
@@ -115,8 +127,9 @@ pub struct LocalEventBus {
     topics: Mutex<HashMap<String, broadcast::Sender<Event>>>,
 }
 
-impl EventBus for LocalEventBus {
-    fn publish(&self, topic: &str, event: Event) {
+impl LocalEventBus {
+    /// Hands `event` to this process's subscribers of `topic`.
+    pub fn publish(&self, topic: &str, event: Event) {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = topics.get(topic)
             && sender.send(event).is_err()
@@ -124,6 +137,33 @@ impl EventBus for LocalEventBus {
             // Nobody listens any more: forget the topic so the map does not grow forever.
             topics.remove(topic);
         }
+    }
+
+    /// Tells every subscriber of this process that it may have missed announcements.
+    pub fn publish_missed(&self) {
+        let topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        for sender in topics.values() {
+            // A topic nobody listens to any more is forgotten by its next `publish`.
+            let _ = sender.send(Event::Missed);
+        }
+    }
+}
+
+/// The embedded default: one process holds every subscriber, so what it announces after the
+/// commit dies with them if the process does.
+impl EventBus for LocalEventBus {
+    fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        announcements: Announcements,
+    ) -> BoxFuture<'_, Result<(), DbErr>> {
+        Box::pin(async move {
+            txn.commit().await?;
+            for (topic, event) in announcements {
+                self.publish(&topic, event);
+            }
+            Ok(())
+        })
     }
 
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
@@ -135,14 +175,13 @@ impl EventBus for LocalEventBus {
                 .subscribe()
         };
         Box::pin(stream::unfold(receiver, |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((event, receiver)),
-                    Err(broadcast::error::RecvError::Lagged(skipped)) => {
-                        tracing::warn!(skipped, "a slow subscriber skipped events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
+            match receiver.recv().await {
+                Ok(event) => Some((event, receiver)),
+                Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "a slow subscriber skipped events");
+                    Some((Event::Missed, receiver))
                 }
+                Err(broadcast::error::RecvError::Closed) => None,
             }
         }))
     }

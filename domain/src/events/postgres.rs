@@ -1,18 +1,24 @@
-//! The event bus across instances: `publish` sends a `NOTIFY` on one channel, every
-//! instance `LISTEN`s and hands what arrives to its local subscribers. One sender task keeps
-//! the order of publications; an event larger than a `NOTIFY` payload travels through the
-//! `bus_messages` table and the notification carries only its id.
+//! The event bus across instances: a transaction's announcements are `NOTIFY`s sent inside
+//! that transaction, so PostgreSQL delivers them exactly when it commits, in commit order,
+//! and a process that dies after its commit has nothing left to send. Every instance
+//! `LISTEN`s and hands what arrives to its local subscribers. An event larger than a
+//! `NOTIFY` payload travels through the `bus_messages` table (written in the same
+//! transaction) and the notification carries only its id.
 
-use super::{Event, EventBus, LocalEventBus};
+use super::{Announcements, Event, EventBus, LocalEventBus};
 use crate::entities::bus_messages;
 use crate::ids::BusMessageId;
 use crate::time::now;
+use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
 
 const CHANNEL: &str = "keynet_events";
@@ -20,6 +26,8 @@ const CHANNEL: &str = "keynet_events";
 const MAX_INLINE_PAYLOAD: usize = 7_900;
 /// Large events are kept this long for the instances to read them.
 const KEEP_LARGE_EVENTS_MINUTES: i64 = 10;
+/// Old large events are deleted after every this many commits with announcements.
+const FORGET_LARGE_EVENTS_EVERY: u64 = 1000;
 
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
@@ -29,12 +37,13 @@ enum Wire {
 }
 
 pub struct PgEventBus {
+    db: DatabaseConnection,
     local: Arc<LocalEventBus>,
-    outbox: mpsc::UnboundedSender<(String, Event)>,
+    commits: AtomicU64,
 }
 
 impl PgEventBus {
-    /// Starts listening and sending; both stop with `shutdown`.
+    /// Starts listening; the listener stops with `shutdown`.
     pub async fn start(
         db: DatabaseConnection,
         shutdown: CancellationToken,
@@ -43,18 +52,51 @@ impl PgEventBus {
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(CHANNEL).await?;
         let local = Arc::new(LocalEventBus::default());
-        let (outbox, queued) = mpsc::unbounded_channel();
-        tokio::spawn(send_loop(db.clone(), queued, shutdown.clone()));
-        tokio::spawn(listen_loop(db, listener, local.clone(), shutdown));
-        Ok(Arc::new(Self { local, outbox }))
+        tokio::spawn(listen_loop(db.clone(), listener, local.clone(), shutdown));
+        Ok(Arc::new(Self {
+            db,
+            local,
+            commits: AtomicU64::new(0),
+        }))
+    }
+
+    async fn commit_announced(
+        &self,
+        txn: DatabaseTransaction,
+        announcements: Announcements,
+    ) -> Result<(), DbErr> {
+        if announcements.is_empty() {
+            return txn.commit().await;
+        }
+        let mut payloads = Vec::with_capacity(announcements.len());
+        for (topic, event) in announcements {
+            payloads.push(wire_payload(&txn, topic, event).await?);
+        }
+        // One round trip for all of them; a function scan keeps the array's order.
+        let payloads = serde_json::to_string(&payloads).map_err(internal)?;
+        txn.execute(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, payload) FROM json_array_elements_text($2::json) AS payload",
+            [CHANNEL.into(), payloads.into()],
+        ))
+        .await?;
+        txn.commit().await?;
+        if (self.commits.fetch_add(1, Ordering::Relaxed) + 1)
+            .is_multiple_of(FORGET_LARGE_EVENTS_EVERY)
+        {
+            forget_old_large_events(&self.db).await;
+        }
+        Ok(())
     }
 }
 
 impl EventBus for PgEventBus {
-    fn publish(&self, topic: &str, event: Event) {
-        if self.outbox.send((topic.to_string(), event)).is_err() {
-            tracing::warn!(topic, "the event bus has stopped; an event was dropped");
-        }
+    fn commit(
+        &self,
+        txn: DatabaseTransaction,
+        announcements: Announcements,
+    ) -> BoxFuture<'_, Result<(), DbErr>> {
+        Box::pin(self.commit_announced(txn, announcements))
     }
 
     fn subscribe(&self, topic: &str) -> BoxStream<'static, Event> {
@@ -62,60 +104,27 @@ impl EventBus for PgEventBus {
     }
 }
 
-async fn send_loop(
-    db: DatabaseConnection,
-    mut queued: mpsc::UnboundedReceiver<(String, Event)>,
-    shutdown: CancellationToken,
-) {
-    let pool = db.get_postgres_connection_pool().clone();
-    let mut sent: u64 = 0;
-    loop {
-        let (topic, event) = tokio::select! {
-            next = queued.recv() => match next {
-                Some(next) => next,
-                None => return,
-            },
-            _ = shutdown.cancelled() => return,
-        };
-        let payload = match wire_payload(&db, topic, event).await {
-            Ok(payload) => payload,
-            Err(e) => {
-                tracing::error!(error = %e, "could not prepare an event for the bus");
-                continue;
-            }
-        };
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&pool)
-            .await
-        {
-            tracing::error!(error = %e, "could not publish an event");
-        }
-        sent += 1;
-        if sent.is_multiple_of(1000) {
-            forget_old_large_events(&db).await;
-        }
-    }
+fn internal(error: impl std::fmt::Display) -> DbErr {
+    DbErr::Custom(format!("cannot encode an event for the bus: {error}"))
 }
 
 async fn wire_payload(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     topic: String,
     event: Event,
-) -> anyhow::Result<String> {
-    let inline = serde_json::to_string(&Wire::Inline { topic, event })?;
+) -> Result<String, DbErr> {
+    let inline = serde_json::to_string(&Wire::Inline { topic, event }).map_err(internal)?;
     if inline.len() <= MAX_INLINE_PAYLOAD {
         return Ok(inline);
     }
     let stored = bus_messages::ActiveModel {
         id: Set(BusMessageId::new()),
-        payload: Set(serde_json::from_str(&inline)?),
+        payload: Set(serde_json::from_str(&inline).map_err(internal)?),
         created_at: Set(now()),
     }
-    .insert(db)
+    .insert(txn)
     .await?;
-    Ok(serde_json::to_string(&Wire::Stored { stored: stored.id })?)
+    serde_json::to_string(&Wire::Stored { stored: stored.id }).map_err(internal)
 }
 
 async fn forget_old_large_events(db: &DatabaseConnection) {
@@ -137,22 +146,25 @@ async fn listen_loop(
 ) {
     loop {
         let notification = tokio::select! {
-            n = listener.recv() => n,
+            n = listener.try_recv() => n,
             _ = shutdown.cancelled() => return,
         };
-        let notification = match notification {
-            Ok(n) => n,
-            Err(e) => {
-                // sqlx reconnects on the next `recv`; what was sent meanwhile is lost, which
-                // subscriptions that replay from the database (job events) make up for.
-                tracing::warn!(error = %e, "the event listener lost its connection");
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                continue;
+        match notification {
+            Ok(Some(notification)) => match decode(&db, notification.payload()).await {
+                Ok((topic, event)) => local.publish(&topic, event),
+                Err(e) => tracing::warn!(error = %e, "an unreadable event on the bus"),
+            },
+            // The connection was lost and is listening again: what was sent meanwhile is
+            // lost, so every subscriber is told to read its view again from the database.
+            Ok(None) => {
+                tracing::warn!("the event listener reconnected");
+                local.publish_missed();
             }
-        };
-        match decode(&db, notification.payload()).await {
-            Ok((topic, event)) => local.publish(&topic, event),
-            Err(e) => tracing::warn!(error = %e, "an unreadable event on the bus"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the event listener failed");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                local.publish_missed();
+            }
         }
     }
 }

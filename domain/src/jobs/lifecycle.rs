@@ -203,14 +203,14 @@ impl Domain {
                 ts,
             })
             .collect();
+        let mut tx = self.begin().await?;
         job_logs::Entity::insert_many(rows.iter().cloned().map(job_logs::ActiveModel::from))
-            .exec(&self.db)
+            .exec(&*tx)
             .await?;
         for row in rows {
-            self.events
-                .publish(&job_logs_topic(job.id), Event::JobLog(row));
+            tx.announce(job_logs_topic(job.id), Event::JobLog(row));
         }
-        Ok(())
+        self.commit(tx).await
     }
 
     /// Stores a file the job wrote under its output folder and records it as the job's

@@ -4,6 +4,7 @@
 
 pub mod billing;
 pub mod compare;
+pub mod follow;
 pub mod input;
 pub mod lifecycle;
 pub mod queries;

@@ -393,29 +393,20 @@ impl Domain {
             _ => {}
         }
         let body = Value::Object(event.body);
-        job_events::ActiveModel {
+        let stored = job_events::ActiveModel {
             id: Set(JobEventId::new()),
             org_id: Set(job.org_id),
             job_id: Set(job.id),
             seq: Set(job.last_seq),
             attempt: Set(job.attempt),
             trainer_seq: Set(event.trainer_seq),
-            kind: Set(event.kind.clone()),
-            body: Set(body.clone()),
+            kind: Set(event.kind),
+            body: Set(body),
             ts: Set(event.ts),
         }
         .insert(&**tx)
         .await?;
-        tx.announce(
-            job_events_topic(job.id),
-            Event::JobEvent {
-                job_id: job.id,
-                seq: job.last_seq,
-                kind: event.kind,
-                body,
-                ts: event.ts,
-            },
-        );
+        tx.announce(job_events_topic(job.id), Event::JobEvent(stored));
         Ok(())
     }
 
