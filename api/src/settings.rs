@@ -237,7 +237,7 @@ impl Default for WorkerSettings {
             concurrency: 2,
             poll_interval_ms: 250,
             shutdown_grace_secs: 30,
-            lease_secs: 60,
+            lease_secs: keynet_workers::runner::DEFAULT_LEASE_SECS,
         }
     }
 }

@@ -154,6 +154,9 @@ pub enum Lease {
     Kept,
     /// The task was cancelled (deleted) while it ran: stop working on it.
     Cancelled,
+    /// The lease ran out (this worker stalled) and another worker took the task over: stop
+    /// working on it, so a task never runs twice at once.
+    Lost,
 }
 
 /// Extends the lease of a task that is still being worked on.
@@ -173,9 +176,9 @@ pub async fn heartbeat(
         return Ok(Lease::Kept);
     }
     let exists = tasks::Entity::find_by_id(task).one(db).await?.is_some();
-    // Still there but locked by another worker: our lease ran out and it was taken over.
+    // Still there but not ours: our lease ran out and it was taken over (or released).
     Ok(if exists {
-        Lease::Kept
+        Lease::Lost
     } else {
         Lease::Cancelled
     })

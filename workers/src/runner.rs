@@ -41,6 +41,11 @@ pub trait TaskHandler: Send + Sync + 'static {
     }
 }
 
+/// A crashed worker's task is taken up again within this many seconds; a live worker renews
+/// its lease every third of it. Shorter fails over faster, but a worker that stalls longer
+/// (a database outage, a frozen host) loses its tasks to others.
+pub const DEFAULT_LEASE_SECS: i64 = 10;
+
 #[derive(Clone, Debug)]
 pub struct RunnerConfig {
     pub concurrency: usize,
@@ -54,7 +59,7 @@ impl Default for RunnerConfig {
         Self {
             concurrency: 2,
             poll_interval: std::time::Duration::from_millis(250),
-            lease: Duration::seconds(60),
+            lease: Duration::seconds(DEFAULT_LEASE_SECS),
             shutdown_grace: std::time::Duration::from_secs(30),
         }
     }
@@ -275,8 +280,9 @@ impl TaskRunner {
                 }
             };
             match outcome {
-                // Cancelled while running: the task is gone already (see `queue::cancel`).
-                None => tracing::info!("task cancelled"),
+                // Cancelled while running (the task is gone already, see `queue::cancel`), or
+                // taken over by another worker after this one stalled past its lease.
+                None => tracing::info!("task stopped: cancelled or taken over"),
                 // Deleted by the dispatcher's next round.
                 Some(Ok(())) => return Finished::Done,
                 Some(Err(error)) => {
@@ -298,7 +304,8 @@ impl TaskRunner {
         .await
     }
 
-    /// Keeps the lease while the task runs; returns when the task was cancelled.
+    /// Keeps the lease while the task runs; returns when the task was cancelled or taken
+    /// over by another worker.
     async fn heartbeat(&self, task: &tasks::Model) {
         let every = (self.config.lease / 3)
             .to_std()
@@ -308,6 +315,10 @@ impl TaskRunner {
             match queue::heartbeat(&self.db, task.id, &self.worker_id, self.config.lease).await {
                 Ok(queue::Lease::Kept) => {}
                 Ok(queue::Lease::Cancelled) => return,
+                Ok(queue::Lease::Lost) => {
+                    tracing::warn!("the lease ran out and another worker took the task over");
+                    return;
+                }
                 Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
             }
         }

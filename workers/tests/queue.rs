@@ -244,6 +244,26 @@ async fn a_cancelled_task_never_runs_and_a_running_one_learns_it() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_lease_was_taken_over_learns_it() {
+    for (db, owned) in databases().await {
+        let task = enqueue(&db, KIND, serde_json::json!({})).await.unwrap();
+        // A lease that has run out at once: the worker stalled.
+        claim_one(&db, "stalled", Duration::zero()).await.unwrap();
+        let taken = claim_one(&db, "other", LEASE).await.unwrap();
+        assert_eq!(taken.id, task);
+        assert!(matches!(
+            heartbeat(&db, task, "stalled", LEASE).await.unwrap(),
+            Lease::Lost
+        ));
+        assert!(matches!(
+            heartbeat(&db, task, "other", LEASE).await.unwrap(),
+            Lease::Kept
+        ));
+        finish(db, owned).await;
+    }
+}
+
 /// Counts the tasks reported lost.
 struct Lost(Arc<AtomicUsize>);
 

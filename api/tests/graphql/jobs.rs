@@ -836,3 +836,92 @@ async fn job_updates_fan_out_across_instances() {
     watcher.stop().await.unwrap();
     app.stop().await;
 }
+
+/// The watching instance's bus loses its `LISTEN` connection again and again while the job
+/// runs (the notifications sent meanwhile are gone). `jobEvents` still passes on every event
+/// once and in order, refilling from the store, and both subscriptions complete with the
+/// job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_job_streams_survive_a_lost_listener() {
+    use sea_orm::{ConnectionTrait, Database};
+
+    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, process_only).await;
+    let watcher = app.spawn_beside(|_| {}).await;
+    let s = setup(&app, TRAINER).await;
+    let job = app
+        .start_training(
+            &s.token,
+            &s.project,
+            &s.version,
+            &s.snapshot,
+            json!({"config": {"epochs": 6}, "hyperparameters": {"sleep-ms-per-epoch": 400}}),
+        )
+        .await;
+    let mut socket = ws::connect(&watcher.url(), json!({"token": s.token}))
+        .await
+        .unwrap();
+    for (id, query) in [
+        (
+            "events",
+            "subscription($j: ID!) { jobEvents(jobId: $j) { seq kind } }",
+        ),
+        (
+            "updated",
+            "subscription($j: ID!) { jobUpdated(jobId: $j) { status } }",
+        ),
+    ] {
+        socket.subscribe(id, query, json!({"j": job})).await;
+    }
+    // Cuts every bus listener of the database while the job runs.
+    let db = Database::connect(app.database_url().unwrap())
+        .await
+        .unwrap();
+    let cutter = tokio::spawn(async move {
+        for _ in 0..12 {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            db.execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%keynet_events%'",
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let mut seqs = Vec::new();
+    let mut kinds = Vec::new();
+    let mut statuses = Vec::new();
+    let mut completed = 0;
+    while completed < 2 {
+        let message = socket.next_message().await.unwrap();
+        match (message["type"].as_str(), message["id"].as_str()) {
+            (Some("complete"), _) => completed += 1,
+            (Some("next"), Some("events")) => {
+                let event = &message["payload"]["data"]["jobEvents"];
+                seqs.push(event["seq"].as_i64().unwrap());
+                kinds.push(event["kind"].as_str().unwrap().to_string());
+            }
+            (Some("next"), Some("updated")) => statuses.push(
+                message["payload"]["data"]["jobUpdated"]["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+            _ => panic!("unexpected: {message}"),
+        }
+    }
+    cutter.await.unwrap();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("completed"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("SUCCEEDED"),
+        "{statuses:?}"
+    );
+    drop(socket);
+    watcher.stop().await.unwrap();
+    app.stop().await;
+}
