@@ -2,8 +2,8 @@
 //! "process" of its own (a domain on the same PostgreSQL database, on a runtime of its own)
 //! that dies the moment the write returns: its runtime is dropped, so nothing it would have
 //! done after the commit ever runs. The subscribers on the app, another instance, must still
-//! hear of every write: `auditLogAdded`, `datasetImport`, `jobUpdated`, `orgJobs` and
-//! `jobEvents`, which then completes with the job.
+//! hear of every write: `auditLogAdded`, `datasetImport`, `jobUpdated`, `orgJobs`,
+//! `jobEvents` (which then completes with the job) and `usageThresholdReached`.
 
 use futures_util::future::BoxFuture;
 use keynet_api::platform::open_domain;
@@ -153,8 +153,15 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
     let version = app
         .register_trainer(&owner.token, &org, TRAINER, &image)
         .await;
+    // One GPU for up to an hour: within the free plan's 10 GPU-hours a month.
     let job = app
-        .start_training(&owner.token, &project, &version, &snapshot, json!({}))
+        .start_training(
+            &owner.token,
+            &project,
+            &version,
+            &snapshot,
+            json!({"resources": {"gpus": 1}, "maxRuntimeSeconds": 3600}),
+        )
         .await;
     for (id, query) in [
         (
@@ -175,6 +182,16 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         .subscribe(
             "org",
             "subscription($o: ID!) { orgJobs(orgId: $o) { status } }",
+            json!({"o": org}),
+        )
+        .await;
+    let mut usage_socket = ws::connect(app.url(), json!({"token": owner.token}))
+        .await
+        .unwrap();
+    usage_socket
+        .subscribe(
+            "usage",
+            "subscription($o: ID!) { usageThresholdReached(orgId: $o) { quota percent } }",
             json!({"o": org}),
         )
         .await;
@@ -211,9 +228,10 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
     let finishing = attempt.clone();
     write_then_die(settings.clone(), move |domain| {
         Box::pin(async move {
+            // 8.5 of the plan's 10 GPU-hours: past the 80 % threshold.
             let report = AttemptReport {
                 ending: Ending::Exited { code: 0 },
-                runtime_ms: 1_000,
+                runtime_ms: 30_600_000,
                 executor: Some("process".into()),
             };
             domain.finish_attempt(&finishing, report).await.unwrap()
@@ -264,7 +282,13 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         org_statuses.push(update["status"].as_str().unwrap().to_string());
     }
     assert_eq!(org_statuses.first().map(String::as_str), Some("RUNNING"));
+    let threshold = next_data(&mut usage_socket, "usageThresholdReached").await;
+    assert_eq!(
+        threshold,
+        json!({"quota": "gpu_seconds_per_month", "percent": 80})
+    );
     drop(socket);
     drop(org_socket);
+    drop(usage_socket);
     app.stop().await;
 }
