@@ -3,7 +3,8 @@
 //! that dies the moment the write returns: its runtime is dropped, so nothing it would have
 //! done after the commit ever runs. The subscribers on the app, another instance, must still
 //! hear of every write: `auditLogAdded`, `datasetImport`, `jobUpdated`, `orgJobs`,
-//! `jobEvents` (which then completes with the job) and `usageThresholdReached`.
+//! `jobEvents` (which then completes with the job), `usageThresholdReached` and
+//! `trainerVersionUpdated`.
 
 use futures_util::future::BoxFuture;
 use keynet_api::platform::open_domain;
@@ -11,6 +12,7 @@ use keynet_api::settings::Settings;
 use keynet_domain::Domain;
 use keynet_domain::jobs::lifecycle::{AttemptReport, Ending};
 use keynet_testkit::app::JWT_SECRET;
+use keynet_testkit::registry::{Registry, image_config, tar_layer};
 use keynet_testkit::trainer::{TRAINER, install_program};
 use keynet_testkit::ws::{self, Subscription};
 use keynet_testkit::{Backend, TestApp, fixtures};
@@ -287,6 +289,39 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         threshold,
         json!({"quota": "gpu_seconds_per_month", "percent": 80})
     );
+
+    // trainerVersionUpdated: a pushed image whose checks the dying process runs (it has no
+    // frameworks label, so they end in REJECTED).
+    let ticket = app
+        .request_trainer_upload(&owner.token, &project, "Leaf Net", json!([]))
+        .await;
+    let layer = tar_layer(&[("train", b"#!/bin/sh\necho training\n", 0o755)]);
+    let pushed = Registry::new(app.url())
+        .push_upload(&ticket, &image_config(&[], &[&layer]), &[&layer])
+        .await;
+    assert_eq!(pushed.status(), 201);
+    usage_socket
+        .subscribe(
+            "version",
+            "subscription($v: ID!) { trainerVersionUpdated(versionId: $v) { status } }",
+            json!({"v": ticket.version_id}),
+        )
+        .await;
+    let version = ticket.version_id.clone();
+    write_then_die(settings.clone(), move |domain| {
+        Box::pin(async move {
+            domain
+                .check_trainer_version(version.parse().unwrap())
+                .await
+                .unwrap()
+        })
+    })
+    .await;
+    let mut versions = Vec::new();
+    while versions.last().map(String::as_str) != Some("REJECTED") {
+        let update = next_data(&mut usage_socket, "trainerVersionUpdated").await;
+        versions.push(update["status"].as_str().unwrap().to_string());
+    }
     drop(socket);
     drop(org_socket);
     drop(usage_socket);
