@@ -5,6 +5,7 @@
 use crate::error::{code, http_error};
 use crate::graphql::KeynetSchema;
 use crate::graphql::context::RequestMeta;
+use crate::graphql::live::Bearer;
 use crate::graphql::loaders::{NotesLoader, UserLoader};
 use crate::metrics::Metrics;
 use crate::settings::ApiLimits;
@@ -303,6 +304,10 @@ async fn subscriptions(
                         .iter()
                         .find_map(|key| init.get(*key).and_then(|v| v.as_str()).map(str::to_string))
                 });
+            let bearer = token
+                .as_deref()
+                .and_then(|t| t.strip_prefix("Bearer "))
+                .map(|t| Bearer(t.trim().to_string()));
             let (viewer, meta) = authenticate(&domain, token.as_deref(), addr)
                 .await
                 .map_err(|_| async_graphql::Error::new("internal error"))?;
@@ -315,6 +320,9 @@ async fn subscriptions(
             data.insert(notes_loader(&domain, viewer.as_ref()));
             if let Some(viewer) = viewer {
                 data.insert(viewer);
+            }
+            if let Some(bearer) = bearer {
+                data.insert(bearer);
             }
             Ok(data)
         })

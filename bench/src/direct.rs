@@ -6,8 +6,9 @@
 use crate::probe::SqlProbe;
 use anyhow::{Context, Result};
 use keynet_api::platform::connect_options;
+use keynet_domain::auth::session_user;
 use keynet_domain::entities::{memberships, organizations, users};
-use keynet_domain::ids::{OrgId, UserId};
+use keynet_domain::ids::{OrgId, SessionFamilyId, UserId};
 use keynet_domain::page::PageRequest;
 use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, Order, QueryFilter};
 use std::sync::Arc;
@@ -31,31 +32,37 @@ impl DirectSql {
     }
 }
 
+/// Whose requests the bench sends: a user and the session their access token names.
+#[derive(Clone, Copy, Debug)]
+pub struct Session {
+    pub user: UserId,
+    pub family: SessionFamilyId,
+}
+
 /// What `Domain::authenticate` reads for a session token once the JWT is verified: the user
-/// and their memberships in one query (`user_with_memberships`).
+/// and their memberships, if the session is alive, in one statement (`session_user`).
 async fn authenticate(
     db: &DatabaseConnection,
-    user: UserId,
+    session: Session,
 ) -> Result<(users::Model, Vec<memberships::Model>)> {
-    users::Entity::find_by_id(user)
-        .find_with_related(memberships::Entity)
+    session_user(session.user, session.family)
         .all(db)
         .await?
         .into_iter()
         .next()
-        .context("the bench user is gone")
+        .context("the bench user or session is gone")
 }
 
 /// `query { me { … } }`: authentication alone (the viewer carries the user row).
-pub async fn me(db: &DatabaseConnection, user: UserId) -> Result<users::Model> {
-    Ok(authenticate(db, user).await?.0)
+pub async fn me(db: &DatabaseConnection, session: Session) -> Result<users::Model> {
+    Ok(authenticate(db, session).await?.0)
 }
 
 /// `organization(slug) { members(first: 20) }`: authentication, `Domain::organization_by_slug`
 /// (limited to the viewer's organizations), then `Domain::members` (memberships joined with
 /// users, one page plus the probe row).
-pub async fn org_members(db: &DatabaseConnection, user: UserId, slug: &str) -> Result<usize> {
-    let (_, memberships) = authenticate(db, user).await?;
+pub async fn org_members(db: &DatabaseConnection, session: Session, slug: &str) -> Result<usize> {
+    let (_, memberships) = authenticate(db, session).await?;
     let mut visible: Vec<OrgId> = memberships.iter().map(|m| m.org_id).collect();
     visible.sort();
     let org = organizations::Entity::find()

@@ -1,7 +1,7 @@
 //! One benchmark run: seed, launch the measured platform, then measure every cell, the N+1
 //! check and the login cost, and collect the figures for the report.
 
-use crate::direct::{self, DirectSql};
+use crate::direct::{self, DirectSql, Session};
 use crate::graphql::{self, GraphqlCall};
 use crate::load::{LoadPlan, Measured, closed_loop};
 use crate::login::{self, LoginCost};
@@ -12,7 +12,6 @@ use crate::stack;
 use crate::statements::{self, Requests, StatementCheck};
 use anyhow::{Context, Result};
 use keynet_api::Platform;
-use keynet_domain::ids::UserId;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,7 +136,15 @@ async fn measure(
         .context("cannot build the HTTP client")?;
     let base_url = platform.url();
     let calls = Calls::new(&client, &base_url, &seeded.owner.token);
-    let owner = UserId::parse(&seeded.owner.user_id).context("the owner's id is not a UUID")?;
+    let viewer = platform
+        .domain
+        .authenticate(&seeded.owner.token, None)
+        .await
+        .context("the owner's token is refused")?;
+    let owner = Session {
+        user: viewer.user_id,
+        family: viewer.require_session()?,
+    };
 
     progress("capturing the statements of one request of each kind");
     let probe_pool = DirectSql::connect(database_url, 1).await?;
@@ -204,7 +211,7 @@ async fn measure_cell(
     calls: &Calls,
     server_sql: &SqlProbe,
     database_url: &str,
-    owner: UserId,
+    owner: Session,
 ) -> Result<Cell> {
     progress(&format!(
         "{} at concurrency {}: GraphQL",
@@ -269,7 +276,7 @@ async fn measure_direct(
     workload: Workload,
     load: LoadPlan,
     pool: &DirectSql,
-    owner: UserId,
+    owner: Session,
 ) -> Result<Side> {
     let before = pool.probe.tally();
     let db = pool.db.clone();

@@ -2,12 +2,11 @@
 //! organization of 2 and of 20 members; and the same for the direct baseline, to show it runs
 //! the very same SQL.
 
-use crate::direct::{self, DirectSql};
+use crate::direct::{self, DirectSql, Session};
 use crate::graphql::{self, GraphqlCall};
 use crate::probe::SqlProbe;
 use crate::seed::OrgSeed;
 use anyhow::{Result, ensure};
-use keynet_domain::ids::UserId;
 
 pub struct StatementCheck {
     pub me: Vec<String>,
@@ -40,7 +39,7 @@ pub async fn check(
     requests: Requests<'_>,
     server_sql: &SqlProbe,
     direct: &DirectSql,
-    owner: (UserId, &str),
+    owner: (Session, &str),
     small: OrgSeed,
     big: OrgSeed,
 ) -> Result<StatementCheck> {
@@ -76,7 +75,7 @@ pub async fn check(
     })
 }
 
-async fn expect_members(direct: &DirectSql, user: UserId, org: OrgSeed) -> Result<()> {
+async fn expect_members(direct: &DirectSql, user: Session, org: OrgSeed) -> Result<()> {
     let found = direct::org_members(&direct.db, user, org.slug).await?;
     ensure!(
         found == org.members,

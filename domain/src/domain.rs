@@ -3,7 +3,8 @@
 use crate::auth::jwt::JwtKeys;
 use crate::config::DomainConfig;
 use crate::error::Result;
-use crate::events::{Announcements, Event, EventBus};
+use crate::events::{Announcements, Event, EventBus, user_access_topic};
+use crate::ids::UserId;
 use crate::jobs::billing::{JobBilling, Unmetered};
 use crate::storage::BlobStore;
 use sea_orm::{
@@ -111,6 +112,14 @@ pub struct Tx {
 impl Tx {
     pub fn announce(&mut self, topic: String, event: Event) {
         self.events.push((topic, event));
+    }
+
+    /// Tells `user`'s live views to check their access again once this commits.
+    pub fn announce_access_changed(&mut self, user: UserId) {
+        self.announce(
+            user_access_topic(user),
+            Event::AccessChanged { user_id: user },
+        );
     }
 }
 

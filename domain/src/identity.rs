@@ -126,12 +126,12 @@ impl Domain {
     pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
         validate::password("newPassword", new_password)?;
         let password_hash = passwords::hash(new_password.to_string()).await?;
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         let user_id = consume_user_token(&*tx, token, Purpose::ResetPassword).await?;
         set_password(&*tx, user_id, password_hash).await?;
         // Whoever reads the mailbox controls the address: count it as verified.
         mark_verified(&*tx, user_id).await?;
-        revoke_all_sessions(&*tx, user_id).await?;
+        revoke_all_sessions(&mut tx, user_id).await?;
         self.commit(tx).await
     }
 
@@ -152,7 +152,7 @@ impl Domain {
             ));
         }
         let password_hash = passwords::hash(new_password.to_string()).await?;
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         set_password(&*tx, user.id, password_hash).await?;
         refresh_tokens::Entity::update_many()
             .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
@@ -161,6 +161,7 @@ impl Domain {
             .filter(refresh_tokens::Column::RevokedAt.is_null())
             .exec(&*tx)
             .await?;
+        tx.announce_access_changed(user.id);
         self.commit(tx).await
     }
 

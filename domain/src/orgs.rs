@@ -14,7 +14,7 @@ use crate::viewer::{Viewer, role_name};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -132,9 +132,19 @@ impl Domain {
     /// Removes the organization and everything it owns.
     pub async fn delete_organization(&self, viewer: &Viewer, id: OrgId) -> Result<()> {
         viewer.require(id, Permission::DeleteOrganization)?;
-        organizations::Entity::delete_by_id(id)
-            .exec(&self.db)
+        let mut tx = self.begin().await?;
+        let members: Vec<UserId> = memberships::Entity::find()
+            .select_only()
+            .column(memberships::Column::UserId)
+            .filter(memberships::Column::OrgId.eq(id))
+            .into_tuple()
+            .all(&*tx)
             .await?;
+        organizations::Entity::delete_by_id(id).exec(&*tx).await?;
+        for member in members {
+            tx.announce_access_changed(member);
+        }
+        self.commit(tx).await?;
         tracing::info!(org_id = %id, user_id = %viewer.user_id, "organization deleted");
         Ok(())
     }
@@ -190,6 +200,7 @@ impl Domain {
         let mut changed: memberships::ActiveModel = target.into();
         changed.role = Set(role);
         let membership = changed.update(&*tx).await?;
+        tx.announce_access_changed(user);
         Change::new(org, "member.role_changed", "user", user)
             .by(viewer)
             .meta(json!({"from": before, "to": role}))
@@ -258,6 +269,7 @@ impl Domain {
         let mut demoted: memberships::ActiveModel = own.into();
         demoted.role = Set(Role::Admin);
         demoted.update(&*tx).await?;
+        tx.announce_access_changed(viewer.user_id);
         Change::new(org, "org.ownership_transferred", "user", user)
             .by(viewer)
             .meta(json!({"previous_owner": viewer.user_id}))
@@ -280,6 +292,7 @@ impl Domain {
         memberships::Entity::delete_by_id(membership.id)
             .exec(&**tx)
             .await?;
+        tx.announce_access_changed(membership.user_id);
         change
             .meta(json!({"role": membership.role}))
             .record(tx)
@@ -305,7 +318,6 @@ impl Domain {
 /// Bytes of files `org` stores (each distinct file once): what the storage quota counts.
 pub async fn stored_bytes(db: &impl ConnectionTrait, org: OrgId) -> Result<i64> {
     use crate::entities::blobs;
-    use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Alias, Expr, Func};
     let total: Option<Option<i64>> = blobs::Entity::find()
         .select_only()

@@ -152,6 +152,7 @@ impl Domain {
         let mut revoked: api_tokens::ActiveModel = token.into();
         revoked.revoked_at = Set(Some(now()));
         let token = revoked.update(&*tx).await?;
+        tx.announce_access_changed(token.user_id);
         Change::new(token.org_id, "api_token.revoked", "api_token", token.id)
             .by(viewer)
             .meta(json!({"name": token.name, "prefix": token.prefix}))
@@ -195,6 +196,7 @@ impl Domain {
             },
             memberships.into_iter().map(|m| (m.org_id, m.role)),
             client_addr,
-        ))
+        )
+        .expiring(token.expires_at))
     }
 }

@@ -4,6 +4,7 @@ use crate::entities::users;
 use crate::error::{Error, Result};
 use crate::ids::{ApiTokenId, OrgId, SessionFamilyId, UserId};
 use crate::roles::{Permission, Role, ScopeSet};
+use crate::time::Timestamp;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -28,9 +29,27 @@ pub struct Viewer {
     pub credential: Credential,
     /// The address the request came from, recorded in the audit log.
     pub client_addr: Option<String>,
+    /// When the credential stops being valid (an access token's expiry, an API token's
+    /// `expiresAt`); `None` for one that does not expire.
+    pub expires_at: Option<Timestamp>,
     /// Loaded when the request is authenticated, and kept current by the operations of this
     /// request that change the viewer's own memberships (creating, joining, leaving).
     memberships: RwLock<HashMap<OrgId, Role>>,
+}
+
+/// A copy for what outlives the request (a subscription's live checks).
+impl Clone for Viewer {
+    fn clone(&self) -> Self {
+        Self {
+            user_id: self.user_id,
+            email: self.email.clone(),
+            user: self.user.clone(),
+            credential: self.credential.clone(),
+            client_addr: self.client_addr.clone(),
+            expires_at: self.expires_at,
+            memberships: RwLock::new(self.memberships().clone()),
+        }
+    }
 }
 
 impl Viewer {
@@ -46,8 +65,15 @@ impl Viewer {
             user,
             credential,
             client_addr,
+            expires_at: None,
             memberships: RwLock::new(memberships.into_iter().collect()),
         }
+    }
+
+    /// The viewer of a credential that stops being valid at `at`.
+    pub fn expiring(mut self, at: Option<Timestamp>) -> Self {
+        self.expires_at = at;
+        self
     }
 
     fn memberships(&self) -> std::sync::RwLockReadGuard<'_, HashMap<OrgId, Role>> {

@@ -2,6 +2,7 @@
 
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, parse_id, viewer};
+use super::live;
 use super::types::AuditEntry;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, Object, Subscription};
@@ -38,22 +39,27 @@ pub struct AuditSubscription;
 
 #[Subscription]
 impl AuditSubscription {
-    /// Each new audit entry of the organization as it is committed.
+    /// Each new audit entry of the organization as it is committed, while the viewer may
+    /// read the audit log.
     async fn audit_log_added(
         &self,
         ctx: &Context<'_>,
         org_id: ID,
-    ) -> Result<impl Stream<Item = AuditEntry> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<AuditEntry>> + use<>, ApiError> {
         let org: OrgId = parse_id(&org_id, "orgId")?;
-        viewer(ctx)?.require(org, Permission::ReadAuditLog)?;
-        Ok(domain(ctx)
+        let ((), guard) = live::admit(ctx, move |_, viewer| async move {
+            viewer.require(org, Permission::ReadAuditLog).map(drop)
+        })
+        .await?;
+        let entries = domain(ctx)
             .events()
             .subscribe(&org_audit_topic(org))
             .filter_map(|event| async move {
                 match event {
-                    Event::AuditEntryAdded(entry) => Some(AuditEntry(entry)),
+                    Event::AuditEntryAdded(entry) => Some(Ok(AuditEntry(entry))),
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(entries))
     }
 }

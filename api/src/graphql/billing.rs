@@ -4,6 +4,7 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{page, parse_id, viewer};
 use super::enums::{AccountStatus, InvoiceStatus, Meter, PlanName, UsageGroupBy};
+use super::live;
 use super::types::id;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, Object, SimpleObject, Subscription};
@@ -140,25 +141,29 @@ impl BillingSubscription {
         &self,
         ctx: &Context<'_>,
         org_id: ID,
-    ) -> Result<impl Stream<Item = UsageThreshold> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<UsageThreshold>> + use<>, ApiError> {
         let org: OrgId = parse_id(&org_id, "orgId")?;
-        viewer(ctx)?.require(org, Permission::ManageBilling)?;
-        Ok(super::context::domain(ctx)
+        let ((), guard) = live::admit(ctx, move |_, viewer| async move {
+            viewer.require(org, Permission::ManageBilling).map(drop)
+        })
+        .await?;
+        let thresholds = super::context::domain(ctx)
             .events()
             .subscribe(&org_usage_topic(org))
             .filter_map(|event| async move {
                 match event {
-                    Event::UsageThresholdReached(t) => Some(UsageThreshold {
+                    Event::UsageThresholdReached(t) => Some(Ok(UsageThreshold {
                         org_id: id(t.org_id),
                         quota: t.quota,
                         percent: t.percent,
                         used: t.used,
                         limit: t.limit,
                         period_start: t.period_start,
-                    }),
+                    })),
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(thresholds))
     }
 }
 

@@ -3,6 +3,7 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, parse_id, viewer};
 use super::enums::{TaskType, UploadStatus};
+use super::live;
 use super::types::{CreatedDatasetUpload, Dataset, DatasetUpload, Snapshot, SplitConfigInput};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Subscription};
@@ -199,10 +200,13 @@ impl DatasetSubscription {
         &self,
         ctx: &Context<'_>,
         dataset_id: ID,
-    ) -> Result<impl Stream<Item = DatasetImportUpdate> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<DatasetImportUpdate>> + use<>, ApiError> {
         let id: DatasetId = parse_id(&dataset_id, "datasetId")?;
-        let dataset = domain(ctx).dataset(viewer(ctx)?, id).await?;
-        Ok(domain(ctx)
+        let (dataset, guard) = live::admit(ctx, move |domain, viewer| async move {
+            domain.dataset(&viewer, id).await
+        })
+        .await?;
+        let updates = domain(ctx)
             .events()
             .subscribe(&dataset_topic(dataset.id))
             .filter_map(|event| async move {
@@ -211,13 +215,14 @@ impl DatasetSubscription {
                         dataset_id,
                         upload_id,
                         status,
-                    } => Some(DatasetImportUpdate {
+                    } => Some(Ok(DatasetImportUpdate {
                         dataset_id: ID(dataset_id.to_string()),
                         upload_id: ID(upload_id.to_string()),
                         status: status.into(),
-                    }),
+                    })),
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(updates))
     }
 }

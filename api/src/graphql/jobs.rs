@@ -6,6 +6,7 @@ use super::enums::{
     CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, ParamType, TaskType,
 };
 use super::job_types::{Job, JobEvent, JobLog, JobUpdate, Trainer, TrainerVersion};
+use super::live;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
@@ -444,12 +445,11 @@ impl JobSubscription {
         ctx: &Context<'_>,
         job_id: ID,
     ) -> Result<impl Stream<Item = ApiResult<JobUpdate>> + use<>, ApiError> {
-        let job = domain(ctx)
-            .job(viewer(ctx)?, parse_id(&job_id, "jobId")?)
-            .await?;
-        Ok(shared_domain(ctx)
+        let (job, guard) = admit_job(ctx, &job_id).await?;
+        let updates = shared_domain(ctx)
             .follow_job(&job)
-            .map(|update| Ok(JobUpdate(update?))))
+            .map(|update| Ok(JobUpdate(update?)));
+        Ok(guard.watch(updates))
     }
 
     /// The job's stored events after `afterSeq`, then new ones as they arrive, each once and
@@ -461,12 +461,11 @@ impl JobSubscription {
         job_id: ID,
         #[graphql(default)] after_seq: i64,
     ) -> Result<impl Stream<Item = ApiResult<JobEvent>> + use<>, ApiError> {
-        let job = domain(ctx)
-            .job(viewer(ctx)?, parse_id(&job_id, "jobId")?)
-            .await?;
-        Ok(shared_domain(ctx)
+        let (job, guard) = admit_job(ctx, &job_id).await?;
+        let events = shared_domain(ctx)
             .follow_job_events(&job, after_seq)
-            .map(|event| Ok(JobEvent::from(event?))))
+            .map(|event| Ok(JobEvent::from(event?)));
+        Ok(guard.watch(events))
     }
 
     /// Log lines of one job as they are stored; `minLevel` keeps that level and above.
@@ -475,22 +474,21 @@ impl JobSubscription {
         ctx: &Context<'_>,
         job_id: ID,
         min_level: Option<LogLevel>,
-    ) -> Result<impl Stream<Item = JobLog> + use<>, ApiError> {
-        let job = domain(ctx)
-            .job(viewer(ctx)?, parse_id(&job_id, "jobId")?)
-            .await?;
+    ) -> Result<impl Stream<Item = ApiResult<JobLog>> + use<>, ApiError> {
+        let (job, guard) = admit_job(ctx, &job_id).await?;
         let min = min_level.map(keynet_domain::entities::job_logs::LogLevel::from);
-        Ok(domain(ctx)
+        let lines = domain(ctx)
             .events()
             .subscribe(&job_logs_topic(job.id))
             .filter_map(move |event| async move {
                 match event {
                     Event::JobLog(line) if min.is_none_or(|min| line.level >= min) => {
-                        Some(JobLog(line))
+                        Some(Ok(JobLog(line)))
                     }
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(lines))
     }
 
     /// Status changes of every job of the organization.
@@ -498,17 +496,33 @@ impl JobSubscription {
         &self,
         ctx: &Context<'_>,
         org_id: ID,
-    ) -> Result<impl Stream<Item = JobUpdate> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<JobUpdate>> + use<>, ApiError> {
         let org: OrgId = parse_id(&org_id, "orgId")?;
-        viewer(ctx)?.require(org, Permission::ReadProjects)?;
-        Ok(domain(ctx)
+        let ((), guard) = live::admit(ctx, move |_, viewer| async move {
+            viewer.require(org, Permission::ReadProjects).map(drop)
+        })
+        .await?;
+        let updates = domain(ctx)
             .events()
             .subscribe(&org_jobs_topic(org))
             .filter_map(|event| async move {
                 match event {
-                    Event::JobUpdated(summary) => Some(JobUpdate(summary)),
+                    Event::JobUpdated(summary) => Some(Ok(JobUpdate(summary))),
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(updates))
     }
+}
+
+/// Admits a subscription to one job while the viewer may see it.
+async fn admit_job(
+    ctx: &Context<'_>,
+    job_id: &ID,
+) -> ApiResult<(keynet_domain::entities::jobs::Model, live::Guard)> {
+    let id: JobId = parse_id(job_id, "jobId")?;
+    live::admit(ctx, move |domain, viewer| async move {
+        domain.job(&viewer, id).await
+    })
+    .await
 }

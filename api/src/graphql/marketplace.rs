@@ -4,6 +4,7 @@ use super::context::{domain, parse_id, viewer};
 use super::enums::TaskType;
 use super::job_types::{Trainer, TrainerVersion};
 use super::jobs::HyperParameterInput;
+use super::live;
 use super::types::id;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscription};
@@ -150,18 +151,21 @@ impl MarketplaceSubscription {
         &self,
         ctx: &Context<'_>,
         version_id: ID,
-    ) -> Result<impl Stream<Item = TrainerVersion> + use<>, ApiError> {
-        let version = domain(ctx)
-            .trainer_version(viewer(ctx)?, parse_id(&version_id, "versionId")?)
-            .await?;
-        Ok(domain(ctx)
+    ) -> Result<impl Stream<Item = ApiResult<TrainerVersion>> + use<>, ApiError> {
+        let id: keynet_domain::ids::TrainerVersionId = parse_id(&version_id, "versionId")?;
+        let (version, guard) = live::admit(ctx, move |domain, viewer| async move {
+            domain.trainer_version(&viewer, id).await
+        })
+        .await?;
+        let updates = domain(ctx)
             .events()
             .subscribe(&trainer_version_topic(version.id))
             .filter_map(|event| async move {
                 match event {
-                    Event::TrainerVersionUpdated(version) => Some(TrainerVersion(*version)),
+                    Event::TrainerVersionUpdated(version) => Some(Ok(TrainerVersion(*version))),
                     _ => None,
                 }
-            }))
+            });
+        Ok(guard.watch(updates))
     }
 }

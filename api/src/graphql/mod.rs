@@ -12,6 +12,7 @@ mod invitations;
 mod job_types;
 mod jobs;
 mod limits;
+pub mod live;
 pub mod loaders;
 mod marketplace;
 mod marketplace_listing;

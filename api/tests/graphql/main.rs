@@ -42,6 +42,7 @@ mod identity;
 mod imports;
 mod jobs;
 mod limits;
+mod live_access;
 mod marketplace;
 mod on_s3;
 mod organizations;

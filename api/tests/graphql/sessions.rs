@@ -26,6 +26,7 @@ fn throttle_quickly(settings: &mut Settings) {
 on_both_backends!(
     refresh_tokens_rotate_and_reuse_revokes,
     logout_ends_the_session,
+    revoked_sessions_refuse_their_access_tokens_at_once,
     failed_logins_are_throttled where super::throttle_quickly,
     bad_access_tokens_are_refused,
 );
@@ -82,6 +83,58 @@ async fn logout_ends_the_session(app: &TestApp) {
     );
 }
 
+/// An access token dies with its session, not minutes later when it expires: on sign-out, on
+/// a password change (the other sessions), and when a used refresh token is presented again.
+async fn revoked_sessions_refuse_their_access_tokens_at_once(app: &TestApp) {
+    let ada = app.signup("ada@example.com").await;
+    let second = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
+    let third = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
+    let token = |session: &Value| session["accessToken"].as_str().unwrap().to_string();
+
+    app.data(Some(&token(&second)), "mutation { logout }", json!({}))
+        .await;
+    assert_eq!(
+        app.code(Some(&token(&second)), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+    // The others go on.
+    app.data(Some(&ada.token), ME, json!({})).await;
+    app.data(Some(&token(&third)), ME, json!({})).await;
+
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    app.data(
+        Some(&ada.token),
+        change,
+        json!({"c": PASSWORD, "n": "a brand new password"}),
+    )
+    .await;
+    assert_eq!(
+        app.code(Some(&token(&third)), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+    app.data(Some(&ada.token), ME, json!({})).await;
+
+    // Refresh-token reuse (theft): the whole session, access tokens included, is revoked.
+    let rotated = app
+        .data(None, REFRESH, json!({"r": ada.refresh_token}))
+        .await["refreshSession"]
+        .clone();
+    app.data(Some(&token(&rotated)), ME, json!({})).await;
+    assert_eq!(
+        app.code(None, REFRESH, json!({"r": ada.refresh_token}))
+            .await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(Some(&token(&rotated)), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(Some(&ada.token), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+}
+
 async fn failed_logins_are_throttled(app: &TestApp) {
     app.signup("ada@example.com").await;
     for _ in 0..4 {
@@ -103,10 +156,23 @@ fn kid_of(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
-fn claims(user: &str, exp_offset_secs: i64, audience: &str) -> Value {
+/// The session an access token names (its `sid` claim), read without verifying it.
+fn session_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<Value>(&payload).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn claims(user: &str, session: &str, exp_offset_secs: i64, audience: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({
-        "sub": user, "sid": "01900000-0000-7000-8000-000000000000",
+        "sub": user, "sid": session,
         "iss": "keynet", "aud": audience, "iat": now, "exp": now + exp_offset_secs,
     })
 }
@@ -120,12 +186,13 @@ fn sign(alg: Algorithm, kid: &str, secret: &[u8], claims: &Value) -> String {
 async fn bad_access_tokens_are_refused(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let kid = kid_of(&ada.token);
+    let session = session_of(&ada.token);
     let secret = JWT_SECRET.as_bytes();
     let valid = sign(
         Algorithm::HS256,
         &kid,
         secret,
-        &claims(&ada.user_id, 600, "keynet-api"),
+        &claims(&ada.user_id, &session, 600, "keynet-api"),
     );
     assert_eq!(
         app.data(Some(&valid), ME, json!({})).await["me"]["email"],
@@ -133,7 +200,7 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
     );
 
     let none_header = base64_url(r#"{"alg":"none","typ":"JWT"}"#);
-    let payload = base64_url(&claims(&ada.user_id, 600, "keynet-api").to_string());
+    let payload = base64_url(&claims(&ada.user_id, &session, 600, "keynet-api").to_string());
     let forged = [
         (
             "expired",
@@ -141,7 +208,7 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                 Algorithm::HS256,
                 &kid,
                 secret,
-                &claims(&ada.user_id, -120, "keynet-api"),
+                &claims(&ada.user_id, &session, -120, "keynet-api"),
             ),
         ),
         (
@@ -150,7 +217,7 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                 Algorithm::HS256,
                 &kid,
                 secret,
-                &claims(&ada.user_id, 600, "elsewhere"),
+                &claims(&ada.user_id, &session, 600, "elsewhere"),
             ),
         ),
         (
@@ -159,7 +226,7 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                 Algorithm::HS512,
                 &kid,
                 secret,
-                &claims(&ada.user_id, 600, "keynet-api"),
+                &claims(&ada.user_id, &session, 600, "keynet-api"),
             ),
         ),
         (
@@ -168,7 +235,21 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                 Algorithm::HS256,
                 &kid,
                 b"another-secret-0123456789abcdef012345",
-                &claims(&ada.user_id, 600, "keynet-api"),
+                &claims(&ada.user_id, &session, 600, "keynet-api"),
+            ),
+        ),
+        (
+            "a session that does not exist",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims(
+                    &ada.user_id,
+                    "01900000-0000-7000-8000-000000000000",
+                    600,
+                    "keynet-api",
+                ),
             ),
         ),
         ("alg none", format!("{none_header}.{payload}.")),

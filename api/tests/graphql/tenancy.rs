@@ -8,7 +8,10 @@ use keynet_testkit::{Account, TestApp, ws};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-on_both_backends!(another_orgs_ids_are_refused_everywhere);
+on_both_backends!(
+    another_orgs_ids_are_refused_everywhere,
+    access_removed_mid_stream_ends_every_subscription,
+);
 
 /// Operations that reach no organization's data by id, with the reason.
 const NOT_TENANT_SCOPED: &[(&str, &str)] = &[
@@ -775,4 +778,73 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
         )
         .await;
     assert_eq!(account["billingAccount"]["plan"], "FREE");
+}
+
+/// Live access, walked over every subscription: an admin of the organization subscribes with
+/// access, is removed from the organization, and the subscription ends with an error. (The
+/// walk above makes every subscription of the schema have a case in `attacks`.)
+async fn access_removed_mid_stream_ends_every_subscription(app: &TestApp) {
+    let mut v = victim(app).await;
+    // A job that runs for the whole walk, so the job subscriptions stay open.
+    v.job = app
+        .start_training(
+            &v.owner.token,
+            &v.project,
+            &v.version,
+            &v.snapshot,
+            json!({"config": {"epochs": 60}, "hyperparameters": {"sleep-ms-per-epoch": 1000}}),
+        )
+        .await;
+    let subscriptions: Vec<_> = attacks(&v)
+        .into_iter()
+        .filter(|(_, document, _)| document.starts_with("subscription"))
+        .collect();
+    assert!(subscriptions.len() >= 8, "{}", subscriptions.len());
+    for (i, (name, document, variables)) in subscriptions.into_iter().enumerate() {
+        let watcher = app
+            .join(
+                &v.owner,
+                &v.org,
+                &format!("watcher{i}@victim.example.com"),
+                "ADMIN",
+            )
+            .await;
+        let mut socket = ws::connect(app.url(), json!({"token": watcher.token}))
+            .await
+            .unwrap();
+        socket.subscribe("live", document, variables).await;
+        // Admitted: for a moment nothing but data (a running job's events, say).
+        while let Some(Some(message)) = socket
+            .next_message_within(std::time::Duration::from_millis(500))
+            .await
+        {
+            assert_eq!(message["type"], "next", "{name}: {message}");
+            assert_eq!(ws::error_code(&message), None, "{name}: {message}");
+        }
+        app.data(
+            Some(&v.owner.token),
+            "mutation($o: ID!, $u: ID!) { removeMember(orgId: $o, userId: $u) }",
+            json!({"o": v.org, "u": watcher.user_id}),
+        )
+        .await;
+        let code = loop {
+            let message = socket.next_message().await.unwrap();
+            if let Some(code) = ws::error_code(&message) {
+                break code.to_string();
+            }
+            assert_eq!(message["type"], "next", "{name}: {message}");
+        };
+        assert!(
+            code == "NOT_FOUND" || code == "FORBIDDEN",
+            "{name} ended with {code}"
+        );
+        let last = socket.next_message().await.unwrap();
+        assert_eq!(last["type"], "complete", "{name}: {last}");
+    }
+    app.data(
+        Some(&v.owner.token),
+        "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+        json!({"j": v.job}),
+    )
+    .await;
 }

@@ -2,6 +2,7 @@
 //! [`Viewer`](crate::Viewer).
 
 mod authenticate;
+pub use authenticate::session_user;
 pub mod jwt;
 pub mod passwords;
 pub mod secrets;

@@ -3,7 +3,7 @@
 //! the whole session (its family) is revoked.
 
 use super::{passwords, secrets, throttle};
-use crate::domain::Domain;
+use crate::domain::{Domain, Tx};
 use crate::entities::{refresh_tokens, users};
 use crate::error::{Error, Result};
 use crate::ids::{RefreshTokenId, SessionFamilyId, UserId};
@@ -54,7 +54,7 @@ impl Domain {
     }
 
     pub async fn refresh_session(&self, refresh_token: &str) -> Result<Session> {
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
         let at = now();
         let presented = refresh_tokens::Entity::find()
             .filter(refresh_tokens::Column::TokenHash.eq(secrets::hash(refresh_token)))
@@ -72,6 +72,7 @@ impl Domain {
         if claimed.rows_affected == 0 {
             tracing::warn!(user_id = %presented.user_id, "refresh token reused; session revoked");
             revoke_family(&*tx, presented.family_id).await?;
+            tx.announce_access_changed(presented.user_id);
             self.commit(tx).await?;
             return Err(Error::Unauthenticated);
         }
@@ -88,7 +89,10 @@ impl Domain {
     /// token expires on its own within minutes.
     pub async fn logout(&self, viewer: &Viewer) -> Result<()> {
         let family = viewer.require_session()?;
-        revoke_family(&self.db, family).await
+        let mut tx = self.begin().await?;
+        revoke_family(&*tx, family).await?;
+        tx.announce_access_changed(viewer.user_id);
+        self.commit(tx).await
     }
 
     pub(crate) async fn start_session(
@@ -132,13 +136,14 @@ async fn revoke_family(db: &impl ConnectionTrait, family: SessionFamilyId) -> Re
     Ok(())
 }
 
-/// Signs the user out everywhere (after a password change or reset).
-pub(crate) async fn revoke_all_sessions(db: &impl ConnectionTrait, user: UserId) -> Result<()> {
+/// Signs the user out everywhere (after a password reset).
+pub(crate) async fn revoke_all_sessions(tx: &mut Tx, user: UserId) -> Result<()> {
     refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
         .filter(refresh_tokens::Column::UserId.eq(user))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&**tx)
         .await?;
+    tx.announce_access_changed(user);
     Ok(())
 }

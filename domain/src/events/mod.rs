@@ -4,7 +4,7 @@
 use crate::entities::dataset_uploads::UploadStatus;
 use crate::entities::jobs::JobStatus;
 use crate::entities::{audit_log, job_events, job_logs, trainer_versions};
-use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId, TrainerVersionId};
+use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId, TrainerVersionId, UserId};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
 use sea_orm::{DatabaseTransaction, DbErr};
@@ -35,6 +35,11 @@ pub enum Event {
     TrainerVersionUpdated(Box<trainer_versions::Model>),
     /// An organization's use of a quota reached a threshold (80 % or 100 %) this period.
     UsageThresholdReached(UsageThreshold),
+    /// What a user may see changed: a membership or role, an organization deleted, a session
+    /// or an API token revoked. Live views of that user check their access again.
+    AccessChanged {
+        user_id: UserId,
+    },
     /// Never announced: the bus tells a subscriber that it may have missed announcements
     /// (it fell behind, or the bus lost its connection), so what it shows should be read
     /// again from the store.
@@ -96,6 +101,11 @@ pub fn dataset_topic(dataset: DatasetId) -> String {
 /// Quota thresholds an organization reached.
 pub fn org_usage_topic(org: OrgId) -> String {
     format!("org:{org}:usage")
+}
+
+/// Changes to what one user may see (see [`Event::AccessChanged`]).
+pub fn user_access_topic(user: UserId) -> String {
+    format!("user:{user}:access")
 }
 
 pub fn org_audit_topic(org: OrgId) -> String {
