@@ -91,6 +91,7 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
 
     // The same images again, by the direct upload: nothing new to store but the manifest.
     let archive = fixtures::image_folder(&[("ok", 6), ("scratch", 4)]);
+    let archive_size = archive.len();
     assert_eq!(
         app.import_archive(&owner.token, &dataset, archive).await,
         "READY"
@@ -98,6 +99,17 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
     let state = dataset_state(app, &owner, &dataset).await;
     assert_eq!(state["importStatus"], "READY");
     assert_eq!(state["uploads"]["edges"][0]["node"]["status"], "SUCCEEDED");
+    let sizes = app
+        .data(
+            Some(&owner.token),
+            "query($d: ID!) { dataset(id: $d) { uploads { edges { node { sizeBytes } } } } }",
+            json!({"d": dataset}),
+        )
+        .await;
+    assert_eq!(
+        sizes["dataset"]["uploads"]["edges"][0]["node"]["sizeBytes"], archive_size,
+        "the direct upload records the size it received"
+    );
     let again =
         app.data(Some(&owner.token), storage, json!({})).await["organization"]["storageBytes"]
             .as_i64()
