@@ -51,23 +51,48 @@ pub(crate) fn detect(tree: &DatasetTree<'_>) -> Result<Format, ImportFailure> {
 }
 
 /// Whether `format` can hold labels for `task`.
-pub(crate) fn check_task(format: Format, task: TaskType) -> Result<(), ImportFailure> {
-    let supported = match format {
+fn holds_task(format: Format, task: TaskType) -> bool {
+    match format {
         Format::Dice => true,
         Format::ImageFolder => task == TaskType::Classification,
         Format::Coco | Format::Yolo => task != TaskType::Classification,
+    }
+}
+
+/// The task types among `tasks` (in their order) that `format` can hold labels for; a
+/// refusal naming every task type tried when there is none.
+pub(crate) fn fitting_tasks(
+    format: Format,
+    tasks: &[TaskType],
+) -> Result<Vec<TaskType>, ImportFailure> {
+    let fitting: Vec<TaskType> = tasks
+        .iter()
+        .copied()
+        .filter(|task| holds_task(format, *task))
+        .collect();
+    if !fitting.is_empty() {
+        return Ok(fitting);
+    }
+    let holds = match format {
+        Format::ImageFolder => "classification labels (one class per folder)",
+        _ => "detection, segmentation or pose labels, not image classes",
     };
-    if supported {
-        Ok(())
-    } else {
-        let holds = match format {
-            Format::ImageFolder => "classification labels (one class per folder)",
-            _ => "detection, segmentation or pose labels, not image classes",
-        };
-        Err(ImportFailure::single(
-            "",
-            format!("a {format} upload holds {holds}; it cannot be imported for {task}"),
-        ))
+    Err(ImportFailure::single(
+        "",
+        format!(
+            "a {format} upload holds {holds}; it cannot be imported for {}",
+            task_list(tasks)
+        ),
+    ))
+}
+
+/// `detection`, `detection or pose`, `classification, detection or pose`.
+pub(crate) fn task_list(tasks: &[TaskType]) -> String {
+    let names: Vec<&str> = tasks.iter().map(|task| task.as_str()).collect();
+    match names.split_last() {
+        None => "no task type".to_owned(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 

@@ -72,9 +72,24 @@ pub fn import_zip(
     split: &SplitConfig,
     limits: &Limits,
 ) -> Result<Imported, ImportFailure> {
+    import_zip_for_any(zip_path, work_dir, &[task], split, limits)
+}
+
+/// Like [`import_zip`], for a dataset that declares several task types: the upload is
+/// imported for the first of `tasks` (in the order given) that its format can hold and its
+/// labels pass the checks of; [`Imported::task`] says which. It is refused only when none
+/// fits, and the refusal names the task types tried, then lists the problems of the closest
+/// fit (the one with the fewest problems) among those the format can hold.
+pub fn import_zip_for_any(
+    zip_path: &Path,
+    work_dir: &Path,
+    tasks: &[TaskType],
+    split: &SplitConfig,
+    limits: &Limits,
+) -> Result<Imported, ImportFailure> {
     split.validate()?;
     let destination = create_extraction_folder(work_dir)?;
-    let outcome = import_into(zip_path, &destination, task, split, limits);
+    let outcome = import_into(zip_path, &destination, tasks, split, limits);
     if outcome.is_err() {
         // Best effort: the caller's work folder is disposable anyway.
         let _ = fs::remove_dir_all(&destination);
@@ -105,27 +120,77 @@ fn create_extraction_folder(work_dir: &Path) -> Result<PathBuf, ImportFailure> {
 fn import_into(
     zip_path: &Path,
     destination: &Path,
-    task: TaskType,
+    tasks: &[TaskType],
     split: &SplitConfig,
     limits: &Limits,
 ) -> Result<Imported, ImportFailure> {
     let archive = archive::extract(zip_path, destination, limits)?;
     let tree = DatasetTree::new(&archive);
     let format = detect::detect(&tree)?;
-    detect::check_task(format, task)?;
+    let mut refusals = Vec::new();
+    for task in detect::fitting_tasks(format, tasks)? {
+        match convert(&tree, format, task, limits.max_errors) {
+            Ok(conversion) => return Ok(finish(format, task, conversion, split)),
+            Err(failure) => refusals.push((task, failure)),
+        }
+    }
+    Err(none_fits(format, tasks, refusals, limits.max_errors))
+}
 
-    let mut issues = IssueLog::new(limits.max_errors);
+/// The upload's content in DICE terms for `task`, or every problem that stops it.
+fn convert<'a>(
+    tree: &DatasetTree<'a>,
+    format: Format,
+    task: TaskType,
+    max_errors: usize,
+) -> Result<Conversion<'a>, ImportFailure> {
+    let mut issues = IssueLog::new(max_errors);
     let conversion = match format {
-        Format::Dice => dice::convert(&tree, task, &mut issues),
-        Format::Coco => coco::convert(&tree, task, &mut issues),
-        Format::Yolo => yolo::convert(&tree, task, &mut issues),
-        Format::ImageFolder => image_folder::convert(&tree, &mut issues),
+        Format::Dice => dice::convert(tree, task, &mut issues),
+        Format::Coco => coco::convert(tree, task, &mut issues),
+        Format::Yolo => yolo::convert(tree, task, &mut issues),
+        Format::ImageFolder => image_folder::convert(tree, &mut issues),
     };
     if conversion.images.is_empty() && issues.is_empty() {
         issues.push("", format!("the {format} upload holds no images"));
     }
     issues.into_result()?;
-    Ok(finish(format, task, conversion, split))
+    Ok(conversion)
+}
+
+/// The refusal when the labels fit none of the task types the format could hold: with one
+/// task type tried, its problems as they are; with several, a line naming them all, then the
+/// problems of the closest fit.
+fn none_fits(
+    format: Format,
+    tried: &[TaskType],
+    refusals: Vec<(TaskType, ImportFailure)>,
+    max_errors: usize,
+) -> ImportFailure {
+    let several = refusals.len() > 1;
+    let closest = refusals
+        .into_iter()
+        .min_by_key(|(_, failure)| (failure.truncated, failure.errors.len()));
+    let Some((task, failure)) = closest else {
+        return ImportFailure::single("", "there is no task type to import for");
+    };
+    if tried.len() == 1 {
+        return failure;
+    }
+    let which = if several { ", the closest fit" } else { "" };
+    let mut errors = vec![ImportIssue::new(
+        "",
+        format!(
+            "the {format} upload fits none of the task types tried ({}); the problems \
+             below are those for {task}{which}",
+            detect::task_list(tried)
+        ),
+    )];
+    errors.extend(failure.errors);
+    let max = max_errors.max(1);
+    let truncated = failure.truncated || errors.len() > max;
+    errors.truncate(max);
+    ImportFailure { errors, truncated }
 }
 
 /// Orders everything by file name, then assigns splits and computes statistics.

@@ -16,6 +16,7 @@ on_both_backends!(
     snapshots_can_divide_the_splits_again,
     unreferenced_files_are_collected where |s| s.storage.gc_grace_secs = 0,
     import_progress_is_streamed,
+    several_task_types_import_what_fits,
 );
 
 async fn dataset(app: &TestApp, owner: &Account) -> String {
@@ -91,6 +92,7 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
 
     // The same images again, by the direct upload: nothing new to store but the manifest.
     let archive = fixtures::image_folder(&[("ok", 6), ("scratch", 4)]);
+    let archive_size = archive.len();
     assert_eq!(
         app.import_archive(&owner.token, &dataset, archive).await,
         "READY"
@@ -98,6 +100,17 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
     let state = dataset_state(app, &owner, &dataset).await;
     assert_eq!(state["importStatus"], "READY");
     assert_eq!(state["uploads"]["edges"][0]["node"]["status"], "SUCCEEDED");
+    let sizes = app
+        .data(
+            Some(&owner.token),
+            "query($d: ID!) { dataset(id: $d) { uploads { edges { node { sizeBytes } } } } }",
+            json!({"d": dataset}),
+        )
+        .await;
+    assert_eq!(
+        sizes["dataset"]["uploads"]["edges"][0]["node"]["sizeBytes"], archive_size,
+        "the direct upload records the size it received"
+    );
     let again =
         app.data(Some(&owner.token), storage, json!({})).await["organization"]["storageBytes"]
             .as_i64()
@@ -531,4 +544,81 @@ async fn import_progress_is_streamed(app: &TestApp) {
         statuses.push(update["status"].as_str().unwrap().to_string());
     }
     assert_eq!(statuses, ["IMPORTING", "FAILED", "IMPORTING", "SUCCEEDED"]);
+}
+
+/// A YOLO detection archive: `data.yaml`, two images and their boxes.
+fn yolo_boxes(label: &str) -> Vec<u8> {
+    fixtures::zip(&[
+        ("data.yaml".to_string(), b"names: [cat, dog]\n".to_vec()),
+        ("images/a.png".to_string(), fixtures::png(16, 16, 1)),
+        ("images/b.png".to_string(), fixtures::png(16, 16, 2)),
+        ("labels/a.txt".to_string(), label.as_bytes().to_vec()),
+        ("labels/b.txt".to_string(), b"1 0.5 0.5 0.5 0.5\n".to_vec()),
+    ])
+}
+
+async fn several_task_types_import_what_fits(app: &TestApp) {
+    let owner = app.signup("owner@example.com").await;
+    let org = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org, "Parts").await;
+    let dataset = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!) { createDataset(input: {projectId: $p, name: \"Mixed\", taskTypes: [DETECTION, CLASSIFICATION]}) { id } }",
+            json!({"p": project}),
+        )
+        .await["createDataset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, yolo_boxes("0 0.5 0.5 0.2 0.2\n"))
+            .await,
+        "READY",
+        "{:#}",
+        dataset_state(app, &owner, &dataset).await
+    );
+    let state = dataset_state(app, &owner, &dataset).await;
+    assert_eq!(state["format"], "yolo");
+    assert_eq!(state["statistics"]["images"], 2);
+
+    // Labels no task type takes: refused, naming both task types tried.
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, yolo_boxes("0 0.5 0.5\n"))
+            .await,
+        "FAILED"
+    );
+    let reasons = import_reasons(&dataset_state(app, &owner, &dataset).await);
+    assert!(
+        reasons[0].contains("fits none of the task types tried (classification or detection)"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("expected `class cx cy w h`"),
+        "{reasons:?}"
+    );
+    // Labels for another task type only (DICE pose): the same.
+    let pose_only = fixtures::zip(&[
+        ("annotations_pose.json".to_string(), b"{}".to_vec()),
+        ("images/a.png".to_string(), fixtures::png(16, 16, 3)),
+    ]);
+    assert_eq!(
+        app.import_archive(&owner.token, &dataset, pose_only).await,
+        "FAILED"
+    );
+    let reasons = import_reasons(&dataset_state(app, &owner, &dataset).await);
+    assert!(
+        reasons[0].contains("tried (classification or detection)"),
+        "{reasons:?}"
+    );
+}
+
+fn import_reasons(state: &Value) -> Vec<String> {
+    state["importErrors"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["reason"].as_str().unwrap().to_string())
+        .collect()
 }

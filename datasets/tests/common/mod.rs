@@ -8,7 +8,9 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use image::{ImageFormat, Rgb, RgbImage};
-use keynet_datasets::{ImportFailure, Imported, Limits, SplitConfig, TaskType, import_zip};
+use keynet_datasets::{
+    ImportFailure, Imported, Limits, SplitConfig, TaskType, import_zip, import_zip_for_any,
+};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
@@ -129,6 +131,23 @@ impl Sandbox {
         limits: &Limits,
     ) -> Result<Imported, ImportFailure> {
         let outcome = import_zip(&self.zip_path(), &self.work_dir(), task, split, limits);
+        self.checked(outcome)
+    }
+
+    /// Imports for the first of `tasks` the upload fits, as a dataset declaring them does.
+    pub fn import_for_any(&self, tasks: &[TaskType]) -> Result<Imported, ImportFailure> {
+        let outcome = import_zip_for_any(
+            &self.zip_path(),
+            &self.work_dir(),
+            tasks,
+            &SplitConfig::default(),
+            &Limits::default(),
+        );
+        self.checked(outcome)
+    }
+
+    /// `outcome`, after checking nothing was written outside the work folder or left behind.
+    fn checked(&self, outcome: Result<Imported, ImportFailure>) -> Result<Imported, ImportFailure> {
         self.assert_contained();
         if outcome.is_err() {
             assert!(

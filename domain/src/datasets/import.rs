@@ -75,19 +75,19 @@ impl Domain {
             .map_err(|e| Error::Internal(anyhow::anyhow!("cannot create an import folder: {e}")))?;
         let archive = work.path().join("upload.zip");
         self.download(&upload.blob_key, &archive).await?;
-        let task = engine_task(
-            dataset
-                .task_types
-                .0
-                .first()
-                .copied()
-                .unwrap_or(TaskType::Classification),
-        );
+        // The task types are kept in enum order: the first the upload fits is chosen.
+        let tasks: Vec<keynet_datasets::TaskType> = dataset
+            .task_types
+            .0
+            .iter()
+            .copied()
+            .map(engine_task)
+            .collect();
         let split = super::engine_split(&dataset.split_config);
         let limits = self.config.import_limits.clone();
         let unpack_to = work.path().join("work");
         let outcome = tokio::task::spawn_blocking(move || {
-            keynet_datasets::import_zip(&archive, &unpack_to, task, &split, &limits)
+            keynet_datasets::import_zip_for_any(&archive, &unpack_to, &tasks, &split, &limits)
         })
         .await
         .map_err(|e| Error::Internal(e.into()))?;

@@ -98,7 +98,7 @@ impl Domain {
             }
             Some(_) => {}
         }
-        self.queue_import(upload).await
+        self.queue_import(upload.into()).await
     }
 
     /// Stores an archive sent through Keynet (multipart upload) and queues its import.
@@ -111,7 +111,7 @@ impl Domain {
     ) -> Result<dataset_uploads::Model> {
         let dataset = self.writable_dataset(viewer, dataset).await?;
         let filename = check_filename(filename)?;
-        let mut upload = self
+        let upload = self
             .insert_upload(&dataset, filename, 0, viewer, UploadStatus::AwaitingUpload)
             .await?;
         let stored = self
@@ -133,8 +133,10 @@ impl Domain {
                 .await?;
             return Err(Error::invalid("file", "the file is empty"));
         }
-        upload.declared_size = size as i64;
-        self.queue_import(upload).await
+        // The size is known only now; it must be marked as changed to be written.
+        let mut received: dataset_uploads::ActiveModel = upload.into();
+        received.declared_size = Set(size as i64);
+        self.queue_import(received).await
     }
 
     pub async fn dataset_upload(
@@ -233,11 +235,15 @@ impl Domain {
         .await?)
     }
 
-    async fn queue_import(&self, upload: dataset_uploads::Model) -> Result<dataset_uploads::Model> {
+    /// Marks the upload queued (with whatever else the caller set on it) and queues its
+    /// import.
+    async fn queue_import(
+        &self,
+        mut upload: dataset_uploads::ActiveModel,
+    ) -> Result<dataset_uploads::Model> {
         let tx = self.begin().await?;
-        let mut queued: dataset_uploads::ActiveModel = upload.into();
-        queued.status = Set(UploadStatus::Queued);
-        let upload = queued.update(&*tx).await?;
+        upload.status = Set(UploadStatus::Queued);
+        let upload = upload.update(&*tx).await?;
         set_import_status(&tx, upload.dataset_id, ImportStatus::Queued).await?;
         enqueue(&*tx, IMPORT_DATASET, json!({"upload_id": upload.id})).await?;
         self.commit(tx).await?;
