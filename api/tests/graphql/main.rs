@@ -34,6 +34,7 @@ macro_rules! on_both_backends {
 
 mod audit;
 mod billing;
+mod billing_invoices;
 mod billing_stripe;
 mod datasets;
 mod experiments;
