@@ -1,10 +1,13 @@
-//! Billing accounts: one per organization, created on first need with the default plan.
+//! Billing accounts: one per organization, created on first need with the default plan,
+//! which the plan history dates from the organization's creation.
 
 use crate::config::BillingConfig;
 use crate::entities::billing_accounts::{self, AccountStatus};
 use crate::error::Result;
+use crate::plan_history;
 use crate::plans::{Plan, PlanName};
 use chrono::{DateTime, Duration, Utc};
+use keynet_domain::entities::organizations;
 use keynet_domain::ids::OrgId;
 use keynet_domain::time::now;
 use sea_orm::sea_query::OnConflict;
@@ -37,7 +40,7 @@ async fn create_if_missing(
     org: OrgId,
     config: &BillingConfig,
 ) -> Result<()> {
-    billing_accounts::Entity::insert(billing_accounts::ActiveModel {
+    let created = billing_accounts::Entity::insert(billing_accounts::ActiveModel {
         org_id: Set(org),
         plan: Set(config.default_plan),
         status: Set(AccountStatus::Active),
@@ -54,7 +57,16 @@ async fn create_if_missing(
     )
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    if created == 0 {
+        return Ok(());
+    }
+    // The organization has had the default plan since it was created, account or not.
+    let since = organizations::Entity::find_by_id(org)
+        .one(db)
+        .await?
+        .ok_or(keynet_domain::Error::NotFound("organization"))?
+        .created_at;
+    plan_history::record(db, org, config.default_plan, since).await
 }
 
 async fn find(
@@ -74,10 +86,7 @@ async fn find(
 
 /// The plan whose limits apply: a canceled subscription falls back to the free plan.
 pub fn effective_plan(account: &billing_accounts::Model) -> PlanName {
-    match account.status {
-        AccountStatus::Canceled => PlanName::Free,
-        _ => account.plan,
-    }
+    plan_history::charged_plan(account.plan, account.status)
 }
 
 pub fn limits<'c>(account: &billing_accounts::Model, config: &'c BillingConfig) -> &'c Plan {

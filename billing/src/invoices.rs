@@ -1,14 +1,17 @@
-//! Invoices: at each period's end a draft per organization, from the ledger, with a line
-//! per meter (quantity, unit price, amount) and the plan's fee. Drafting is idempotent: the
-//! database keeps one invoice per organization and period, whichever worker drafts it.
+//! Invoices: at each period's end a draft per organization that existed during it, from
+//! the ledger and the plan history. Each plan in force during the period gives a fee line,
+//! its monthly fee prorated by the seconds it was in force (rounded half up to a minor
+//! unit), and a line per meter for the usage while it was in force, at its prices.
+//! Drafting is idempotent: the database keeps one invoice per organization and period,
+//! whichever worker drafts it.
 
-use crate::accounts;
 use crate::config::BillingConfig;
 use crate::entities::invoices::{self, InvoiceStatus};
-use crate::entities::{billing_accounts, invoice_lines};
+use crate::entities::{billing_accounts, billing_plan_changes, invoice_lines};
 use crate::error::Result;
 use crate::meters::{Meter, amount};
 use crate::periods::Period;
+use crate::plan_history::{self, PlanSegment};
 use crate::usage::{GroupBy, grouped};
 use keynet_domain::time::now;
 use sea_orm::sea_query::{Expr, Query};
@@ -30,8 +33,15 @@ pub async fn draft_period(
         .from(invoices::Entity)
         .and_where(Expr::col(invoices::Column::PeriodStart).eq(period.start))
         .to_owned();
+    // And only those that existed before the period ended.
+    let existing = Query::select()
+        .column(billing_plan_changes::Column::OrgId)
+        .from(billing_plan_changes::Entity)
+        .and_where(Expr::col(billing_plan_changes::Column::EffectiveAt).lt(period.end))
+        .to_owned();
     let accounts = billing_accounts::Entity::find()
         .filter(billing_accounts::Column::OrgId.not_in_subquery(drafted))
+        .filter(billing_accounts::Column::OrgId.in_subquery(existing))
         .all(db)
         .await?;
     let mut drafted = 0;
@@ -60,44 +70,24 @@ async fn draft_one(
     if exists {
         return Ok(false);
     }
-    let plan_name = accounts::effective_plan(account);
-    let plan = config.plans.get(plan_name);
-    let by_meter = grouped(
-        db,
-        account.org_id,
-        period.start,
-        period.end,
-        &[GroupBy::Meter],
-    )
-    .await?;
-    if by_meter.is_empty() && plan.monthly_fee == 0 {
+    let segments = plan_history::segments(db, account.org_id, period).await?;
+    // The plan in force at the period's end names the invoice.
+    let Some(last) = segments.last() else {
         return Ok(false);
-    }
+    };
+    let plan_name = last.plan;
     let invoice_id = Uuid::now_v7();
     let mut lines = Vec::new();
-    if plan.monthly_fee > 0 {
-        lines.push(line(
-            invoice_id,
-            None,
-            format!("{} plan", plan_name.name()),
-            (1, 0),
-            (plan.monthly_fee, 1),
-        ));
-    }
     let mut credits = 0;
-    for meter in Meter::ALL {
-        let Some(group) = by_meter.iter().find(|g| g.meter == Some(meter)) else {
-            continue;
-        };
-        let price = (plan.price(meter), meter.price_unit());
-        credits += amount(group.credited_quantity, price.0, price.1);
-        lines.push(line(
-            invoice_id,
-            Some(meter),
-            meter.description().to_string(),
-            (group.quantity, group.credited_quantity),
-            price,
-        ));
+    for segment in &segments {
+        let named = segments.len() > 1;
+        let plan_lines =
+            segment_lines(db, config, invoice_id, account, period, segment, named).await?;
+        lines.extend(plan_lines.lines);
+        credits += plan_lines.credits;
+    }
+    if lines.is_empty() {
+        return Ok(false);
     }
     let subtotal: i64 = lines.iter().map(|l| l.amount).sum();
     let at = now();
@@ -139,6 +129,80 @@ async fn draft_one(
     txn.commit().await?;
     tracing::info!(org = %account.org_id, invoice = %invoice_id, total = subtotal, "invoice drafted");
     Ok(true)
+}
+
+struct SegmentLines {
+    lines: Vec<invoice_lines::Model>,
+    /// What the credited usage would have cost.
+    credits: i64,
+}
+
+/// The lines of one plan's stretch of the period. With `named`, the usage lines name the
+/// plan.
+async fn segment_lines(
+    db: &DatabaseConnection,
+    config: &BillingConfig,
+    invoice_id: Uuid,
+    account: &billing_accounts::Model,
+    period: Period,
+    segment: &PlanSegment,
+    named: bool,
+) -> Result<SegmentLines> {
+    let plan = config.plans.get(segment.plan);
+    let mut lines = Vec::new();
+    if plan.monthly_fee > 0 {
+        // quantity / unit_price_per: the seconds the plan was in force / the period's.
+        lines.push(line(
+            invoice_id,
+            None,
+            fee_description(segment, period),
+            (segment.seconds(), 0),
+            (plan.monthly_fee, period.seconds()),
+        ));
+    }
+    let by_meter = grouped(
+        db,
+        account.org_id,
+        segment.start,
+        segment.end,
+        &[GroupBy::Meter],
+    )
+    .await?;
+    let mut credits = 0;
+    for meter in Meter::ALL {
+        let Some(group) = by_meter.iter().find(|g| g.meter == Some(meter)) else {
+            continue;
+        };
+        let price = (plan.price(meter), meter.price_unit());
+        credits += amount(group.credited_quantity, price.0, price.1);
+        let description = if named {
+            format!("{}, {} plan", meter.description(), segment.plan.name())
+        } else {
+            meter.description().to_string()
+        };
+        lines.push(line(
+            invoice_id,
+            Some(meter),
+            description,
+            (group.quantity, group.credited_quantity),
+            price,
+        ));
+    }
+    Ok(SegmentLines { lines, credits })
+}
+
+/// "team plan", or with the dates when it was in force for part of the period only.
+fn fee_description(segment: &PlanSegment, period: Period) -> String {
+    let name = segment.plan.name();
+    if segment.start == period.start && segment.end == period.end {
+        return format!("{name} plan");
+    }
+    let format = "%Y-%m-%d %H:%M";
+    format!(
+        "{name} plan, {} to {} UTC (prorated)",
+        segment.start.format(format),
+        segment.end.format(format)
+    )
 }
 
 fn line(

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod metering;
 pub mod meters;
 pub mod periods;
+pub mod plan_history;
 pub mod plans;
 pub mod service;
 pub mod stripe;

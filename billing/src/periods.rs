@@ -24,6 +24,11 @@ impl Period {
         }
     }
 
+    /// Its length: 28 to 31 days of seconds.
+    pub fn seconds(self) -> i64 {
+        (self.end - self.start).num_seconds()
+    }
+
     /// The month before this one.
     pub fn previous(self) -> Self {
         Self::containing(self.start - Duration::seconds(1))
@@ -32,7 +37,7 @@ impl Period {
     /// Straight-line forecast of a period's total from what was used by `at`.
     pub fn forecast(self, used: i64, at: DateTime<Utc>) -> i64 {
         let elapsed = (at - self.start).num_seconds().max(1);
-        let length = (self.end - self.start).num_seconds();
+        let length = self.seconds();
         if elapsed >= length {
             return used;
         }

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::invoices as invoicing;
 use crate::meters::Meter;
 use crate::periods::Period;
+use crate::plan_history;
 use crate::plans::{Plan, PlanName};
 use crate::totals;
 use crate::usage::{self, GroupBy, PeriodUsage, UsageGroup};
@@ -107,8 +108,8 @@ impl Billing {
         })
     }
 
-    /// Owners only. Takes effect at once for quotas; the next invoice charges the plan the
-    /// account has when it is drafted.
+    /// Owners only. Takes effect at once, for quotas and for invoices: the period is
+    /// charged each plan prorated by the time it was in force.
     pub async fn change_plan(
         &self,
         viewer: &Viewer,
@@ -120,10 +121,12 @@ impl Billing {
         let account = accounts::lock(&*tx, org, &self.config).await?;
         let previous = account.plan;
         if previous != plan {
-            let mut update: billing_accounts::ActiveModel = account.into();
+            let at = now();
+            let mut update: billing_accounts::ActiveModel = account.clone().into();
             update.plan = Set(plan);
-            update.updated_at = Set(now());
-            update.update(&*tx).await?;
+            update.updated_at = Set(at);
+            let updated = update.update(&*tx).await?;
+            plan_history::record_change(&*tx, &account, &updated, at).await?;
             Change::new(org, "billing.plan_changed", "organization", org)
                 .by(viewer)
                 .meta(json!({"from": previous.name(), "to": plan.name()}))

@@ -18,7 +18,7 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::models::{ContainerCreateBody, ContainerSummary, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, RemoveImageOptions,
+    CreateContainerOptions, ListContainersOptions, RemoveImageOptions, TagImageOptions,
 };
 use keynet_testkit::docker::{BUSYBOX_BINARY, BUSYBOX_TAG, build_scratch_image, busybox_image};
 use keynet_workers::executor::{
@@ -685,4 +685,55 @@ async fn a_run_cancelled_before_it_starts_creates_no_container() {
 
     assert_eq!(outcome.exit, Exit::Cancelled);
     assert_no_container(&executor, &job).await;
+}
+
+/// What a crashed worker loaded (an image with only the platform's `keynet-loaded` mark)
+/// is swept once its grace has passed; an image the operator tagged is never touched.
+#[tokio::test]
+async fn the_sweep_removes_images_the_platform_loaded_and_left() {
+    let executor = executor().await;
+    let docker = executor.client();
+    let built = format!("keynet-test-leftover:{}", std::process::id());
+    let id = build_scratch_image(
+        &built,
+        &[(PathBuf::from(BUSYBOX_BINARY), "/bin/busybox")],
+        &["/bin/busybox", "true"],
+    )
+    .await
+    .unwrap();
+    let hex = id.strip_prefix("sha256:").unwrap();
+    docker
+        .tag_image(
+            &id,
+            Some(TagImageOptions {
+                repo: Some("keynet-loaded".into()),
+                tag: Some(hex.into()),
+            }),
+        )
+        .await
+        .unwrap();
+    docker
+        .remove_image(&built, None::<RemoveImageOptions>, None)
+        .await
+        .unwrap();
+    let operators = busybox_image().await.unwrap();
+
+    // Marked a moment ago: another process may be about to run it.
+    executor
+        .sweep_loaded_images(chrono::Duration::minutes(10))
+        .await;
+    assert!(docker.inspect_image(&id).await.is_ok());
+
+    executor.sweep_loaded_images(chrono::Duration::zero()).await;
+    assert!(
+        matches!(
+            docker.inspect_image(&id).await,
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
+        ),
+        "the leftover is gone"
+    );
+    assert!(docker.inspect_image(&operators).await.is_ok());
 }

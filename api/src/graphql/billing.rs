@@ -115,7 +115,8 @@ pub struct BillingMutation;
 
 #[Object]
 impl BillingMutation {
-    /// Owners only; quotas change at once.
+    /// Owners only; quotas change at once, and invoices charge each plan of a period
+    /// prorated by the time it was in force.
     async fn change_plan(
         &self,
         ctx: &Context<'_>,
@@ -400,6 +401,7 @@ impl Invoice {
     async fn period_end(&self) -> DateTime<Utc> {
         self.0.period_end
     }
+    /// The plan in force at the period's end (the lines show each plan of the period).
     async fn plan(&self) -> PlanName {
         self.0.plan.into()
     }
@@ -437,7 +439,8 @@ pub struct InvoiceLine(invoice_lines::Model);
 
 #[Object]
 impl InvoiceLine {
-    /// Null for the plan's fee.
+    /// Null for a plan's fee: `quantity` is the seconds the plan was in force in the
+    /// period, `unitPricePer` the period's seconds, `unitPrice` the monthly fee.
     async fn meter(&self) -> Option<Meter> {
         self.0.meter.map(Into::into)
     }

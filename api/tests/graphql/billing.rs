@@ -484,8 +484,18 @@ async fn plans_invoices_and_permissions(app: &TestApp) {
     assert_eq!(invoice["plan"], "TEAM");
     assert_eq!(invoice["status"], "DRAFT");
     let lines = invoice["lines"].as_array().unwrap();
-    assert_eq!(lines[0]["meter"], Value::Null);
-    assert_eq!(lines[0]["amount"], 4900);
+    // The team plan since a moment ago: its fee prorated by the seconds in force.
+    let fee = &lines[0];
+    assert_eq!(fee["meter"], Value::Null);
+    assert_eq!(fee["unitPrice"], 4900);
+    assert_eq!(
+        fee["amount"],
+        keynet_billing::meters::amount(
+            fee["quantity"].as_i64().unwrap(),
+            4900,
+            fee["unitPricePer"].as_i64().unwrap()
+        )
+    );
     let cpu = lines.iter().find(|l| l["meter"] == "CPU_SECONDS").unwrap();
     assert_eq!(cpu["quantity"], cpu_seconds);
     assert_eq!(cpu["creditedQuantity"], 3600);

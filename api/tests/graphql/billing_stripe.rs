@@ -99,7 +99,8 @@ async fn owner_and_org(app: &TestApp) -> (Account, String) {
     (owner, org)
 }
 
-async fn record(
+/// Records one usage fact in the ledger (also for the other billing scenarios).
+pub(crate) async fn record(
     app: &TestApp,
     org: &str,
     meter: Meter,

@@ -35,6 +35,7 @@ macro_rules! on_both_backends {
 mod announcements;
 mod audit;
 mod billing;
+mod billing_invoices;
 mod billing_stripe;
 mod datasets;
 mod experiments;

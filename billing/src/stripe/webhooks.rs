@@ -12,6 +12,7 @@ use crate::entities::billing_accounts::{self, AccountStatus};
 use crate::entities::invoices::{self, InvoiceStatus};
 use crate::entities::stripe_events;
 use crate::error::{Error, Result};
+use crate::plan_history;
 use crate::plans::PlanName;
 use crate::service::Billing;
 use chrono::{DateTime, Utc};
@@ -218,14 +219,17 @@ impl Billing {
             return Ok(WebhookOutcome::Ignored);
         };
         let org = account.org_id;
-        let mut update = account.into_active_model();
+        let mut update = account.clone().into_active_model();
         update.plan = Set(after.plan);
         update.status = Set(after.status);
         update.payment_failed_at = Set(after.payment_failed_at);
         update.stripe_subscription_id = Set(after.subscription.clone());
         update.stripe_status_at = Set(Some(created));
-        update.updated_at = Set(now());
-        update.update(&**tx).await?;
+        let at = now();
+        update.updated_at = Set(at);
+        let updated = update.update(&**tx).await?;
+        // Charged from when the platform applied it, as the quotas are.
+        plan_history::record_change(&**tx, &account, &updated, at).await?;
         let cause = json!({"stripeEvent": event.id, "eventType": event.type_});
         if after.status != before.status {
             Change::new(org, "billing.status_changed", "organization", org)

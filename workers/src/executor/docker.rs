@@ -8,7 +8,8 @@
 //! `keynet-job-<job>-<attempt>` and labelled with the job and the attempt, so a crashed
 //! worker's leftover is found and removed before the job runs again. The container is
 //! removed at the end of every run, whatever way it ends (also when the run's future is
-//! dropped: a guard spawns the removal).
+//! dropped: a guard spawns the removal). Images the platform loads for runs are removed
+//! after them too (see `loaded_images`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::loaded_images::{LoadedImages, SWEEP_GRACE};
 use super::logs::LogCap;
 use super::{
     ATTEMPT_LABEL, CONTAINER_EVENTS_FILE, CONTAINER_INPUT_DIR, CONTAINER_OUTPUT_DIR, Executor,
@@ -61,6 +63,7 @@ pub struct DockerExecutor {
     docker: Docker,
     gpus: bool,
     cpus: Option<i64>,
+    loaded: LoadedImages,
 }
 
 impl DockerExecutor {
@@ -89,11 +92,22 @@ impl DockerExecutor {
                         .is_some_and(|id| id.starts_with("nvidia.com/gpu"))
                 })
             });
-        Ok(Self {
+        let executor = Self {
+            loaded: LoadedImages::new(docker.clone()),
             docker,
             gpus,
             cpus: info.ncpu,
-        })
+        };
+        // What a previous worker on this engine loaded and did not remove (it crashed).
+        executor.sweep_loaded_images(SWEEP_GRACE).await;
+        Ok(executor)
+    }
+
+    /// Removes the images the platform loaded into the engine for runs that ended without
+    /// removing them (a crash), marked more than `grace` ago and used by no run of this
+    /// executor nor any container. Done at start-up and before every load.
+    pub async fn sweep_loaded_images(&self, grace: chrono::Duration) {
+        self.loaded.sweep(grace).await;
     }
 
     /// The engine client, for callers that need more of the engine's API.
@@ -336,27 +350,11 @@ impl Executor for DockerExecutor {
         reference: &'a str,
         archive: super::ImageArchive,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
-        Box::pin(async move {
-            if self.docker.inspect_image(reference).await.is_ok() {
-                return Ok(());
-            }
-            let tar = archive().await?;
-            let mut loading = self.docker.import_image_stream(
-                bollard::query_parameters::ImportImageOptions::default(),
-                tar,
-                None,
-            );
-            while let Some(progress) = loading.next().await {
-                progress.with_context(|| format!("loading the pushed image {reference}"))?;
-            }
-            self.docker
-                .inspect_image(reference)
-                .await
-                .with_context(|| {
-                    format!("the engine loaded the archive but has no image {reference}")
-                })?;
-            Ok(())
-        })
+        Box::pin(self.loaded.acquire(reference, archive))
+    }
+
+    fn release_image<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.loaded.release(reference))
     }
 }
 

@@ -37,6 +37,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 mod docker;
+mod loaded_images;
 mod logs;
 mod process;
 
@@ -152,13 +153,20 @@ pub trait Executor: Send + Sync + 'static {
     ) -> BoxFuture<'a, anyhow::Result<Outcome>>;
 
     /// Makes an image the engine does not have available from `archive` (a `docker load`
-    /// tar, opened only when needed). Executors that run no images have nothing to do.
+    /// tar, opened only when needed), for one run, which calls [`Executor::release_image`]
+    /// when it ends. Executors that run no images have nothing to do.
     fn ensure_image<'a>(
         &'a self,
         _reference: &'a str,
         _archive: ImageArchive,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// The run that called [`Executor::ensure_image`] ended, whatever its outcome: what
+    /// the executor loaded for it and no other run uses is removed.
+    fn release_image<'a>(&'a self, _reference: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 }
 

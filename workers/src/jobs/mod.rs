@@ -132,9 +132,15 @@ impl JobHandler {
                 });
             }
         };
-        if let executor::Program::Image { reference } = &program
-            && attempt.version.manifest_digest.is_some()
-        {
+        // A pushed version's image is loaded from the registry's blobs for this run, and
+        // removed when it ends (its last user), whatever the outcome.
+        let pushed = match &program {
+            executor::Program::Image { reference } if attempt.version.manifest_digest.is_some() => {
+                Some(reference.clone())
+            }
+            _ => None,
+        };
+        if let Some(reference) = &pushed {
             let domain = self.domain.clone();
             let version = attempt.version.clone();
             let archive: executor::ImageArchive = Box::new(move || {
@@ -142,6 +148,24 @@ impl JobHandler {
             });
             executor.ensure_image(reference, archive).await?;
         }
+        let result = self
+            .run_on(&executor, attempt, dir, program, resources)
+            .await;
+        if let Some(reference) = &pushed {
+            executor.release_image(reference).await;
+        }
+        result
+    }
+
+    /// Runs the attempt on `executor`, its image available.
+    async fn run_on(
+        &self,
+        executor: &Arc<dyn Executor>,
+        attempt: &Attempt,
+        dir: &std::path::Path,
+        program: executor::Program,
+        resources: executor::Resources,
+    ) -> anyhow::Result<AttemptReport> {
         let network = executor.name() == "process";
         let launch = launch::prepare(
             &self.domain,

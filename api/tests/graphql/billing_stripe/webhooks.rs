@@ -294,6 +294,27 @@ async fn subscriptions_set_the_plan_and_end_it(app: &TestApp, _stub: &Stub) {
     );
     assert_eq!(deliver(app, &late).await.1["outcome"], "stale");
     assert_eq!(account(app, &owner, &org).await["status"], "CANCELED");
+
+    // The plan history invoices use: free from the creation, team from the subscription,
+    // free again (charged as such) from its end; the ignored and stale events left none.
+    assert_eq!(
+        charged_plans(app, &org).await,
+        [PlanName::Free, PlanName::Team, PlanName::Free]
+    );
+}
+
+async fn charged_plans(app: &TestApp, org: &str) -> Vec<PlanName> {
+    use keynet_billing::entities::billing_plan_changes::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    Entity::find()
+        .filter(Column::OrgId.eq(keynet_domain::ids::OrgId::parse(org).unwrap()))
+        .order_by_asc(Column::EffectiveAt)
+        .all(app.platform().domain.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|change| change.plan)
+        .collect()
 }
 
 async fn bad_stale_and_missing_signatures_change_nothing(app: &TestApp, _stub: &Stub) {
