@@ -107,8 +107,18 @@ fn claims(user: &str, exp_offset_secs: i64, audience: &str) -> Value {
     let now = Utc::now().timestamp();
     json!({
         "sub": user, "sid": "01900000-0000-7000-8000-000000000000",
-        "iss": "keynet", "aud": audience, "iat": now, "exp": now + exp_offset_secs,
+        "iss": "keynet", "aud": audience, "iat": now, "nbf": now, "exp": now + exp_offset_secs,
     })
+}
+
+/// `claims` with `nbf` changed: moved `offset_secs` from now, or left out (`None`).
+fn claims_with_nbf(user: &str, offset_secs: Option<i64>) -> Value {
+    let mut claims = claims(user, 600, "keynet-api");
+    match offset_secs {
+        Some(offset) => claims["nbf"] = json!(Utc::now().timestamp() + offset),
+        None => drop(claims.as_object_mut().unwrap().remove("nbf")),
+    }
+    claims
 }
 
 fn sign(alg: Algorithm, kid: &str, secret: &[u8], claims: &Value) -> String {
@@ -129,6 +139,17 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
     );
     assert_eq!(
         app.data(Some(&valid), ME, json!({})).await["me"]["email"],
+        "ada@example.com"
+    );
+    // A server whose clock is a little ahead signed it: within the leeway it is accepted.
+    let skewed = sign(
+        Algorithm::HS256,
+        &kid,
+        secret,
+        &claims_with_nbf(&ada.user_id, Some(2)),
+    );
+    assert_eq!(
+        app.data(Some(&skewed), ME, json!({})).await["me"]["email"],
         "ada@example.com"
     );
 
@@ -169,6 +190,24 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                 &kid,
                 b"another-secret-0123456789abcdef012345",
                 &claims(&ada.user_id, 600, "keynet-api"),
+            ),
+        ),
+        (
+            "not valid yet (nbf a minute ahead, beyond the leeway)",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims_with_nbf(&ada.user_id, Some(60)),
+            ),
+        ),
+        (
+            "without nbf",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims_with_nbf(&ada.user_id, None),
             ),
         ),
         ("alg none", format!("{none_header}.{payload}.")),
