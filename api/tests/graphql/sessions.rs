@@ -4,9 +4,13 @@
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use keynet_api::settings::Settings;
+use keynet_domain::auth::passwords;
+use keynet_domain::entities::users;
 use keynet_testkit::TestApp;
 use keynet_testkit::app::JWT_SECRET;
 use keynet_testkit::gql::PASSWORD;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken expiresAt user { email } } }";
@@ -28,6 +32,7 @@ on_both_backends!(
     logout_ends_the_session,
     failed_logins_are_throttled where super::throttle_quickly,
     bad_access_tokens_are_refused,
+    outdated_password_hashes_are_upgraded_at_sign_in,
 );
 
 async fn refresh_tokens_rotate_and_reuse_revokes(app: &TestApp) {
@@ -97,6 +102,64 @@ async fn failed_logins_are_throttled(app: &TestApp) {
     app.signup("bob@example.com").await;
     let bob = json!({"email": "bob@example.com", "password": PASSWORD});
     assert_eq!(app.code(None, LOGIN, bob).await, "RATE_LIMITED");
+}
+
+async fn stored_hash(app: &TestApp) -> String {
+    users::Entity::find()
+        .filter(users::Column::Email.eq("ada@example.com"))
+        .one(app.platform().domain.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+}
+
+/// A hash of `password` made with weaker argon2 parameters than Keynet's (as stored before
+/// a policy change).
+fn weak_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(8 * 1024, 1, 1, None).unwrap();
+    let salt = SaltString::encode_b64(b"a salt of sixteen").unwrap();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+async fn outdated_password_hashes_are_upgraded_at_sign_in(app: &TestApp) {
+    app.signup("ada@example.com").await;
+    let weak = weak_hash(PASSWORD);
+    assert!(weak.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"));
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(weak.clone()))
+        .filter(users::Column::Email.eq("ada@example.com"))
+        .exec(app.platform().domain.db())
+        .await
+        .unwrap();
+
+    // A failed sign-in changes nothing.
+    assert_eq!(
+        app.code(None, LOGIN, credentials("wrong password!")).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(stored_hash(app).await, weak);
+
+    app.data(None, LOGIN, credentials(PASSWORD)).await;
+    let upgraded = stored_hash(app).await;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{upgraded}"
+    );
+    assert!(!passwords::is_outdated(&upgraded));
+    assert!(
+        passwords::verify(PASSWORD.into(), upgraded.clone())
+            .await
+            .unwrap()
+    );
+    // And the account still signs in with the same password, leaving the hash alone.
+    app.data(None, LOGIN, credentials(PASSWORD)).await;
+    assert_eq!(stored_hash(app).await, upgraded);
 }
 
 fn kid_of(token: &str) -> String {
