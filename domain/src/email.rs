@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::tasks::{SEND_EMAIL, enqueue};
+use crate::time::Timestamp;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,48 @@ pub(crate) fn password_reset(to: &str, name: &str, link: &str) -> EmailMessage {
             "Hello {name},\n\nsomeone asked to reset the password of this account. To choose a \
              new password, open this link:\n\n{link}\n\nThe link works once and expires in one \
              hour. If it was not you, ignore this message; your password stays as it is.\n"
+        ),
+    }
+}
+
+/// How a password came to be replaced, as the notice names it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PasswordReplaced {
+    /// Changed by someone signed in who knew the old password.
+    Changed,
+    /// Reset through an emailed link.
+    Reset,
+}
+
+/// Tells the owner of an account that its password was replaced (ASVS 2.5.5), so someone
+/// who did not do it learns of it. It carries no link with a secret.
+pub(crate) fn password_replaced(
+    to: &str,
+    name: &str,
+    how: PasswordReplaced,
+    at: Timestamp,
+    public_url: &str,
+) -> EmailMessage {
+    let (subject, what) = match how {
+        PasswordReplaced::Changed => (
+            "Your Keynet password was changed",
+            "was changed by someone signed in to your account",
+        ),
+        PasswordReplaced::Reset => (
+            "Your Keynet password was reset",
+            "was reset through a link sent to this address",
+        ),
+    };
+    let when = at.format("%Y-%m-%d %H:%M UTC");
+    EmailMessage {
+        to: to.to_string(),
+        subject: subject.into(),
+        body: format!(
+            "Hello {name},\n\nthe password of your Keynet account ({to}) {what} on {when}. \
+             Every session of the account was signed out; sign in again with the new password.\n\n\
+             If this was not you, someone else has your password or can read your email. At \
+             once: secure this email account, then ask for a password reset on the sign-in page \
+             at {public_url}, and tell the administrator of your organization.\n"
         ),
     }
 }

@@ -3,12 +3,12 @@
 use crate::auth::sessions::{Session, revoke_all_sessions};
 use crate::auth::{passwords, secrets};
 use crate::domain::Domain;
-use crate::email;
+use crate::email::{self, PasswordReplaced};
 use crate::entities::user_tokens::{self, Purpose};
-use crate::entities::{refresh_tokens, users};
+use crate::entities::users;
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::ids::{SessionFamilyId, UserId, UserTokenId};
-use crate::time::now;
+use crate::time::{Timestamp, now};
 use crate::validate;
 use crate::viewer::Viewer;
 use chrono::Duration;
@@ -108,6 +108,9 @@ impl Domain {
             return Ok(());
         };
         let tx = self.begin().await?;
+        // Only the newest link works: an older one, perhaps in a mailbox someone else read,
+        // cannot reset the password any more.
+        void_reset_links(&*tx, user.id).await?;
         let token = issue_user_token(
             &*tx,
             user.id,
@@ -122,30 +125,30 @@ impl Domain {
         self.commit(tx).await
     }
 
-    /// Sets a new password from an emailed link and signs the user out everywhere.
+    /// Sets a new password from an emailed link (see [`Self::replace_password`]).
     pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
         validate::password("newPassword", new_password)?;
         let password_hash = passwords::hash(new_password.to_string()).await?;
         let tx = self.begin().await?;
         let user_id = consume_user_token(&*tx, token, Purpose::ResetPassword).await?;
-        set_password(&*tx, user_id, password_hash).await?;
         // Whoever reads the mailbox controls the address: count it as verified.
-        mark_verified(&*tx, user_id).await?;
-        revoke_all_sessions(&*tx, user_id).await?;
+        let user = mark_verified(&*tx, user_id).await?;
+        self.replace_password(&*tx, &user, password_hash, PasswordReplaced::Reset)
+            .await?;
         self.commit(tx).await
     }
 
-    /// Changes the password and signs out every other session of the user.
+    /// Changes the password of the signed-in user (see [`Self::replace_password`]).
     pub async fn change_password(
         &self,
         viewer: &Viewer,
         current_password: &str,
         new_password: &str,
     ) -> Result<()> {
-        let family = viewer.require_session()?;
+        viewer.require_session()?;
         validate::password("newPassword", new_password)?;
         let user = self.user(viewer.user_id).await?;
-        if !passwords::verify(current_password.to_string(), user.password_hash).await? {
+        if !passwords::verify(current_password.to_string(), user.password_hash.clone()).await? {
             return Err(Error::invalid(
                 "currentPassword",
                 "the current password is not correct",
@@ -153,15 +156,34 @@ impl Domain {
         }
         let password_hash = passwords::hash(new_password.to_string()).await?;
         let tx = self.begin().await?;
-        set_password(&*tx, user.id, password_hash).await?;
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
-            .filter(refresh_tokens::Column::UserId.eq(user.id))
-            .filter(refresh_tokens::Column::FamilyId.ne(family))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&*tx)
+        self.replace_password(&*tx, &user, password_hash, PasswordReplaced::Changed)
             .await?;
         self.commit(tx).await
+    }
+
+    /// Stores a new password hash and ends everything the old password, or a mailbox
+    /// someone else may read, still opens: every session (this one too) and every reset
+    /// link not used yet. Then tells the account by email.
+    async fn replace_password(
+        &self,
+        db: &impl ConnectionTrait,
+        user: &users::Model,
+        password_hash: String,
+        how: PasswordReplaced,
+    ) -> Result<()> {
+        let at = now();
+        set_password(db, user.id, password_hash, at).await?;
+        revoke_all_sessions(db, user.id).await?;
+        void_reset_links(db, user.id).await?;
+        email::password_replaced(
+            &user.email,
+            &user.display_name,
+            how,
+            at,
+            &self.config.public_url,
+        )
+        .enqueue(db)
+        .await
     }
 
     async fn send_verification(
@@ -248,14 +270,27 @@ pub(crate) async fn mark_verified(db: &impl ConnectionTrait, user: UserId) -> Re
         .ok_or(Error::NotFound("user"))
 }
 
+/// Ends the user's reset links not used yet.
+async fn void_reset_links(db: &impl ConnectionTrait, user: UserId) -> Result<()> {
+    user_tokens::Entity::update_many()
+        .col_expr(user_tokens::Column::UsedAt, Expr::value(now()))
+        .filter(user_tokens::Column::UserId.eq(user))
+        .filter(user_tokens::Column::Purpose.eq(Purpose::ResetPassword))
+        .filter(user_tokens::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 async fn set_password(
     db: &impl ConnectionTrait,
     user: UserId,
     password_hash: String,
+    at: Timestamp,
 ) -> Result<()> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
-        .col_expr(users::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(users::Column::UpdatedAt, Expr::value(at))
         .filter(users::Column::Id.eq(user))
         .exec(db)
         .await?;

@@ -2,6 +2,7 @@
 
 use keynet_testkit::TestApp;
 use keynet_testkit::gql::PASSWORD;
+use keynet_testkit::mail::{Email, outbox};
 use serde_json::json;
 
 const SIGNUP: &str = "mutation($input: SignupInput!) { signup(input: $input) { user { id } } }";
@@ -11,7 +12,7 @@ on_both_backends!(
     signup_refuses_bad_input,
     email_verification,
     password_reset,
-    password_change
+    password_change,
 );
 
 async fn signup_refuses_bad_input(app: &TestApp) {
@@ -87,22 +88,39 @@ async fn password_reset(app: &TestApp) {
             .await["requestPasswordReset"],
         true
     );
-    assert_eq!(
-        app.data(None, request, json!({"e": "ada@example.com"}))
-            .await["requestPasswordReset"],
-        true
-    );
-    let token = app
-        .email("ada@example.com", "Reset your")
+    let asked = app
+        .data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    assert_eq!(asked["requestPasswordReset"], true);
+    let first = app
+        .emails("ada@example.com", "Reset your", 1)
         .await
+        .remove(0)
         .link_token("/reset-password");
+    app.data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    let token =
+        app.emails("ada@example.com", "Reset your", 2).await[1].link_token("/reset-password");
+    assert_ne!(first, token);
     assert!(
-        keynet_testkit::mail::outbox(&app.data_dir.path().join("outbox"))
+        outbox(&app.data_dir.path().join("outbox"))
             .iter()
             .all(|e| e.to != "nobody@example.com")
     );
 
     let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+    // Asking again made the first link useless.
+    let (code, error) = app
+        .error(
+            None,
+            reset,
+            json!({"t": first, "p": "a brand new password"}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("token"))
+    );
     let (code, error) = app
         .error(None, reset, json!({"t": token, "p": "short"}))
         .await;
@@ -139,6 +157,21 @@ async fn password_reset(app: &TestApp) {
             .await,
         "UNAUTHENTICATED"
     );
+    let notice = app
+        .email("ada@example.com", "Your Keynet password was reset")
+        .await;
+    assert_password_notice(&notice, "was reset through a link sent to this address");
+}
+
+/// The notice names what happened and when, says what to do if it was not the owner, and
+/// carries no link with a secret.
+fn assert_password_notice(notice: &Email, what: &str) {
+    let body = &notice.body;
+    assert!(body.contains(what), "{body}");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(body.contains(&today) && body.contains("UTC"), "{body}");
+    assert!(body.contains("If this was not you"), "{body}");
+    assert!(!body.contains("token"), "{body}");
 }
 
 async fn password_change(app: &TestApp) {
@@ -162,6 +195,14 @@ async fn password_change(app: &TestApp) {
         (code.as_str(), &error["extensions"]["field"]),
         ("BAD_USER_INPUT", &json!("currentPassword"))
     );
+    // A reset link asked for earlier, perhaps by whoever had the old password.
+    let request = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+    app.data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    let reset_link = app
+        .email("ada@example.com", "Reset your")
+        .await
+        .link_token("/reset-password");
     app.data(
         Some(&ada.token),
         change,
@@ -169,14 +210,35 @@ async fn password_change(app: &TestApp) {
     )
     .await;
     let refresh = "mutation($r: String!) { refreshSession(refreshToken: $r) { accessToken } }";
-    // This session goes on; the other one is signed out.
-    app.data(None, refresh, json!({"r": ada.refresh_token}))
-        .await;
+    // Every session is signed out, this one too.
     let other = other_session["login"]["refreshToken"].as_str().unwrap();
+    for session in [ada.refresh_token.as_str(), other] {
+        assert_eq!(
+            app.code(None, refresh, json!({"r": session})).await,
+            "UNAUTHENTICATED"
+        );
+    }
+    let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
     assert_eq!(
-        app.code(None, refresh, json!({"r": other})).await,
-        "UNAUTHENTICATED"
+        app.code(
+            None,
+            reset,
+            json!({"t": reset_link, "p": "the attacker's password"})
+        )
+        .await,
+        "BAD_USER_INPUT",
+        "the change ended the outstanding reset link"
     );
+    let notice = app
+        .email("ada@example.com", "Your Keynet password was changed")
+        .await;
+    assert_password_notice(&notice, "was changed by someone signed in to your account");
+    app.data(
+        None,
+        LOGIN,
+        json!({"email": "ada@example.com", "password": "a brand new password"}),
+    )
+    .await;
     assert_eq!(
         app.code(None, change, json!({"c": PASSWORD, "n": "x"}))
             .await,
