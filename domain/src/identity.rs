@@ -13,7 +13,10 @@ use crate::validate;
 use crate::viewer::Viewer;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
+};
 
 pub struct SignupInput {
     pub email: String,
@@ -108,6 +111,9 @@ impl Domain {
             return Ok(());
         };
         let tx = self.begin().await?;
+        if !self.may_email_link(&*tx, user.id).await? {
+            return Ok(());
+        }
         // Only the newest link works: an older one, perhaps in a mailbox someone else read,
         // cannot reset the password any more.
         void_reset_links(&*tx, user.id).await?;
@@ -186,11 +192,16 @@ impl Domain {
         .await
     }
 
+    /// Sends a verification link, unless the address had its hourly share of links (the
+    /// caller's answer does not change).
     async fn send_verification(
         &self,
         db: &impl ConnectionTrait,
         user: &users::Model,
     ) -> Result<()> {
+        if !self.may_email_link(db, user.id).await? {
+            return Ok(());
+        }
         let token = issue_user_token(
             db,
             user.id,
@@ -202,6 +213,29 @@ impl Domain {
         email::verification(&user.email, &user.display_name, &link)
             .enqueue(db)
             .await
+    }
+
+    /// Whether the user's address may be sent one more reset or verification link: at most
+    /// `account_emails_per_hour` in any hour, so nobody can use Keynet to flood an inbox.
+    /// Each link sent is a `user_tokens` row, so they are counted there. The user's row is
+    /// locked first (PostgreSQL; SQLite has one writer), so concurrent requests count one
+    /// after the other and cannot all slip under the cap. The caller answers the same either
+    /// way: the cap must not tell whether an address has an account.
+    async fn may_email_link(&self, db: &impl ConnectionTrait, user: UserId) -> Result<bool> {
+        users::Entity::find_by_id(user)
+            .lock_exclusive()
+            .one(db)
+            .await?;
+        let sent = user_tokens::Entity::find()
+            .filter(user_tokens::Column::UserId.eq(user))
+            .filter(user_tokens::Column::CreatedAt.gt(now() - Duration::hours(1)))
+            .count(db)
+            .await?;
+        let allowed = sent < u64::from(self.config.account_emails_per_hour);
+        if !allowed {
+            tracing::info!(user_id = %user, "link email not sent: the address had its hourly share");
+        }
+        Ok(allowed)
     }
 }
 
@@ -270,7 +304,8 @@ pub(crate) async fn mark_verified(db: &impl ConnectionTrait, user: UserId) -> Re
         .ok_or(Error::NotFound("user"))
 }
 
-/// Ends the user's reset links not used yet.
+/// Ends the user's reset links not used yet. They are marked used rather than deleted, so
+/// they still count towards the emails sent to the address.
 async fn void_reset_links(db: &impl ConnectionTrait, user: UserId) -> Result<()> {
     user_tokens::Entity::update_many()
         .col_expr(user_tokens::Column::UsedAt, Expr::value(now()))

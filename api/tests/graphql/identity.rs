@@ -1,9 +1,15 @@
 //! Sign-up, email verification, password reset and change.
 
+use keynet_api::settings::Settings;
+use keynet_domain::entities::{tasks, user_tokens};
+use keynet_domain::tasks::SEND_EMAIL;
 use keynet_testkit::TestApp;
 use keynet_testkit::gql::PASSWORD;
 use keynet_testkit::mail::{Email, outbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 const SIGNUP: &str = "mutation($input: SignupInput!) { signup(input: $input) { user { id } } }";
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken } }";
@@ -13,7 +19,36 @@ on_both_backends!(
     email_verification,
     password_reset,
     password_change,
+    link_emails_are_capped_per_address where super::three_link_emails_an_hour,
 );
+
+fn three_link_emails_an_hour(settings: &mut Settings) {
+    settings.email.account_emails_per_hour = 3;
+}
+
+/// Waits until every queued email was delivered (the worker deletes a task once it is).
+async fn emails_delivered(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let queued = tasks::Entity::find()
+            .filter(tasks::Column::Kind.eq(SEND_EMAIL))
+            .count(app.platform().domain.db())
+            .await
+            .unwrap();
+        if queued == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{queued} emails still queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn emails_to(app: &TestApp, to: &str) -> Vec<Email> {
+    outbox(&app.data_dir.path().join("outbox"))
+        .into_iter()
+        .filter(|email| email.to == to)
+        .collect()
+}
 
 async fn signup_refuses_bad_input(app: &TestApp) {
     let signup = |email: &str, password: &str, name: &str| json!({"input": {"email": email, "password": password, "displayName": name}});
@@ -244,4 +279,54 @@ async fn password_change(app: &TestApp) {
             .await,
         "UNAUTHENTICATED"
     );
+}
+
+async fn link_emails_are_capped_per_address(app: &TestApp) {
+    let ada = app.signup("ada@example.com").await;
+    let request = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+    let resend = "mutation { resendVerification }";
+    // The verification sent at sign-up and two reset links: three this hour.
+    for sent in 2..=3 {
+        app.data(None, request, json!({"e": "ada@example.com"}))
+            .await;
+        app.emails("ada@example.com", "Reset your", sent - 1).await;
+    }
+    // Over the cap every request gets the usual answer, and no email goes out.
+    for _ in 0..3 {
+        let answer = app
+            .data(None, request, json!({"e": "ada@example.com"}))
+            .await;
+        assert_eq!(answer, json!({"requestPasswordReset": true}));
+        let answer = app.data(Some(&ada.token), resend, json!({})).await;
+        assert_eq!(answer, json!({"resendVerification": true}));
+    }
+    emails_delivered(app).await;
+    let sent = emails_to(app, "ada@example.com");
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    // The refused requests issued no link, nor ended the last one sent.
+    let newest =
+        app.emails("ada@example.com", "Reset your", 2).await[1].link_token("/reset-password");
+    let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+    app.data(
+        None,
+        reset,
+        json!({"t": newest, "p": "a brand new password"}),
+    )
+    .await;
+    // Another address is not held back by Ada's.
+    app.signup("bob@example.com").await;
+    app.email("bob@example.com", "Confirm your email").await;
+
+    // An hour later the address may get links again.
+    user_tokens::Entity::update_many()
+        .col_expr(
+            user_tokens::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(61)),
+        )
+        .exec(app.platform().domain.db())
+        .await
+        .unwrap();
+    app.data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    app.emails("ada@example.com", "Reset your", 3).await;
 }
