@@ -1,15 +1,17 @@
 //! Sign-up, email verification, password reset and change.
 
 use keynet_api::settings::Settings;
-use keynet_domain::entities::{tasks, user_tokens};
+use keynet_domain::entities::{audit_log, bus_messages, invitations, tasks, user_tokens};
 use keynet_domain::tasks::SEND_EMAIL;
 use keynet_testkit::TestApp;
 use keynet_testkit::gql::PASSWORD;
 use keynet_testkit::mail::{Email, outbox};
+use keynet_workers::{EmailHandler, Mailer, RunnerConfig, TaskRunner};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 const SIGNUP: &str = "mutation($input: SignupInput!) { signup(input: $input) { user { id } } }";
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken } }";
@@ -20,7 +22,13 @@ on_both_backends!(
     password_reset,
     password_change,
     link_emails_are_capped_per_address where super::three_link_emails_an_hour,
+    sent_links_leave_no_secret_in_the_database,
+    undelivered_emails_keep_no_secret where super::no_workers,
 );
+
+fn no_workers(settings: &mut Settings) {
+    settings.run_workers = false;
+}
 
 fn three_link_emails_an_hour(settings: &mut Settings) {
     settings.email.account_emails_per_hour = 3;
@@ -329,4 +337,111 @@ async fn link_emails_are_capped_per_address(app: &TestApp) {
     app.data(None, request, json!({"e": "ada@example.com"}))
         .await;
     app.emails("ada@example.com", "Reset your", 3).await;
+}
+
+/// The rows of every table a link's secret could have reached on its way to the email.
+async fn rows_near_links(db: &DatabaseConnection) -> String {
+    let rows = [
+        tasks::Entity::find().into_json().all(db).await.unwrap(),
+        user_tokens::Entity::find()
+            .into_json()
+            .all(db)
+            .await
+            .unwrap(),
+        invitations::Entity::find()
+            .into_json()
+            .all(db)
+            .await
+            .unwrap(),
+        audit_log::Entity::find().into_json().all(db).await.unwrap(),
+        bus_messages::Entity::find()
+            .into_json()
+            .all(db)
+            .await
+            .unwrap(),
+    ];
+    serde_json::to_string(&rows).unwrap()
+}
+
+async fn sent_links_leave_no_secret_in_the_database(app: &TestApp) {
+    let ada = app.signup("ada@example.com").await;
+    let verification = app
+        .email("ada@example.com", "Confirm your email")
+        .await
+        .link_token("/verify-email");
+    let request = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+    app.data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    let reset = app
+        .email("ada@example.com", "Reset your")
+        .await
+        .link_token("/reset-password");
+    let org = app.create_org(&ada, "acme").await;
+    app.invite(&ada, &org, "bob@example.com", "MEMBER").await;
+    let invitation = app
+        .email("bob@example.com", "invited you")
+        .await
+        .link_token("/invitations/accept");
+    emails_delivered(app).await;
+
+    let stored = rows_near_links(app.platform().domain.db()).await;
+    assert!(stored.contains("bob@example.com"), "the tables were read");
+    for secret in [&verification, &reset, &invitation] {
+        assert!(
+            !stored.contains(secret.as_str()),
+            "{secret} is stored: {stored}"
+        );
+    }
+    // The links still work: only their hashes were kept.
+    let verify = "mutation($t: String!) { verifyEmail(token: $t) { emailVerified } }";
+    app.data(None, verify, json!({"t": verification})).await;
+    app.signup_with("bob@example.com", Some(&invitation)).await;
+}
+
+/// An email that cannot be delivered is kept as a dead task for an operator, without its
+/// link.
+async fn undelivered_emails_keep_no_secret(app: &TestApp) {
+    app.signup("ada@example.com").await;
+    let request = "mutation($e: String!) { requestPasswordReset(email: $e) }";
+    app.data(None, request, json!({"e": "ada@example.com"}))
+        .await;
+    let db = app.platform().domain.db();
+    // One attempt each, so the test need not wait out the back-off.
+    tasks::Entity::update_many()
+        .col_expr(tasks::Column::MaxAttempts, Expr::value(1))
+        .exec(db)
+        .await
+        .unwrap();
+    let queued = tasks::Entity::find().all(db).await.unwrap();
+    assert_eq!(queued.len(), 2, "verification and reset: {queued:?}");
+    assert!(queued.iter().all(|task| task.payload["link"].is_string()));
+
+    // Nothing listens on this port: every delivery fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mailer = Mailer::smtp(&url, "Keynet <noreply@keynet.local>").unwrap();
+    let runner = TaskRunner::new(db.clone(), RunnerConfig::default()).handle(EmailHandler(mailer));
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(runner.run(stop.clone()));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let dead = loop {
+        let rows = tasks::Entity::find().all(db).await.unwrap();
+        if rows.iter().all(|task| task.status == tasks::Status::Dead) {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "not dead yet: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.cancel();
+    running.await.unwrap();
+
+    for task in dead {
+        let kept = &task.payload;
+        assert_eq!(kept["to"], "ada@example.com", "{kept}");
+        assert!(kept["subject"].is_string(), "{kept}");
+        assert!(kept.get("link").is_none(), "{kept}");
+        assert!(!kept.to_string().contains("token="), "{kept}");
+        assert!(task.last_error.is_some());
+    }
 }
