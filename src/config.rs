@@ -125,6 +125,12 @@ mod tests {
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYNET_EMAIL__ACCOUNT_EMAILS_PER_HOUR", "0");
+            let error = load(None, Overrides::default()).expect_err("refused");
+            assert!(error.contains("`email.account_emails_per_hour`"), "{error}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
             jail.set_env("KEYNET_BIND", "nowhere");
             let error = load(None, Overrides::default()).expect_err("refused");
             assert!(error.contains("`bind`"), "{error}");

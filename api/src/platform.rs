@@ -307,6 +307,7 @@ async fn assemble_domain(
         jwt_issuer: settings.auth.issuer.clone(),
         jwt_audience: settings.auth.audience.clone(),
         access_token_ttl: chrono::Duration::seconds(settings.auth.access_token_ttl_secs),
+        account_emails_per_hour: settings.email.account_emails_per_hour,
         throttle: ThrottleConfig {
             slow_after: settings.auth.login_slow_after,
             max_failures: settings.auth.login_max_failures,

@@ -118,6 +118,8 @@ pub struct EmailSettings {
     /// emails are written to `data_dir/outbox`.
     pub smtp_url: Option<String>,
     pub smtp_url_file: Option<PathBuf>,
+    /// Password-reset and verification emails one address may get in any hour.
+    pub account_emails_per_hour: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -227,6 +229,7 @@ impl Default for EmailSettings {
             from: "Keynet <noreply@keynet.local>".into(),
             smtp_url: None,
             smtp_url_file: None,
+            account_emails_per_hour: 5,
         }
     }
 }
@@ -365,6 +368,10 @@ impl Settings {
             ("api.max_complexity", self.api.max_complexity),
             ("api.max_aliases", self.api.max_aliases),
             ("workers.concurrency", self.workers.concurrency),
+            (
+                "email.account_emails_per_hour",
+                self.email.account_emails_per_hour as usize,
+            ),
             ("executor.slots", self.executor.slots),
             ("executor.log_limit_bytes", self.executor.log_limit_bytes),
             (

@@ -13,6 +13,9 @@ pub struct DomainConfig {
     pub invitation_ttl: Duration,
     pub email_verification_ttl: Duration,
     pub password_reset_ttl: Duration,
+    /// Password-reset and verification emails one address may get in any hour; requests
+    /// over it are answered the same but send nothing.
+    pub account_emails_per_hour: u32,
     pub api_token_default_ttl: Duration,
     pub api_token_max_ttl: Duration,
     pub throttle: ThrottleConfig,
@@ -48,6 +51,7 @@ impl Default for DomainConfig {
             invitation_ttl: Duration::days(7),
             email_verification_ttl: Duration::days(2),
             password_reset_ttl: Duration::hours(1),
+            account_emails_per_hour: 5,
             api_token_default_ttl: Duration::days(90),
             api_token_max_ttl: Duration::days(366),
             throttle: ThrottleConfig::default(),

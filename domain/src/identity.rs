@@ -2,18 +2,21 @@
 
 use crate::auth::sessions::{Session, revoke_all_sessions};
 use crate::auth::{passwords, secrets};
-use crate::domain::Domain;
-use crate::email;
+use crate::domain::{Domain, Tx};
+use crate::email::{self, PasswordReplaced};
 use crate::entities::user_tokens::{self, Purpose};
-use crate::entities::{refresh_tokens, users};
+use crate::entities::users;
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::ids::{SessionFamilyId, UserId, UserTokenId};
-use crate::time::now;
+use crate::time::{Timestamp, now};
 use crate::validate;
 use crate::viewer::Viewer;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
+};
 
 pub struct SignupInput {
     pub email: String,
@@ -108,6 +111,12 @@ impl Domain {
             return Ok(());
         };
         let tx = self.begin().await?;
+        if !self.may_email_link(&*tx, user.id).await? {
+            return Ok(());
+        }
+        // Only the newest link works: an older one, perhaps in a mailbox someone else read,
+        // cannot reset the password any more.
+        void_reset_links(&*tx, user.id).await?;
         let token = issue_user_token(
             &*tx,
             user.id,
@@ -122,30 +131,30 @@ impl Domain {
         self.commit(tx).await
     }
 
-    /// Sets a new password from an emailed link and signs the user out everywhere.
+    /// Sets a new password from an emailed link (see [`Self::replace_password`]).
     pub async fn reset_password(&self, token: &str, new_password: &str) -> Result<()> {
         validate::password("newPassword", new_password)?;
         let password_hash = passwords::hash(new_password.to_string()).await?;
         let mut tx = self.begin().await?;
         let user_id = consume_user_token(&*tx, token, Purpose::ResetPassword).await?;
-        set_password(&*tx, user_id, password_hash).await?;
         // Whoever reads the mailbox controls the address: count it as verified.
-        mark_verified(&*tx, user_id).await?;
-        revoke_all_sessions(&mut tx, user_id).await?;
+        let user = mark_verified(&*tx, user_id).await?;
+        self.replace_password(&mut tx, &user, password_hash, PasswordReplaced::Reset)
+            .await?;
         self.commit(tx).await
     }
 
-    /// Changes the password and signs out every other session of the user.
+    /// Changes the password of the signed-in user (see [`Self::replace_password`]).
     pub async fn change_password(
         &self,
         viewer: &Viewer,
         current_password: &str,
         new_password: &str,
     ) -> Result<()> {
-        let family = viewer.require_session()?;
+        viewer.require_session()?;
         validate::password("newPassword", new_password)?;
         let user = self.user(viewer.user_id).await?;
-        if !passwords::verify(current_password.to_string(), user.password_hash).await? {
+        if !passwords::verify(current_password.to_string(), user.password_hash.clone()).await? {
             return Err(Error::invalid(
                 "currentPassword",
                 "the current password is not correct",
@@ -153,23 +162,46 @@ impl Domain {
         }
         let password_hash = passwords::hash(new_password.to_string()).await?;
         let mut tx = self.begin().await?;
-        set_password(&*tx, user.id, password_hash).await?;
-        refresh_tokens::Entity::update_many()
-            .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now()))
-            .filter(refresh_tokens::Column::UserId.eq(user.id))
-            .filter(refresh_tokens::Column::FamilyId.ne(family))
-            .filter(refresh_tokens::Column::RevokedAt.is_null())
-            .exec(&*tx)
+        self.replace_password(&mut tx, &user, password_hash, PasswordReplaced::Changed)
             .await?;
-        tx.announce_access_changed(user.id);
         self.commit(tx).await
     }
 
+    /// Stores a new password hash and ends everything the old password, or a mailbox
+    /// someone else may read, still opens: every session (this one too) and every reset
+    /// link not used yet. Then tells the account by email.
+    async fn replace_password(
+        &self,
+        tx: &mut Tx,
+        user: &users::Model,
+        password_hash: String,
+        how: PasswordReplaced,
+    ) -> Result<()> {
+        let at = now();
+        set_password(&**tx, user.id, password_hash, at).await?;
+        revoke_all_sessions(tx, user.id).await?;
+        void_reset_links(&**tx, user.id).await?;
+        email::password_replaced(
+            &user.email,
+            &user.display_name,
+            how,
+            at,
+            &self.config.public_url,
+        )
+        .enqueue(&**tx)
+        .await
+    }
+
+    /// Sends a verification link, unless the address had its hourly share of links (the
+    /// caller's answer does not change).
     async fn send_verification(
         &self,
         db: &impl ConnectionTrait,
         user: &users::Model,
     ) -> Result<()> {
+        if !self.may_email_link(db, user.id).await? {
+            return Ok(());
+        }
         let token = issue_user_token(
             db,
             user.id,
@@ -181,6 +213,29 @@ impl Domain {
         email::verification(&user.email, &user.display_name, &link)
             .enqueue(db)
             .await
+    }
+
+    /// Whether the user's address may be sent one more reset or verification link: at most
+    /// `account_emails_per_hour` in any hour, so nobody can use Keynet to flood an inbox.
+    /// Each link sent is a `user_tokens` row, so they are counted there. The user's row is
+    /// locked first (PostgreSQL; SQLite has one writer), so concurrent requests count one
+    /// after the other and cannot all slip under the cap. The caller answers the same either
+    /// way: the cap must not tell whether an address has an account.
+    async fn may_email_link(&self, db: &impl ConnectionTrait, user: UserId) -> Result<bool> {
+        users::Entity::find_by_id(user)
+            .lock_exclusive()
+            .one(db)
+            .await?;
+        let sent = user_tokens::Entity::find()
+            .filter(user_tokens::Column::UserId.eq(user))
+            .filter(user_tokens::Column::CreatedAt.gt(now() - Duration::hours(1)))
+            .count(db)
+            .await?;
+        let allowed = sent < u64::from(self.config.account_emails_per_hour);
+        if !allowed {
+            tracing::info!(user_id = %user, "link email not sent: the address had its hourly share");
+        }
+        Ok(allowed)
     }
 }
 
@@ -249,14 +304,28 @@ pub(crate) async fn mark_verified(db: &impl ConnectionTrait, user: UserId) -> Re
         .ok_or(Error::NotFound("user"))
 }
 
+/// Ends the user's reset links not used yet. They are marked used rather than deleted, so
+/// they still count towards the emails sent to the address.
+async fn void_reset_links(db: &impl ConnectionTrait, user: UserId) -> Result<()> {
+    user_tokens::Entity::update_many()
+        .col_expr(user_tokens::Column::UsedAt, Expr::value(now()))
+        .filter(user_tokens::Column::UserId.eq(user))
+        .filter(user_tokens::Column::Purpose.eq(Purpose::ResetPassword))
+        .filter(user_tokens::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 async fn set_password(
     db: &impl ConnectionTrait,
     user: UserId,
     password_hash: String,
+    at: Timestamp,
 ) -> Result<()> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
-        .col_expr(users::Column::UpdatedAt, Expr::value(now()))
+        .col_expr(users::Column::UpdatedAt, Expr::value(at))
         .filter(users::Column::Id.eq(user))
         .exec(db)
         .await?;

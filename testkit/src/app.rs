@@ -1,7 +1,7 @@
 //! The whole platform in process, on a database of its own, bound to a free port.
 
 use crate::gql::{Account, Gql};
-use crate::mail::{Email, wait_in_outbox};
+use crate::mail::{Email, wait_for_count_in_outbox, wait_in_outbox};
 use crate::pg::TestDatabase;
 use keynet_api::platform::{Platform, connect, launch_on};
 use keynet_api::settings::Settings;
@@ -115,6 +115,18 @@ impl TestApp {
     /// The newest email to `to` whose subject contains `subject_part`, from the outbox.
     pub async fn email(&self, to: &str, subject_part: &str) -> Email {
         wait_in_outbox(&self.data_dir.path().join("outbox"), to, subject_part).await
+    }
+
+    /// At least `count` emails to `to` whose subject contains `subject_part` (waiting for
+    /// them), oldest first.
+    pub async fn emails(&self, to: &str, subject_part: &str, count: usize) -> Vec<Email> {
+        wait_for_count_in_outbox(
+            &self.data_dir.path().join("outbox"),
+            to,
+            subject_part,
+            count,
+        )
+        .await
     }
 
     /// Invites `email` into `org` with `role` and signs them up through the emailed link.

@@ -90,6 +90,32 @@ pub async fn wait_in_outbox(dir: &Path, to: &str, subject_part: &str) -> Email {
     }
 }
 
+/// Waits until the outbox holds at least `count` emails to `to` whose subject contains
+/// `subject_part`, and returns them all, oldest first.
+pub async fn wait_for_count_in_outbox(
+    dir: &Path,
+    to: &str,
+    subject_part: &str,
+    count: usize,
+) -> Vec<Email> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found: Vec<Email> = outbox(dir)
+            .into_iter()
+            .filter(|e| e.to == to && e.subject.contains(subject_part))
+            .collect();
+        if found.len() >= count {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} emails to {to} about {subject_part:?} arrived",
+            found.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A real SMTP server on loopback that keeps every message it receives.
 pub struct SmtpCapture {
     pub addr: SocketAddr,

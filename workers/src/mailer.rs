@@ -58,7 +58,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(email.to.parse().context("invalid recipient")?)
             .subject(&email.subject)
-            .body(email.body.clone())
+            .body(email.text())
             .context("cannot build the message")?;
         match &self.transport {
             Transport::Smtp(smtp) => {
@@ -100,5 +100,12 @@ impl TaskHandler for EmailHandler {
             tracing::info!(subject = %email.subject, "email sent");
             Ok(())
         })
+    }
+
+    /// A delivered email's task is deleted; one that could not be delivered is kept for
+    /// an operator, but not its one-time link.
+    fn dead_payload(&self, payload: &serde_json::Value) -> Option<serde_json::Value> {
+        let email: EmailMessage = serde_json::from_value(payload.clone()).ok()?;
+        serde_json::to_value(email.without_link()).ok()
     }
 }

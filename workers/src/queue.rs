@@ -246,6 +246,20 @@ pub async fn complete(db: &impl ConnectionTrait, finished: &[TaskId]) -> Result<
     Ok(())
 }
 
+/// Replaces a task's payload (e.g. a dead task's, without its secrets).
+pub async fn replace_payload(
+    db: &impl ConnectionTrait,
+    task: TaskId,
+    payload: serde_json::Value,
+) -> Result<(), DbErr> {
+    tasks::Entity::update_many()
+        .col_expr(tasks::Column::Payload, Expr::value(payload))
+        .filter(tasks::Column::Id.eq(task))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Schedules another attempt after an exponential backoff, or marks the task dead once it
 /// has used all its attempts.
 pub async fn fail(

@@ -34,6 +34,13 @@ pub trait TaskHandler: Send + Sync + 'static {
     /// Does the task; `task.attempts` counts this attempt.
     fn run<'a>(&'a self, task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>>;
 
+    /// What a dead task keeps of its payload (for an operator to inspect): `None` keeps it
+    /// whole. A handler whose payloads carry secrets drops them here; a task that succeeds
+    /// is deleted, so this is the only other way out of the queue.
+    fn dead_payload(&self, _payload: &serde_json::Value) -> Option<serde_json::Value> {
+        None
+    }
+
     /// Called once when the task died because the workers running it were lost on every
     /// attempt (e.g. killed), so what it stands for can be marked failed.
     fn lost<'a>(&'a self, _task: &'a tasks::Model) -> BoxFuture<'a, anyhow::Result<()>> {
@@ -224,11 +231,24 @@ impl TaskRunner {
         };
         for task in lost {
             tracing::error!(id = %task.id, kind = %task.kind, attempts = task.attempts, "task lost its worker on every attempt");
-            if let Some(handler) = self.handlers.get(task.kind.as_str())
-                && let Err(e) = handler.lost(&task).await
-            {
+            let Some(handler) = self.handlers.get(task.kind.as_str()) else {
+                continue;
+            };
+            self.strip_dead(handler.as_ref(), &task).await;
+            if let Err(e) = handler.lost(&task).await {
                 tracing::error!(id = %task.id, error = %format!("{e:#}"), "recording a lost task failed");
             }
+        }
+    }
+
+    /// Leaves a dead task only what its handler wants kept (see
+    /// [`TaskHandler::dead_payload`]).
+    async fn strip_dead(&self, handler: &dyn TaskHandler, task: &tasks::Model) {
+        let Some(payload) = handler.dead_payload(&task.payload) else {
+            return;
+        };
+        if let Err(e) = queue::replace_payload(&self.db, task.id, payload).await {
+            tracing::error!(id = %task.id, error = %e, "could not strip a dead task's payload");
         }
     }
 
@@ -290,6 +310,7 @@ impl TaskRunner {
                     match queue::fail(&self.db, &task, &message).await {
                         Ok(Status::Dead) => {
                             tracing::error!(error = %message, "task failed for the last time");
+                            self.strip_dead(handler.as_ref(), &task).await;
                         }
                         Ok(_) => tracing::warn!(error = %message, "task failed; will retry"),
                         Err(e) => {

@@ -4,9 +4,13 @@
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use keynet_api::settings::Settings;
+use keynet_domain::auth::passwords;
+use keynet_domain::entities::users;
 use keynet_testkit::TestApp;
 use keynet_testkit::app::JWT_SECRET;
 use keynet_testkit::gql::PASSWORD;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken expiresAt user { email } } }";
@@ -29,6 +33,7 @@ on_both_backends!(
     revoked_sessions_refuse_their_access_tokens_at_once,
     failed_logins_are_throttled where super::throttle_quickly,
     bad_access_tokens_are_refused,
+    outdated_password_hashes_are_upgraded_at_sign_in,
 );
 
 async fn refresh_tokens_rotate_and_reuse_revokes(app: &TestApp) {
@@ -84,7 +89,7 @@ async fn logout_ends_the_session(app: &TestApp) {
 }
 
 /// An access token dies with its session, not minutes later when it expires: on sign-out, on
-/// a password change (the other sessions), and when a used refresh token is presented again.
+/// a password change, and when a used refresh token is presented again.
 async fn revoked_sessions_refuse_their_access_tokens_at_once(app: &TestApp) {
     let ada = app.signup("ada@example.com").await;
     let second = app.data(None, LOGIN, credentials(PASSWORD)).await["login"].clone();
@@ -108,31 +113,32 @@ async fn revoked_sessions_refuse_their_access_tokens_at_once(app: &TestApp) {
         json!({"c": PASSWORD, "n": "a brand new password"}),
     )
     .await;
-    assert_eq!(
-        app.code(Some(&token(&third)), ME, json!({})).await,
-        "UNAUTHENTICATED"
-    );
-    app.data(Some(&ada.token), ME, json!({})).await;
+    // A password change ends every session, the one that made it too.
+    for session_token in [token(&third), ada.token.clone()] {
+        assert_eq!(
+            app.code(Some(&session_token), ME, json!({})).await,
+            "UNAUTHENTICATED"
+        );
+    }
 
     // Refresh-token reuse (theft): the whole session, access tokens included, is revoked.
-    let rotated = app
-        .data(None, REFRESH, json!({"r": ada.refresh_token}))
-        .await["refreshSession"]
+    let fresh = app
+        .data(
+            None,
+            LOGIN,
+            json!({"email": "ada@example.com", "password": "a brand new password"}),
+        )
+        .await["login"]
         .clone();
+    let first_refresh = fresh["refreshToken"].as_str().unwrap();
+    let rotated = app.data(None, REFRESH, json!({"r": first_refresh})).await["refreshSession"].clone();
     app.data(Some(&token(&rotated)), ME, json!({})).await;
     assert_eq!(
-        app.code(None, REFRESH, json!({"r": ada.refresh_token}))
-            .await,
+        app.code(None, REFRESH, json!({"r": first_refresh})).await,
         "UNAUTHENTICATED"
     );
-    assert_eq!(
-        app.code(Some(&token(&rotated)), ME, json!({})).await,
-        "UNAUTHENTICATED"
-    );
-    assert_eq!(
-        app.code(Some(&ada.token), ME, json!({})).await,
-        "UNAUTHENTICATED"
-    );
+    assert_eq!(app.code(Some(&token(&rotated)), ME, json!({})).await, "UNAUTHENTICATED");
+    assert_eq!(app.code(Some(&token(&fresh)), ME, json!({})).await, "UNAUTHENTICATED");
 }
 
 async fn failed_logins_are_throttled(app: &TestApp) {
@@ -150,6 +156,64 @@ async fn failed_logins_are_throttled(app: &TestApp) {
     app.signup("bob@example.com").await;
     let bob = json!({"email": "bob@example.com", "password": PASSWORD});
     assert_eq!(app.code(None, LOGIN, bob).await, "RATE_LIMITED");
+}
+
+async fn stored_hash(app: &TestApp) -> String {
+    users::Entity::find()
+        .filter(users::Column::Email.eq("ada@example.com"))
+        .one(app.platform().domain.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+}
+
+/// A hash of `password` made with weaker argon2 parameters than Keynet's (as stored before
+/// a policy change).
+fn weak_hash(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(8 * 1024, 1, 1, None).unwrap();
+    let salt = SaltString::encode_b64(b"a salt of sixteen").unwrap();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .unwrap()
+        .to_string()
+}
+
+async fn outdated_password_hashes_are_upgraded_at_sign_in(app: &TestApp) {
+    app.signup("ada@example.com").await;
+    let weak = weak_hash(PASSWORD);
+    assert!(weak.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"));
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(weak.clone()))
+        .filter(users::Column::Email.eq("ada@example.com"))
+        .exec(app.platform().domain.db())
+        .await
+        .unwrap();
+
+    // A failed sign-in changes nothing.
+    assert_eq!(
+        app.code(None, LOGIN, credentials("wrong password!")).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(stored_hash(app).await, weak);
+
+    app.data(None, LOGIN, credentials(PASSWORD)).await;
+    let upgraded = stored_hash(app).await;
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{upgraded}"
+    );
+    assert!(!passwords::is_outdated(&upgraded));
+    assert!(
+        passwords::verify(PASSWORD.into(), upgraded.clone())
+            .await
+            .unwrap()
+    );
+    // And the account still signs in with the same password, leaving the hash alone.
+    app.data(None, LOGIN, credentials(PASSWORD)).await;
+    assert_eq!(stored_hash(app).await, upgraded);
 }
 
 fn kid_of(token: &str) -> String {
@@ -173,8 +237,18 @@ fn claims(user: &str, session: &str, exp_offset_secs: i64, audience: &str) -> Va
     let now = Utc::now().timestamp();
     json!({
         "sub": user, "sid": session,
-        "iss": "keynet", "aud": audience, "iat": now, "exp": now + exp_offset_secs,
+        "iss": "keynet", "aud": audience, "iat": now, "nbf": now, "exp": now + exp_offset_secs,
     })
+}
+
+/// `claims` with `nbf` changed: moved `offset_secs` from now, or left out (`None`).
+fn claims_with_nbf(user: &str, session: &str, offset_secs: Option<i64>) -> Value {
+    let mut claims = claims(user, session, 600, "keynet-api");
+    match offset_secs {
+        Some(offset) => claims["nbf"] = json!(Utc::now().timestamp() + offset),
+        None => drop(claims.as_object_mut().unwrap().remove("nbf")),
+    }
+    claims
 }
 
 fn sign(alg: Algorithm, kid: &str, secret: &[u8], claims: &Value) -> String {
@@ -196,6 +270,17 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
     );
     assert_eq!(
         app.data(Some(&valid), ME, json!({})).await["me"]["email"],
+        "ada@example.com"
+    );
+    // A server whose clock is a little ahead signed it: within the leeway it is accepted.
+    let skewed = sign(
+        Algorithm::HS256,
+        &kid,
+        secret,
+        &claims_with_nbf(&ada.user_id, &session, Some(2)),
+    );
+    assert_eq!(
+        app.data(Some(&skewed), ME, json!({})).await["me"]["email"],
         "ada@example.com"
     );
 
@@ -250,6 +335,24 @@ async fn bad_access_tokens_are_refused(app: &TestApp) {
                     600,
                     "keynet-api",
                 ),
+            ),
+        ),
+        (
+            "not valid yet (nbf a minute ahead, beyond the leeway)",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims_with_nbf(&ada.user_id, &session, Some(60)),
+            ),
+        ),
+        (
+            "without nbf",
+            sign(
+                Algorithm::HS256,
+                &kid,
+                secret,
+                &claims_with_nbf(&ada.user_id, &session, None),
             ),
         ),
         ("alg none", format!("{none_header}.{payload}.")),

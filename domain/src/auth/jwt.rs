@@ -1,10 +1,11 @@
 //! Short-lived access tokens: HS256 JWTs with a `kid` header so keys can be rotated (old keys
 //! still verify, only the current one signs). Verification pins the algorithm, issuer,
-//! audience and expiry; a token naming another algorithm or `none` never verifies.
+//! audience, expiry and not-before time; a token naming another algorithm or `none` never
+//! verifies.
 
 use crate::error::{Error, Result};
 use crate::ids::{SessionFamilyId, UserId};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, now};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub iat: i64,
+    /// Not before: the token is refused until then (beyond the clock leeway).
+    pub nbf: i64,
     pub exp: i64,
 }
 
@@ -32,6 +35,7 @@ struct DownloadClaims {
     sub: String,
     iss: String,
     aud: String,
+    nbf: i64,
     exp: i64,
 }
 
@@ -76,9 +80,11 @@ impl JwtKeys {
         }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Every token Keynet signs carries `nbf`; one without it was not made here.
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         let mut download_validation = validation.clone();
         download_validation.set_audience(&[download_audience(audience)]);
         Ok(Self {
@@ -113,6 +119,7 @@ impl JwtKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: issued.timestamp(),
+            nbf: issued.timestamp(),
             exp: expires.timestamp(),
         };
         jsonwebtoken::encode(&header, &claims, &self.signing).map_err(|e| Error::Internal(e.into()))
@@ -124,6 +131,7 @@ impl JwtKeys {
             sub: subject.to_string(),
             iss: self.issuer.clone(),
             aud: download_audience(&self.audience),
+            nbf: now().timestamp(),
             exp: expires.timestamp(),
         })
     }
@@ -204,7 +212,6 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::now;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use chrono::Duration;
@@ -239,6 +246,61 @@ mod tests {
     fn expired_tokens_are_refused() {
         let k = keys(SECRET, &[]);
         assert!(k.verify(&token(&k, Duration::seconds(-60))).is_err());
+    }
+
+    #[test]
+    fn tokens_carry_nbf_and_a_future_one_is_refused() {
+        let k = keys(SECRET, &[]);
+        let issued = now();
+        let claims = k
+            .verify(&token(&k, Duration::minutes(5)))
+            .expect("a fresh token verifies");
+        assert_eq!(claims.nbf, claims.iat, "valid from the moment it is issued");
+        let from = |offset: Duration| {
+            let start = issued + offset;
+            k.sign(
+                UserId::new(),
+                SessionFamilyId::new(),
+                start,
+                start + Duration::minutes(5),
+            )
+            .expect("sign")
+        };
+        let within_leeway = Duration::seconds(LEEWAY_SECS as i64 - 2);
+        assert!(
+            k.verify(&from(within_leeway)).is_ok(),
+            "clock skew is tolerated"
+        );
+        assert!(
+            k.verify(&from(Duration::minutes(1))).is_err(),
+            "not yet valid"
+        );
+    }
+
+    #[test]
+    fn tokens_without_nbf_are_refused() {
+        #[derive(Serialize)]
+        struct WithoutNbf {
+            sub: UserId,
+            sid: SessionFamilyId,
+            iss: &'static str,
+            aud: &'static str,
+            iat: i64,
+            exp: i64,
+        }
+        let k = keys(SECRET, &[]);
+        let at = now().timestamp();
+        let token = k
+            .sign_claims(&WithoutNbf {
+                sub: UserId::new(),
+                sid: SessionFamilyId::new(),
+                iss: "keynet",
+                aud: "keynet-api",
+                iat: at,
+                exp: at + 300,
+            })
+            .expect("sign");
+        assert!(k.verify(&token).is_err());
     }
 
     #[test]

@@ -6,9 +6,28 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 
+const MEMORY_KIB: u32 = 19 * 1024;
+const ITERATIONS: u32 = 2;
+const LANES: u32 = 1;
+
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP parameters are valid");
+    let params =
+        Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("OWASP parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Whether a stored hash was made otherwise than [`hash`] makes them now (weaker parameters
+/// from before a policy change, another variant or version). Sign-in re-hashes such a hash
+/// with the password it just verified, so accounts follow the policy without a reset.
+pub fn is_outdated(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
+    let same_params = Params::try_from(&parsed)
+        .is_ok_and(|p| (p.m_cost(), p.t_cost(), p.p_cost()) == (MEMORY_KIB, ITERATIONS, LANES));
+    !(same_params
+        && parsed.algorithm == Algorithm::Argon2id.ident()
+        && parsed.version == Some(Version::V0x13.into()))
 }
 
 pub async fn hash(password: String) -> Result<String> {
@@ -59,6 +78,35 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn hashes_with_other_parameters_are_outdated() {
+        let current = hash("correct horse battery".into()).await.expect("hash");
+        assert!(!is_outdated(&current));
+        assert!(!is_outdated(DECOY_HASH));
+        let weaker = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).expect("params"),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let weak = weaker
+            .hash_password(b"correct horse battery", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(is_outdated(&weak));
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("params"),
+        );
+        let other_variant = argon2i
+            .hash_password(b"correct horse battery", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(is_outdated(&other_variant));
+        assert!(is_outdated("not a hash"));
     }
 
     #[tokio::test]

@@ -49,6 +49,7 @@ impl Domain {
             return Err(Error::BadCredentials);
         };
         throttle::clear(&self.db, &throttle::account_key(&email)).await?;
+        let user = upgrade_outdated_hash(&self.db, user, password).await;
         self.start_session(&self.db, user, SessionFamilyId::new())
             .await
     }
@@ -124,6 +125,42 @@ impl Domain {
             user,
         })
     }
+}
+
+/// Re-hashes a password whose stored hash has outdated parameters, now that sign-in has
+/// the password in hand (see [`passwords::is_outdated`]). The sign-in stands even if this
+/// fails: the hash is upgraded at a later one.
+async fn upgrade_outdated_hash(
+    db: &impl ConnectionTrait,
+    mut user: users::Model,
+    password: &str,
+) -> users::Model {
+    if !passwords::is_outdated(&user.password_hash) {
+        return user;
+    }
+    let upgraded = async {
+        let new_hash = passwords::hash(password.to_string()).await?;
+        // Only over the hash just verified: a reset or change meanwhile wins.
+        let updated = users::Entity::update_many()
+            .col_expr(users::Column::PasswordHash, Expr::value(new_hash.clone()))
+            .filter(users::Column::Id.eq(user.id))
+            .filter(users::Column::PasswordHash.eq(user.password_hash.as_str()))
+            .exec(db)
+            .await?;
+        Ok::<_, Error>((updated.rows_affected == 1).then_some(new_hash))
+    }
+    .await;
+    match upgraded {
+        Ok(Some(new_hash)) => {
+            tracing::info!(user_id = %user.id, "password hash upgraded to the current parameters");
+            user.password_hash = new_hash;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(user_id = %user.id, error = %e, "could not upgrade an outdated password hash")
+        }
+    }
+    user
 }
 
 async fn revoke_family(db: &impl ConnectionTrait, family: SessionFamilyId) -> Result<()> {

@@ -69,6 +69,7 @@ struct RegistryClaims {
     iss: String,
     aud: String,
     iat: i64,
+    nbf: i64,
     exp: i64,
 }
 
@@ -142,6 +143,7 @@ impl Domain {
             iss: self.keys.issuer().to_string(),
             aud: self.keys.registry_audience(),
             iat: issued_at.timestamp(),
+            nbf: issued_at.timestamp(),
             exp: (issued_at + Duration::seconds(TOKEN_TTL_SECS)).timestamp(),
         };
         Ok(IssuedRegistryToken {
