@@ -17,7 +17,6 @@ mod m20261204_000010_marketplace_listing;
 mod m20261204_000011_scan_policies;
 mod m20261204_000012_billing;
 mod m20261207_000013_billing_plan_history;
-mod m20261207_000014_session_lookup;
 
 pub struct Migrator;
 
@@ -38,7 +37,6 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_scan_policies::Migration),
             Box::new(m20261204_000012_billing::Migration),
             Box::new(m20261207_000013_billing_plan_history::Migration),
-            Box::new(m20261207_000014_session_lookup::Migration),
         ]
     }
 }
