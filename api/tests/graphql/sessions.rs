@@ -131,14 +131,21 @@ async fn revoked_sessions_refuse_their_access_tokens_at_once(app: &TestApp) {
         .await["login"]
         .clone();
     let first_refresh = fresh["refreshToken"].as_str().unwrap();
-    let rotated = app.data(None, REFRESH, json!({"r": first_refresh})).await["refreshSession"].clone();
+    let rotated =
+        app.data(None, REFRESH, json!({"r": first_refresh})).await["refreshSession"].clone();
     app.data(Some(&token(&rotated)), ME, json!({})).await;
     assert_eq!(
         app.code(None, REFRESH, json!({"r": first_refresh})).await,
         "UNAUTHENTICATED"
     );
-    assert_eq!(app.code(Some(&token(&rotated)), ME, json!({})).await, "UNAUTHENTICATED");
-    assert_eq!(app.code(Some(&token(&fresh)), ME, json!({})).await, "UNAUTHENTICATED");
+    assert_eq!(
+        app.code(Some(&token(&rotated)), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.code(Some(&token(&fresh)), ME, json!({})).await,
+        "UNAUTHENTICATED"
+    );
 }
 
 async fn failed_logins_are_throttled(app: &TestApp) {
