@@ -42,11 +42,21 @@ where
     Fut: Future<Output = Result<A, Error>> + Send + 'static,
     A: Send + 'static,
 {
-    let viewer = Arc::new(viewer(ctx)?.clone());
-    if viewer.expires_at.is_some_and(|at| at <= now()) {
+    let domain = shared_domain(ctx);
+    let connection_viewer = viewer(ctx)?;
+    if connection_viewer.expires_at.is_some_and(|at| at <= now()) {
         return Err(Error::CredentialRejected.into());
     }
-    let domain = shared_domain(ctx);
+    let bearer = ctx.data_opt::<Bearer>().cloned();
+    // A connection lives long: what its viewer may do is read again for each subscription.
+    let viewer = Arc::new(match &bearer {
+        Some(Bearer(bearer)) => {
+            domain
+                .authenticate(bearer, connection_viewer.client_addr.clone())
+                .await?
+        }
+        None => connection_viewer.clone(),
+    });
     let check = Arc::new(check);
     let admitted = check(domain.clone(), viewer.clone()).await?;
     let check: Check = Arc::new(move |domain, viewer| {
@@ -56,7 +66,7 @@ where
     let guard = Guard {
         domain,
         viewer,
-        bearer: ctx.data_opt::<Bearer>().cloned(),
+        bearer,
         check,
     };
     Ok((admitted, guard))

@@ -152,7 +152,7 @@ fn expiring_token(session_token: &str, user: &str, seconds: i64) -> String {
         &header,
         &json!({
             "sub": user, "sid": claims["sid"], "iss": claims["iss"], "aud": claims["aud"],
-            "iat": now, "exp": now + seconds,
+            "iat": now, "nbf": now, "exp": now + seconds,
         }),
         &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
