@@ -51,15 +51,13 @@ impl Domain {
                 "give the token at least one scope",
             ));
         }
+        // A scope above the role is a refusal of the role, like any other permission.
         if let Some(scope) = scopes.iter().find(|s| s.min_role() > role) {
-            return Err(Error::invalid(
-                "scopes",
-                format!(
-                    "the {scope:?} scope needs the {} role, and yours is {}",
-                    role_name(scope.min_role()),
-                    role_name(role)
-                ),
-            ));
+            return Err(Error::forbidden(format!(
+                "the {scope:?} scope needs the {} role, and yours is {}",
+                role_name(scope.min_role()),
+                role_name(role)
+            )));
         }
         let at = now();
         let expires_at = input

@@ -392,6 +392,17 @@ async fn the_marketplace_is_searched_sorted_rated_and_used(app: &TestApp) {
     );
     let own = app.error(Some(author), RATE, rate(beta, 5)).await;
     assert_eq!(field_error(&own), ("BAD_USER_INPUT", Some("trainerId")));
+    // A viewer of an organization that ran it: their role may not, like running a job.
+    let onlooker = app
+        .join(
+            &globex.owner,
+            &globex.org,
+            "viewer@globex.example.com",
+            "VIEWER",
+        )
+        .await;
+    let by_role = app.error(Some(&onlooker.token), RATE, rate(beta, 5)).await;
+    assert_eq!(field_error(&by_role), ("FORBIDDEN", None), "{by_role:?}");
     for out_of_range in [0, 6] {
         let refused = app
             .error(globex_token, RATE, rate(beta, out_of_range))

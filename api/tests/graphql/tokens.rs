@@ -108,8 +108,24 @@ async fn api_token_input_is_checked(app: &TestApp) {
     let input = |scopes: Value, expires: Value| json!({"i": {"name": "ci", "orgId": org, "scopes": scopes, "expiresAt": expires}});
     let past = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
     let far = (chrono::Utc::now() + chrono::Duration::days(800)).to_rfc3339();
+    let member = app.join(&owner, &org, "member@example.com", "MEMBER").await;
+    // A scope above one's role is a refusal of the role, as the error table says.
+    for (who, scopes) in [
+        (&viewer, json!(["WRITE"])),
+        (&viewer, json!(["READ", "TRAINER_PUSH"])),
+        (&member, json!(["ADMIN"])),
+    ] {
+        let (code, error) = app
+            .error(Some(&who.token), CREATE, input(scopes.clone(), Value::Null))
+            .await;
+        assert_eq!(code, "FORBIDDEN", "{scopes}: {error}");
+        assert!(
+            error["message"].as_str().unwrap().contains("role"),
+            "{error}"
+        );
+    }
+    create(app, &member, &org, json!(["WRITE", "TRAINER_PUSH"])).await;
     for (who, vars, field) in [
-        (&viewer, input(json!(["WRITE"]), Value::Null), "scopes"),
         (&owner, input(json!([]), Value::Null), "scopes"),
         (&owner, input(json!(["READ"]), json!(past)), "expiresAt"),
         (&owner, input(json!(["READ"]), json!(far)), "expiresAt"),
@@ -141,7 +157,7 @@ async fn api_token_input_is_checked(app: &TestApp) {
     let count = |data: Value| data["apiTokens"]["edges"].as_array().unwrap().len();
     assert_eq!(
         count(app.data(Some(&owner.token), LIST, json!({"o": org})).await),
-        2
+        3
     );
     assert_eq!(
         count(app.data(Some(&viewer.token), LIST, json!({"o": org})).await),

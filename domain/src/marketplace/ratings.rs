@@ -39,7 +39,7 @@ impl Domain {
         }
         let review = validate::text("review", &input.review, 4000)?;
         let org = self
-            .org_that_ran(viewer, trainer.id, trainer.org_id)
+            .rating_org(viewer, trainer.id, trainer.org_id)
             .await?
             .ok_or_else(|| {
                 Error::invalid(
@@ -108,16 +108,38 @@ impl Domain {
         })
     }
 
-    /// One of the viewer's organizations, other than the author's, where they may run jobs
-    /// and a job (any status) has used a version of the trainer.
-    async fn org_that_ran(
+    /// The organization a rating is given in: one of the viewer's, other than the author's,
+    /// where a job (any status) has used a version of the trainer and the viewer may run
+    /// jobs. `None` when no such organization ran it; where one did but the viewer's role
+    /// (or token) may not run jobs there, that refusal.
+    async fn rating_org(
         &self,
         viewer: &Viewer,
         trainer: TrainerId,
         author: OrgId,
     ) -> Result<Option<OrgId>> {
+        let mut refusal = None;
+        for org in self.orgs_that_ran(viewer, trainer, author).await? {
+            match viewer.require(org, Permission::RunJobs) {
+                Ok(_) => return Ok(Some(org)),
+                Err(error) => {
+                    refusal.get_or_insert(error);
+                }
+            }
+        }
+        refusal.map_or(Ok(None), Err)
+    }
+
+    /// The viewer's organizations, other than the author's, where a job has used a version
+    /// of the trainer.
+    async fn orgs_that_ran(
+        &self,
+        viewer: &Viewer,
+        trainer: TrainerId,
+        author: OrgId,
+    ) -> Result<Vec<OrgId>> {
         let orgs: Vec<OrgId> = viewer
-            .orgs_with(Permission::RunJobs)
+            .visible_orgs()
             .into_iter()
             .filter(|org| *org != author)
             .collect();
@@ -131,9 +153,10 @@ impl Domain {
             .column(jobs::Column::OrgId)
             .filter(jobs::Column::OrgId.is_in(orgs))
             .filter(jobs::Column::TrainerVersionId.in_subquery(versions))
+            .distinct()
             .order_by_asc(jobs::Column::OrgId)
             .into_tuple::<OrgId>()
-            .one(&self.db)
+            .all(&self.db)
             .await?)
     }
 }
