@@ -49,3 +49,4 @@ mod projects;
 mod sessions;
 mod tenancy;
 mod tokens;
+mod upload_expiry;
