@@ -232,10 +232,11 @@ fn task_runners(
     Ok(vec![general, jobs])
 }
 
-/// The task runners and billing's periodic work, until `shutdown`.
+/// The task runners, billing's periodic work and the expiry of unused upload keys, until
+/// `shutdown`.
 fn spawn_runners(
     runners: Vec<TaskRunner>,
-    billing: Arc<Billing>,
+    (domain, billing): (Arc<Domain>, Arc<Billing>),
     settings: &Settings,
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
@@ -243,6 +244,10 @@ fn spawn_runners(
         .into_iter()
         .map(|runner| tokio::spawn(runner.run(shutdown.clone())))
         .collect();
+    handles.push(tokio::spawn(keynet_workers::upload_expiry::run(
+        domain,
+        shutdown.clone(),
+    )));
     handles.push(tokio::spawn(keynet_workers::billing_sync::run(
         billing,
         Duration::from_secs(settings.billing.sync_interval_secs),
@@ -359,7 +364,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         let runners = task_runners(db, &settings, domain.clone(), &executors, &public_url)?;
         Some(spawn_runners(
             runners,
-            billing.clone(),
+            (domain.clone(), billing.clone()),
             &settings,
             &shutdown,
         ))
@@ -437,8 +442,15 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let public_url = configured_public_url(&settings);
     let assembled = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
-    let runners = task_runners(db, &settings, assembled.domain, &executors, &public_url)?;
-    let workers = spawn_runners(runners, assembled.billing, &settings, &shutdown);
+    let runners = task_runners(
+        db,
+        &settings,
+        assembled.domain.clone(),
+        &executors,
+        &public_url,
+    )?;
+    let periodic = (assembled.domain, assembled.billing);
+    let workers = spawn_runners(runners, periodic, &settings, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
     workers.await?;

@@ -94,9 +94,9 @@ pub struct VersionReport {
 }
 
 impl VersionReport {
-    /// READY or REJECTED: nothing will change any more.
+    /// READY, REJECTED or EXPIRED: nothing will change any more.
     pub fn settled(&self) -> bool {
-        matches!(self.status.as_str(), "READY" | "REJECTED")
+        matches!(self.status.as_str(), "READY" | "REJECTED" | "EXPIRED")
     }
 }
 

@@ -83,6 +83,10 @@ pub struct PushArgs {
     pub export_formats: Vec<String>,
     #[arg(long)]
     pub no_cache: bool,
+    /// Push even when the image has no frameworks label (`--framework`, requirements.txt
+    /// or a LABEL in the Dockerfile), which Keynet's checks reject.
+    #[arg(long)]
+    pub allow_no_frameworks: bool,
     /// Never ask: take the only project there is, or fail.
     #[arg(long, short)]
     pub yes: bool,

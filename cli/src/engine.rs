@@ -25,7 +25,6 @@ pub struct Engine {
 pub struct BuildRequest {
     pub context: Vec<u8>,
     pub dockerfile: String,
-    pub tag: String,
     pub labels: HashMap<String, String>,
     pub no_cache: bool,
 }
@@ -57,7 +56,6 @@ impl Engine {
     pub async fn build(&self, request: BuildRequest, progress: &Progress) -> Result<String> {
         let options = BuildImageOptions {
             dockerfile: request.dockerfile,
-            t: Some(request.tag.clone()),
             nocache: request.no_cache,
             rm: true,
             forcerm: true,
@@ -66,6 +64,8 @@ impl Engine {
         };
         let spinner = progress.spinner("building");
         let mut transcript = String::new();
+        // The build is untagged: it is named once the server gave it a repository.
+        let mut built = None;
         let mut stream = self.docker.build_image(
             options,
             None,
@@ -95,16 +95,27 @@ impl Engine {
                 }
                 transcript.push_str(&text);
             }
+            if let Some(id) = info.aux.and_then(|aux| aux.id) {
+                built = Some(id);
+            }
             if let Some(error) = info.error_detail.and_then(|detail| detail.message) {
                 spinner.finish_and_clear();
                 return Err(Error::Build(build_failure(&error, &transcript)));
             }
         }
         spinner.finish_and_clear();
-        let image = self.docker.inspect_image(&request.tag).await?;
-        image
-            .id
-            .ok_or_else(|| Error::Build(format!("the engine reported no id for {}", request.tag)))
+        built.ok_or_else(|| Error::Build("the engine reported no id for the build".into()))
+    }
+
+    /// The labels of `image`.
+    pub async fn labels(&self, image: &str) -> Result<HashMap<String, String>> {
+        let image = self.docker.inspect_image(image).await?;
+        Ok(image
+            .config
+            .and_then(|config| config.labels)
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
     }
 
     /// Tags `image` as `repository:tag`.

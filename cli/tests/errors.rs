@@ -1,6 +1,8 @@
 //! Every way a command can go wrong ends with one clear line, a hint, the exit code of its
 //! family, and nothing half-done: no configuration written by a failed login, no upload key
-//! requested by a push that fails before step 5.
+//! requested (so no version left waiting for an upload) by a push that fails before step 6
+//! — a bad input, a failed build, a base image that cannot be pulled, an image without the
+//! frameworks label.
 
 #![expect(
     clippy::unwrap_used,
@@ -10,6 +12,7 @@
 mod common;
 
 use common::{TRAIN_PY, keynet_train, login};
+use keynet_testkit::docker::busybox_image;
 use keynet_testkit::{Backend, TestApp};
 use serde_json::json;
 use std::path::Path;
@@ -271,6 +274,73 @@ async fn push_stops_at_the_first_bad_input_before_asking_for_an_upload_key() {
     .fails(5, "nope/Dockerfile", None);
     assert_eq!(versions_of(&app, &owner.token, &org_id).await, 0);
     assert_eq!(versions_of(&app, &other.token, &rival_org).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_build_or_a_missing_frameworks_label_leaves_no_version() {
+    let app = app().await;
+    let owner = app.signup("author@example.com").await;
+    let org_id = app.create_org(&owner, "acme").await;
+    let project = app.create_project(&owner.token, &org_id, "Leaves").await;
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path();
+    login(dir, app.url(), &owner.email).await.ok();
+    let context = tempfile::tempdir().unwrap();
+    let work = context.path();
+    write(work, "train.py", TRAIN_PY);
+    let base = busybox_image().await.unwrap();
+    write(
+        work,
+        "Failing.Dockerfile",
+        &format!("FROM {base}\nRUN exit 3\n"),
+    );
+    // Nothing listens on port 1: the base image cannot be pulled.
+    write(
+        work,
+        "Unpullable.Dockerfile",
+        "FROM 127.0.0.1:1/keynet/absent:1\n",
+    );
+    write(work, "Plain.Dockerfile", &format!("FROM {base}\n"));
+    let push = |dockerfile: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec![
+            "push",
+            "train.py",
+            "--project",
+            &project,
+            "--dockerfile",
+            dockerfile,
+        ];
+        args.extend_from_slice(extra);
+        let (dir, work) = (dir.to_path_buf(), work.to_path_buf());
+        async move { keynet_train(&dir, &work, &args, None).await }
+    };
+
+    push("Failing.Dockerfile", &["--framework", "pytorch"])
+        .await
+        .fails(8, "exit", Some("Check your Dockerfile"));
+    push("Unpullable.Dockerfile", &["--framework", "pytorch"])
+        .await
+        .fails(8, "127.0.0.1:1", Some("Check your Dockerfile"));
+    push("Plain.Dockerfile", &[])
+        .await
+        .fails(5, "--allow-no-frameworks", None);
+    assert_eq!(
+        versions_of(&app, &owner.token, &org_id).await,
+        0,
+        "no upload key was requested"
+    );
+
+    // With the override, the push goes on (to its upload key) with a warning.
+    let allowed = push("Plain.Dockerfile", &["--allow-no-frameworks"]).await;
+    assert!(
+        allowed
+            .stderr
+            .contains("pushing anyway (--allow-no-frameworks)"),
+        "{}",
+        allowed.stderr
+    );
+    assert_eq!(versions_of(&app, &owner.token, &org_id).await, 1);
     app.stop().await;
 }
 

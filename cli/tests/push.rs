@@ -185,8 +185,8 @@ async fn a_failed_build_and_a_rejected_version_end_with_their_own_exit_codes() {
     busybox_image().await.unwrap();
     let context = tempfile::tempdir().unwrap();
     std::fs::write(context.path().join("train.py"), TRAIN_PY).unwrap();
-    let push = |model: &'static str| {
-        let args = [
+    let push = |model: &'static str, extra: &'static [&'static str]| {
+        let mut args: Vec<String> = [
             "push",
             "train.py",
             "--base-image",
@@ -197,7 +197,9 @@ async fn a_failed_build_and_a_rejected_version_end_with_their_own_exit_codes() {
             model,
             "--wait",
         ]
-        .map(str::to_string);
+        .map(str::to_string)
+        .to_vec();
+        args.extend(extra.iter().map(|arg| arg.to_string()));
         let (config, context) = (config.path().to_owned(), context.path().to_owned());
         async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -206,18 +208,32 @@ async fn a_failed_build_and_a_rejected_version_end_with_their_own_exit_codes() {
     };
 
     std::fs::write(context.path().join("requirements.txt"), "torch==2.3.1\n").unwrap();
-    let failed = push("Broken Build").await.fails(
+    let failed = push("Broken Build", &[]).await.fails(
         8,
         "the image build failed",
         Some("Check your Dockerfile"),
     );
     assert!(failed.stderr.contains("pip"), "{}", failed.stderr);
+    let trainers = app
+        .data(
+            Some(&owner.token),
+            "query($org: ID!) { trainers(orgId: $org) { nodes { name } } }",
+            json!({"org": org_id}),
+        )
+        .await;
+    assert_eq!(
+        trainers["trainers"]["nodes"],
+        json!([]),
+        "the build failed before an upload key was asked for: no version waits for an upload"
+    );
 
     std::fs::remove_file(context.path().join("requirements.txt")).unwrap();
-    let rejected =
-        push("No Labels")
-            .await
-            .fails(5, "version 1 was rejected (failed: labels)", None);
+    // Without frameworks the push refuses unless told to go on; then the server rejects it.
+    let rejected = push("No Labels", &["--allow-no-frameworks"]).await.fails(
+        5,
+        "version 1 was rejected (failed: labels)",
+        None,
+    );
     assert!(rejected.stdout.contains("REJECTED"), "{}", rejected.stdout);
     assert!(
         rejected

@@ -1,6 +1,6 @@
 //! Background work: the task runner that claims queued tasks from the database, and the
 //! handlers that do them: email delivery, dataset imports and job attempts (on the Docker
-//! or the process executor); and billing's periodic work.
+//! or the process executor); billing's periodic work and the expiry of unused upload keys.
 
 pub mod billing_sync;
 pub mod blobs;
@@ -12,6 +12,7 @@ pub mod mailer;
 pub mod queue;
 pub mod runner;
 pub mod trainer_checks;
+pub mod upload_expiry;
 
 pub use blobs::CollectBlobsHandler;
 pub use imports::ImportHandler;

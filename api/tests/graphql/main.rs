@@ -52,3 +52,4 @@ mod sessions;
 mod sqlite_writes;
 mod tenancy;
 mod tokens;
+mod upload_expiry;

@@ -64,8 +64,15 @@ pub fn print_status(version: &VersionReport) {
     }
 }
 
-/// A settled version's outcome: REJECTED is an error naming the failed checks.
+/// A settled version's outcome: REJECTED is an error naming the failed checks, EXPIRED
+/// one saying nothing was pushed with its key.
 pub fn outcome(version: &VersionReport) -> Result<()> {
+    if version.status == "EXPIRED" {
+        return Err(Error::Validation(format!(
+            "version {} expired: nothing was pushed before its upload key expired; push again",
+            version.version
+        )));
+    }
     if version.status != "REJECTED" {
         return Ok(());
     }
@@ -136,6 +143,9 @@ mod tests {
             rejected.to_string(),
             "version 3 was rejected (failed: labels, scan.policy)"
         );
+        let expired = outcome(&version("EXPIRED", &[])).expect_err("expired");
+        assert_eq!(expired.exit_code(), 5);
+        assert!(expired.to_string().contains("expired"), "{expired}");
     }
 
     #[test]

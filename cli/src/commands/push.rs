@@ -11,7 +11,7 @@ use crate::context::{BuildContext, DockerfileSource};
 use crate::engine::{BuildRequest, Engine};
 use crate::entrypoint::{Entrypoint, HyperParameter};
 use crate::error::{Error, Result};
-use crate::labels::{frameworks_in_requirements, trainer_labels};
+use crate::labels::{FRAMEWORKS, frameworks_in_requirements, trainer_labels};
 use crate::progress::Progress;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -36,8 +36,8 @@ pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<
     );
     let entrypoint = Entrypoint::read(&args.entrypoint)?;
     progress.done(&format!("{} parses", args.entrypoint.display()));
-    // Every local input is checked before an upload key is issued, so a mistake here
-    // leaves no version waiting for an upload on the server.
+    // Every local input is checked, and the image built, before an upload key is issued,
+    // so a mistake here leaves no version waiting for an upload on the server.
     let context_dir = context_dir(&args)?;
     let dockerfile = match &args.dockerfile {
         Some(path) => DockerfileSource::File(path.clone()),
@@ -68,16 +68,10 @@ pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<
         project.title, project.id, project.task_type
     ));
 
-    progress.step(5, "Requesting an upload key");
-    // The engine must answer before a key is spent on a build that cannot happen.
+    progress.step(5, "Building the image");
+    // Built before the upload key is asked for: a build that fails (a bad Dockerfile, a
+    // base image that cannot be pulled) leaves no version waiting for an upload.
     let engine = Engine::connect().await?;
-    let upload = api::request_upload(&client, &project.id, &model_name, &hyperparameters).await?;
-    progress.done(&format!(
-        "{model_name} version {} → {}",
-        upload.version.version, upload.repository
-    ));
-
-    progress.step(6, "Building the image");
     let mut tar = Vec::new();
     context.write_tar(&mut tar)?;
     let frameworks = if args.frameworks.is_empty() {
@@ -85,13 +79,11 @@ pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<
     } else {
         args.frameworks.clone()
     };
-    let local_tag = local_tag(&upload.repository);
     let image = engine
         .build(
             BuildRequest {
                 context: tar,
                 dockerfile: context.dockerfile_path().to_string(),
-                tag: local_tag.clone(),
                 labels: trainer_labels(&project.task_type, &frameworks, &args.export_formats),
                 no_cache: args.no_cache,
             },
@@ -99,17 +91,27 @@ pub async fn push(store: &ConfigStore, args: PushArgs, verbose: bool) -> Result<
         )
         .await?;
     progress.done(&format!(
-        "{local_tag} ({}, {} files sent)",
+        "{} ({} files sent)",
         short_id(&image),
         context.file_count()
     ));
+    check_frameworks_label(&engine, &image, args.allow_no_frameworks, &progress).await?;
+
+    progress.step(6, "Requesting an upload key");
+    let upload = api::request_upload(&client, &project.id, &model_name, &hyperparameters).await?;
+    progress.done(&format!(
+        "{model_name} version {} → {}",
+        upload.version.version, upload.repository
+    ));
 
     progress.step(7, "Tagging");
+    let local_tag = local_tag(&upload.repository);
+    engine.tag(&image, &local_tag, "latest").await?;
     engine
         .tag(&image, &upload.repository, &upload.upload_key)
         .await?;
     let remote = format!("{}:{}", upload.repository, upload.upload_key);
-    progress.done(&remote);
+    progress.done(&format!("{local_tag}:latest, {remote}"));
 
     progress.step(8, "Pushing to Keynet's registry");
     let digest = engine
@@ -262,13 +264,42 @@ fn detected_frameworks(context_dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The local name of the build: the repository without its registry host, whose names
-/// the server already made valid (`<org>/<trainer>` slugs).
+/// The local name of the build (tagged `latest`): the repository without its registry
+/// host, whose names the server already made valid (`<org>/<trainer>` slugs).
 fn local_tag(repository: &str) -> String {
     let path = repository
         .split_once('/')
         .map_or(repository, |(_, path)| path);
-    format!("keynet-train/{path}:latest")
+    format!("keynet-train/{path}")
+}
+
+/// Keynet's label check rejects an image without a frameworks label: refused here, before
+/// an upload key is spent, unless `allowed`.
+async fn check_frameworks_label(
+    engine: &Engine,
+    image: &str,
+    allowed: bool,
+    progress: &Progress,
+) -> Result<()> {
+    let labels = engine.labels(image).await?;
+    if labels
+        .get(FRAMEWORKS)
+        .is_some_and(|value| !value.trim().is_empty())
+    {
+        return Ok(());
+    }
+    let problem = format!(
+        "the image has no {FRAMEWORKS} label, and Keynet rejects a trainer without one: name the frameworks with --framework (e.g. --framework pytorch), list them in requirements.txt or set the LABEL in your Dockerfile"
+    );
+    if allowed {
+        progress.warn(&format!(
+            "{problem}; pushing anyway (--allow-no-frameworks)"
+        ));
+        return Ok(());
+    }
+    Err(Error::Validation(format!(
+        "{problem} (or push anyway with --allow-no-frameworks)"
+    )))
 }
 
 fn short_id(image: &str) -> &str {
@@ -284,7 +315,7 @@ mod tests {
     fn local_tags_are_the_repository_without_its_registry() {
         assert_eq!(
             local_tag("127.0.0.1:5000/acme/leaf-net-v2"),
-            "keynet-train/acme/leaf-net-v2:latest"
+            "keynet-train/acme/leaf-net-v2"
         );
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
     }

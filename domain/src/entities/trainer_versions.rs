@@ -41,12 +41,16 @@ pub enum VersionStatus {
     Ready,
     #[sea_orm(string_value = "rejected")]
     Rejected,
+    /// Its upload key expired unused: nothing was pushed, nothing can be any more. Its
+    /// version number stays taken (numbers are never reused).
+    #[sea_orm(string_value = "expired")]
+    Expired,
 }
 
 impl VersionStatus {
-    /// Ready and rejected versions never change again.
+    /// Ready, rejected and expired versions never change again.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Ready | Self::Rejected)
+        matches!(self, Self::Ready | Self::Rejected | Self::Expired)
     }
 }
 

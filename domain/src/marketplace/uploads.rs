@@ -24,6 +24,7 @@ use chrono::Duration;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
@@ -175,6 +176,59 @@ impl Domain {
             .one(&self.db)
             .await?;
         Ok(trainer.map(|trainer| UploadGrant { key, trainer }))
+    }
+
+    /// Moves the versions whose upload key expired unused from `AWAITING_UPLOAD` to
+    /// `EXPIRED` (run periodically by the workers; idempotent); returns how many.
+    pub async fn expire_unused_upload_keys(&self) -> Result<usize> {
+        let at = now();
+        let keys = trainer_upload_keys::Entity::find()
+            .filter(trainer_upload_keys::Column::UsedAt.is_null())
+            .filter(trainer_upload_keys::Column::ExpiresAt.lte(at))
+            .filter(
+                trainer_upload_keys::Column::VersionId.in_subquery(
+                    Query::select()
+                        .column(trainer_versions::Column::Id)
+                        .from(trainer_versions::Entity)
+                        .and_where(
+                            Expr::col(trainer_versions::Column::Status)
+                                .eq(VersionStatus::AwaitingUpload),
+                        )
+                        .to_owned(),
+                ),
+            )
+            .all(&self.db)
+            .await?;
+        let mut expired = 0;
+        for key in keys {
+            let mut tx = self.begin().await?;
+            // Only while it still waits: a push that used the key meanwhile wins.
+            let updated = trainer_versions::Entity::update_many()
+                .col_expr(
+                    trainer_versions::Column::Status,
+                    Expr::value(VersionStatus::Expired),
+                )
+                .col_expr(trainer_versions::Column::UpdatedAt, Expr::value(Some(at)))
+                .filter(trainer_versions::Column::Id.eq(key.version_id))
+                .filter(trainer_versions::Column::Status.eq(VersionStatus::AwaitingUpload))
+                .exec(&*tx)
+                .await?;
+            if updated.rows_affected == 0 {
+                continue;
+            }
+            Change::new(
+                key.org_id,
+                "trainer.upload_expired",
+                "trainer_version",
+                key.version_id,
+            )
+            .meta(json!({"upload_key": key.id, "expired_at": key.expires_at}))
+            .record(&mut tx)
+            .await?;
+            self.commit(tx).await?;
+            expired += 1;
+        }
+        Ok(expired)
     }
 
     /// The version the upload key `secret` was issued for, used or expired as well (what
