@@ -37,6 +37,7 @@ mod audit;
 mod billing;
 mod billing_invoices;
 mod billing_stripe;
+mod browser;
 mod datasets;
 mod experiments;
 mod identity;

@@ -1,0 +1,284 @@
+//! What browsers get: security headers on every page and response, GraphiQL served from the
+//! binary (nothing from another origin, no inline code but what the policy hashes), and CORS
+//! for the configured origins only.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use keynet_testkit::TestApp;
+use reqwest::{Method, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const FRONTEND: &str = "https://app.example.com";
+const FOREIGN: &str = "https://evil.example.com";
+/// A REST endpoint a frontend calls (the dataset needs not exist: the call is refused first).
+const UPLOAD: &str = "/api/v1/datasets/0190f6d2-8a5e-7c3b-9f1a-2b3c4d5e6f70/upload";
+
+on_both_backends!(
+    pages_send_security_headers,
+    graphiql_comes_from_this_server,
+    cross_origin_callers_are_refused_by_default,
+    cross_origin_calls_from_allowed_origins
+        where |settings| settings.api.cors_allowed_origins = vec![super::FRONTEND.into()]
+);
+
+fn header<'a>(response: &'a Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .map_or("", |value| value.to_str().unwrap())
+}
+
+/// The CSP directive `name` (its sources), or "" without one.
+fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
+    csp.split(';')
+        .map(str::trim)
+        .find_map(|d| d.strip_prefix(name).filter(|rest| rest.starts_with(' ')))
+        .map_or("", str::trim)
+}
+
+/// The text of each `<tag>…</tag>` without attributes: what a browser hashes for CSP.
+fn inline(html: &str, tag: &str) -> Vec<String> {
+    html.split(&format!("<{tag}>"))
+        .skip(1)
+        .map(|rest| rest.split(&format!("</{tag}>")).next().unwrap().to_string())
+        .collect()
+}
+
+fn csp_hash(code: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(code)))
+}
+
+async fn pages_send_security_headers(app: &TestApp) {
+    for path in [
+        "/graphql",
+        "/verify-email?token=t",
+        "/invitations/accept?token=t",
+        "/reset-password?token=t",
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        assert_eq!(header(&page, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header(&page, "x-frame-options"), "DENY", "{path}");
+        assert_eq!(header(&page, "x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header(&page, "referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header(&page, "cache-control"), "no-store", "{path}");
+        let csp = header(&page, "content-security-policy").to_string();
+        for (name, sources) in [
+            ("default-src", "'none'"),
+            ("frame-ancestors", "'none'"),
+            ("base-uri", "'none'"),
+            ("form-action", "'none'"),
+            ("connect-src", "'self'"),
+        ] {
+            assert_eq!(directive(&csp, name), sources, "{path}: {csp}");
+        }
+        let scripts = directive(&csp, "script-src").to_string();
+        assert!(
+            !scripts.contains("unsafe") && !scripts.contains("http") && !scripts.contains('*'),
+            "{path}: {csp}"
+        );
+        let styles = directive(&csp, "style-src").to_string();
+        let html = page.text().await.unwrap();
+        let code = inline(&html, "script");
+        assert!(!code.is_empty(), "{path} has its script inline");
+        for script in code {
+            assert!(scripts.contains(&csp_hash(&script)), "{path}: {csp}");
+        }
+        for style in inline(&html, "style") {
+            assert!(
+                styles.contains(&csp_hash(&style)) || styles.contains("'unsafe-inline'"),
+                "{path}: {csp}"
+            );
+        }
+    }
+    // Responses that are no page get the strictest policy: a file from the blob store that
+    // is HTML or SVG cannot run a script on this origin.
+    for response in [app.get("/healthz").await, app.get("/nowhere").await] {
+        assert_eq!(
+            header(&response, "content-security-policy"),
+            "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&response, "x-frame-options"), "DENY");
+    }
+}
+
+/// The `src` and `href` values in `html`.
+fn references(html: &str) -> Vec<String> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+async fn graphiql_comes_from_this_server(app: &TestApp) {
+    let html = app.get_text("/graphql").await;
+    assert!(html.contains("GraphiQL.createFetcher"), "{html}");
+    assert!(html.contains("\"/graphql/ws\""), "subscriptions: {html}");
+    let references = references(&html);
+    let assets: Vec<&String> = references.iter().filter(|r| *r != "data:,").collect();
+    assert_eq!(
+        assets.len(),
+        4,
+        "React, ReactDOM, GraphiQL and its styles: {references:?}"
+    );
+    for asset in assets {
+        assert!(
+            asset.starts_with("/graphql/assets/") && !asset.contains("//"),
+            "same origin only: {asset}"
+        );
+        let response = app.get(asset).await;
+        assert_eq!(response.status().as_u16(), 200, "{asset}");
+        let content_type = if asset.ends_with(".css") {
+            "text/css; charset=utf-8"
+        } else {
+            "text/javascript; charset=utf-8"
+        };
+        assert_eq!(header(&response, "content-type"), content_type, "{asset}");
+        assert_eq!(
+            header(&response, "cache-control"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        let length = response.bytes().await.unwrap().len();
+        assert!(length > 10_000, "{asset}: {length} bytes");
+
+        let compressed = app
+            .http
+            .get(format!("{}{asset}", app.url()))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(header(&compressed, "content-encoding"), "gzip", "{asset}");
+        assert!(compressed.bytes().await.unwrap().len() < length, "{asset}");
+    }
+    let missing = app.get("/graphql/assets/graphiql-0.0.0.min.js").await;
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+}
+
+async fn preflight(app: &TestApp, path: &str, origin: &str) -> Response {
+    app.http
+        .request(Method::OPTIONS, format!("{}{path}", app.url()))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn graphql_from(app: &TestApp, origin: &str) -> Response {
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.url()))
+        .header("origin", origin)
+        .json(&serde_json::json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "answered, {origin}");
+    response
+}
+
+/// A REST call a frontend would make, unauthenticated: refused with 401, and with CORS
+/// headers when the origin is allowed, so its page can read why.
+async fn upload_from(app: &TestApp, origin: &str) -> Response {
+    let response = app
+        .http
+        .post(format!("{}{UPLOAD}", app.url()))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401, "{origin}");
+    response
+}
+
+/// Asserts that `response` lets no page of `origin` read it.
+fn refused(response: &Response, origin: &str) {
+    assert!(
+        response
+            .headers()
+            .keys()
+            .all(|name| !name.as_str().starts_with("access-control-allow")),
+        "{origin}: {:?}",
+        response.headers()
+    );
+}
+
+async fn cross_origin_callers_are_refused_by_default(app: &TestApp) {
+    for path in ["/graphql", UPLOAD] {
+        let answer = preflight(app, path, FRONTEND).await;
+        assert_eq!(answer.status().as_u16(), 400, "{path}");
+        refused(&answer, FRONTEND);
+    }
+    refused(&graphql_from(app, FRONTEND).await, FRONTEND);
+    refused(&upload_from(app, FRONTEND).await, FRONTEND);
+    // Keynet's own pages send their origin too, and are served as before.
+    let own = graphql_from(app, app.url()).await;
+    refused(&own, app.url());
+    assert_eq!(
+        own.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
+
+async fn cross_origin_calls_from_allowed_origins(app: &TestApp) {
+    for path in ["/graphql", UPLOAD] {
+        let answer = preflight(app, path, FRONTEND).await;
+        assert_eq!(answer.status().as_u16(), 200, "{path}");
+        assert_eq!(header(&answer, "access-control-allow-origin"), FRONTEND);
+        let methods = header(&answer, "access-control-allow-methods");
+        assert!(
+            methods.contains("POST") && methods.contains("PUT"),
+            "{methods}"
+        );
+        let headers = header(&answer, "access-control-allow-headers").to_lowercase();
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
+        assert_eq!(header(&answer, "access-control-max-age"), "3600");
+        assert_eq!(header(&answer, "access-control-allow-credentials"), "");
+        assert!(header(&answer, "vary").to_lowercase().contains("origin"));
+
+        // A header the list does not name is refused.
+        let odd = app
+            .http
+            .request(Method::OPTIONS, format!("{}{path}", app.url()))
+            .header("origin", FRONTEND)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-custom")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(odd.status().as_u16(), 400, "{path}");
+
+        let foreign = preflight(app, path, FOREIGN).await;
+        assert_eq!(foreign.status().as_u16(), 400, "{path}");
+        refused(&foreign, FOREIGN);
+    }
+
+    let allowed = graphql_from(app, FRONTEND).await;
+    assert_eq!(header(&allowed, "access-control-allow-origin"), FRONTEND);
+    assert_eq!(header(&allowed, "access-control-allow-credentials"), "");
+    assert!(
+        header(&allowed, "access-control-expose-headers").contains("x-request-id"),
+        "a frontend can report the request id"
+    );
+    let allowed = upload_from(app, FRONTEND).await;
+    assert_eq!(header(&allowed, "access-control-allow-origin"), FRONTEND);
+
+    refused(&graphql_from(app, FOREIGN).await, FOREIGN);
+    refused(&upload_from(app, FOREIGN).await, FOREIGN);
+}
