@@ -53,6 +53,23 @@ async fn authenticate(
         .context("the bench user or session is gone")
 }
 
+/// What authentication read before access tokens were checked against their session: the
+/// user and memberships alone (still how an API token's user is read). The bench times it
+/// beside [`me`] to show what the session check costs.
+pub async fn me_without_session_check(
+    db: &DatabaseConnection,
+    session: Session,
+) -> Result<users::Model> {
+    users::Entity::find_by_id(session.user)
+        .find_with_related(memberships::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(user, _)| user)
+        .context("the bench user is gone")
+}
+
 /// `query { me { … } }`: authentication alone (the viewer carries the user row).
 pub async fn me(db: &DatabaseConnection, session: Session) -> Result<users::Model> {
     Ok(authenticate(db, session).await?.0)

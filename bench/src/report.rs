@@ -3,7 +3,7 @@
 
 use crate::load::Measured;
 use crate::login::{LoginCost, Summary};
-use crate::run::{Cell, Figures, Plan};
+use crate::run::{Cell, Figures, Plan, SessionCheck};
 use crate::statements::StatementCheck;
 use anyhow::{Context, Result};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -108,7 +108,40 @@ fn write_report(
     write_time_split(out, &figures.cells)?;
     write_http_floor(out, &figures.http_floor)?;
     write_login(out, &figures.login)?;
+    write_session_check(out, &figures.session_check)?;
     write_statements(out, &figures.statements)
+}
+
+/// The bound on what the session check may add to `me`'s p50.
+const SESSION_CHECK_BUDGET_MS: f64 = 0.05;
+
+fn write_session_check(out: &mut String, check: &SessionCheck) -> std::fmt::Result {
+    writeln!(
+        out,
+        "### The session check (`me`'s statement, direct SQL, 1 connection, alternated rounds)\n"
+    )?;
+    writeln!(
+        out,
+        "| round | with the check p50 ms | without p50 ms | added ms | within {SESSION_CHECK_BUDGET_MS} ms |"
+    )?;
+    writeln!(out, "|--:|--:|--:|--:|:-:|")?;
+    for (round, (with, without)) in check.with.iter().zip(&check.without).enumerate() {
+        let added = with.p50_ms() - without.p50_ms();
+        writeln!(
+            out,
+            "| {} | {:.3} | {:.3} | {:.3} | {} |",
+            round + 1,
+            with.p50_ms(),
+            without.p50_ms(),
+            added,
+            if added <= SESSION_CHECK_BUDGET_MS {
+                "yes"
+            } else {
+                "**no**"
+            }
+        )?;
+    }
+    writeln!(out)
 }
 
 fn write_reads(out: &mut String, cells: &[Cell]) -> std::fmt::Result {

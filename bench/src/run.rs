@@ -69,6 +69,8 @@ pub struct Cell {
 
 pub struct Figures {
     pub environment: Environment,
+    /// The `me` statement with and without the session check, at concurrency 1.
+    pub session_check: SessionCheck,
     /// `GET /healthz` at each concurrency: what HTTP alone costs.
     pub http_floor: Vec<(usize, Measured)>,
     pub cells: Vec<Cell>,
@@ -185,6 +187,9 @@ async fn measure(
         }
     }
 
+    progress("the session check: the `me` statement with and without it, alternated");
+    let session_check = measure_session_check(load_at(1), database_url, owner).await?;
+
     progress(&format!("timing {} sequential logins", plan.logins));
     let login = login::measure(
         &client,
@@ -197,6 +202,7 @@ async fn measure(
     probe_pool.db.close().await?;
     Ok(Figures {
         environment,
+        session_check,
         http_floor,
         cells,
         statements,
@@ -270,6 +276,47 @@ async fn measure_graphql(
         measured,
         sql: server_sql.tally().since(before),
     })
+}
+
+/// What checking the session costs each request: `me`'s statement with the check and
+/// without, on one pool, in alternated rounds so both see the same machine.
+pub struct SessionCheck {
+    pub with: Vec<Measured>,
+    pub without: Vec<Measured>,
+}
+
+const SESSION_CHECK_ROUNDS: usize = 3;
+
+async fn measure_session_check(
+    load: LoadPlan,
+    database_url: &str,
+    owner: Session,
+) -> Result<SessionCheck> {
+    let pool = DirectSql::connect(database_url, 1).await?;
+    let mut check = SessionCheck {
+        with: Vec::new(),
+        without: Vec::new(),
+    };
+    for _ in 0..SESSION_CHECK_ROUNDS {
+        let db = pool.db.clone();
+        check.with.push(
+            closed_loop(load, move || {
+                let db = db.clone();
+                async move { direct::me(&db, owner).await.map(drop) }
+            })
+            .await?,
+        );
+        let db = pool.db.clone();
+        check.without.push(
+            closed_loop(load, move || {
+                let db = db.clone();
+                async move { direct::me_without_session_check(&db, owner).await.map(drop) }
+            })
+            .await?,
+        );
+    }
+    pool.db.close().await?;
+    Ok(check)
 }
 
 async fn measure_direct(
