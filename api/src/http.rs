@@ -1,6 +1,6 @@
-//! The HTTP surface: `/graphql` (POST, GraphiQL on GET), `/graphql/ws` subscriptions,
-//! Stripe's webhooks, health, readiness and metrics. Authentication happens once here, at
-//! the edge.
+//! The HTTP surface: `/graphql` (POST; GraphiQL on GET is in `pages`), `/graphql/ws`
+//! subscriptions, Stripe's webhooks, health, readiness and metrics. Authentication happens
+//! once here, at the edge.
 
 use crate::error::{code, http_error};
 use crate::graphql::KeynetSchema;
@@ -15,7 +15,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use keynet_billing::Billing;
@@ -38,15 +37,12 @@ pub struct AppState {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
-        .route("/graphql", web::get().to(graphiql))
         .route("/graphql/ws", web::get().to(subscriptions))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .route("/verify-email", web::get().to(email_link_page))
-        .route("/reset-password", web::get().to(email_link_page))
-        .route("/invitations/accept", web::get().to(email_link_page))
         .route("/webhooks/stripe", web::post().to(crate::webhooks::stripe))
+        .configure(crate::pages::routes)
         .configure(crate::rest::routes)
         .configure(crate::registry::routes)
         .default_service(web::to(|| async {
@@ -272,17 +268,6 @@ async fn graphql(
     HttpResponse::Ok().json(response)
 }
 
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .finish(),
-        )
-}
-
 /// graphql-transport-ws. The token comes in `connection_init` as `{"token": "…"}` or
 /// `{"Authorization": "Bearer …"}`; an invalid one closes the connection.
 async fn subscriptions(
@@ -319,22 +304,6 @@ async fn subscriptions(
             Ok(data)
         })
         .start(&req, payload)
-}
-
-/// The page behind the links in Keynet's emails (verification, password reset, invitation),
-/// so they work on the embedded default without a separate web frontend.
-async fn email_link_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        // The token is in the URL: never send it on as a referrer.
-        .insert_header(("referrer-policy", "no-referrer"))
-        .insert_header((
-            "content-security-policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-        ))
-        .insert_header(("cache-control", "no-store"))
-        .body(include_str!("pages/email_link.html"))
 }
 
 async fn healthz() -> HttpResponse {

@@ -2,10 +2,12 @@
 //! graphql-ws subscriptions), health and metrics, and the launcher that assembles the
 //! platform from its settings. Holds no business rules: those are in `keynet-domain`.
 
+mod browser;
 pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+mod pages;
 pub mod platform;
 mod registry;
 mod rest;

@@ -1,6 +1,7 @@
 //! Assembles a running platform from settings: database (migrated), domain, event bus,
 //! mailer, in-process workers and the HTTP server. `keynet serve` and the tests both use it.
 
+use crate::browser;
 use crate::graphql;
 use crate::http::{AppState, observe, routes};
 use crate::metrics::Metrics;
@@ -383,8 +384,11 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         local_store,
     });
     let server = HttpServer::new(move || {
+        // The last wrap is the outermost: every response gets a request id and the
+        // security headers.
         App::new()
             .app_data(state.clone())
+            .wrap(browser::security_headers())
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(routes)
     })

@@ -36,6 +36,7 @@ mod announcements;
 mod audit;
 mod billing;
 mod billing_stripe;
+mod browser;
 mod datasets;
 mod experiments;
 mod identity;
