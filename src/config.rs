@@ -133,6 +133,50 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_are_a_list_of_exact_origins() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "KEYNET_API__CORS_ALLOWED_ORIGINS",
+                r#"["https://app.example.com", "http://localhost:5173", "http://[::1]:3000"]"#,
+            );
+            let settings = load(None, Overrides::default()).expect("loads");
+            assert_eq!(
+                settings.api.cors_allowed_origins,
+                [
+                    "https://app.example.com",
+                    "http://localhost:5173",
+                    "http://[::1]:3000"
+                ]
+            );
+            Ok(())
+        });
+        for (origin, reason) in [
+            ("*", "write it as"),
+            ("app.example.com", "write it as"),
+            ("ftp://app.example.com", "write it as"),
+            ("https://app.example.com/", "no path"),
+            ("https://app.example.com/console", "no path"),
+            ("https://user@app.example.com", "no path"),
+            ("https://App.example.com", "lower case"),
+            ("https://app.example.com:443", "default port"),
+            ("http://app.example.com:80", "default port"),
+        ] {
+            figment::Jail::expect_with(|jail| {
+                jail.set_env(
+                    "KEYNET_API__CORS_ALLOWED_ORIGINS",
+                    format!("[\"{origin}\"]"),
+                );
+                let error = load(None, Overrides::default()).expect_err(origin);
+                assert!(
+                    error.contains("`api.cors_allowed_origins`") && error.contains(reason),
+                    "{origin}: {error}"
+                );
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
     fn secrets_come_from_files() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("secret", "0123456789abcdef0123456789abcdef\n")?;

@@ -50,7 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }));
 }
 
-const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 #[derive(Clone)]
 pub struct RequestId(pub String);

@@ -384,10 +384,11 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         local_store,
     });
     let server = HttpServer::new(move || {
-        // The last wrap is the outermost: every response gets a request id and the
-        // security headers.
+        // The last wrap is the outermost: every response, even a refused preflight, gets a
+        // request id and the security headers.
         App::new()
             .app_data(state.clone())
+            .wrap(browser::cors(&state.limits.cors_allowed_origins))
             .wrap(browser::security_headers())
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(routes)

@@ -101,6 +101,7 @@ pub struct AuthSettings {
     pub login_lockout_secs: i64,
 }
 
+/// The `api` section: what one request may ask, and which browser origins may ask at all.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ApiLimits {
@@ -108,6 +109,9 @@ pub struct ApiLimits {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_aliases: usize,
+    /// Origins (`https://app.example.com`) whose pages may call the API from a browser
+    /// (CORS). Empty: only pages Keynet serves itself.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -217,6 +221,7 @@ impl Default for ApiLimits {
             max_depth: 12,
             max_complexity: 5_000,
             max_aliases: 15,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -381,6 +386,14 @@ impl Settings {
         if !(3..=3600).contains(&self.workers.lease_secs) {
             return Err(refuse("workers.lease_secs", "must be between 3 and 3600"));
         }
+        for origin in &self.api.cors_allowed_origins {
+            check_origin(origin).map_err(|reason| {
+                refuse(
+                    "api.cors_allowed_origins",
+                    format!("`{origin}` is not an origin: {reason}"),
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -418,6 +431,29 @@ fn read_secret(
         let text = std::fs::read_to_string(path)
             .map_err(|e| refuse(key, format!("cannot read {}: {e}", path.display())))?;
         *value = Some(text.trim().to_string());
+    }
+    Ok(())
+}
+
+/// An origin exactly as a browser sends it in `Origin`: `http(s)://host[:port]` in lower case,
+/// without the default port (anything else would never match).
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    let uri: actix_web::http::Uri = origin
+        .parse()
+        .map_err(|_| "write it as https://host or https://host:port")?;
+    let (Some(scheme @ ("http" | "https")), Some(authority)) = (uri.scheme_str(), uri.authority())
+    else {
+        return Err("write it as https://host or https://host:port");
+    };
+    if origin != format!("{scheme}://{authority}") || authority.as_str().contains('@') {
+        return Err("only scheme, host and port: no path, query, user or trailing slash");
+    }
+    if authority.as_str().chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("write it in lower case, as browsers send it");
+    }
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    if authority.port_u16() == Some(default_port) {
+        return Err("leave out the default port, as browsers do");
     }
     Ok(())
 }

@@ -1,14 +1,26 @@
-//! What browsers get: security headers on every page and response, and GraphiQL served from
-//! the binary (nothing from another origin, no inline code but what the policy hashes).
+//! What browsers get: security headers on every page and response, GraphiQL served from the
+//! binary (nothing from another origin, no inline code but what the policy hashes), and CORS
+//! for the configured origins only.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keynet_testkit::TestApp;
-use reqwest::Response;
+use reqwest::{Method, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-on_both_backends!(pages_send_security_headers, graphiql_comes_from_this_server);
+const FRONTEND: &str = "https://app.example.com";
+const FOREIGN: &str = "https://evil.example.com";
+/// A REST endpoint a frontend calls (the dataset needs not exist: the call is refused first).
+const UPLOAD: &str = "/api/v1/datasets/0190f6d2-8a5e-7c3b-9f1a-2b3c4d5e6f70/upload";
+
+on_both_backends!(
+    pages_send_security_headers,
+    graphiql_comes_from_this_server,
+    cross_origin_callers_are_refused_by_default,
+    cross_origin_calls_from_allowed_origins
+        where |settings| settings.api.cors_allowed_origins = vec![super::FRONTEND.into()]
+);
 
 fn header<'a>(response: &'a Response, name: &str) -> &'a str {
     response
@@ -149,4 +161,124 @@ async fn graphiql_comes_from_this_server(app: &TestApp) {
         missing.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
         "NOT_FOUND"
     );
+}
+
+async fn preflight(app: &TestApp, path: &str, origin: &str) -> Response {
+    app.http
+        .request(Method::OPTIONS, format!("{}{path}", app.url()))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn graphql_from(app: &TestApp, origin: &str) -> Response {
+    let response = app
+        .http
+        .post(format!("{}/graphql", app.url()))
+        .header("origin", origin)
+        .json(&serde_json::json!({"query": "{ me { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "answered, {origin}");
+    response
+}
+
+/// A REST call a frontend would make, unauthenticated: refused with 401, and with CORS
+/// headers when the origin is allowed, so its page can read why.
+async fn upload_from(app: &TestApp, origin: &str) -> Response {
+    let response = app
+        .http
+        .post(format!("{}{UPLOAD}", app.url()))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401, "{origin}");
+    response
+}
+
+/// Asserts that `response` lets no page of `origin` read it.
+fn refused(response: &Response, origin: &str) {
+    assert!(
+        response
+            .headers()
+            .keys()
+            .all(|name| !name.as_str().starts_with("access-control-allow")),
+        "{origin}: {:?}",
+        response.headers()
+    );
+}
+
+async fn cross_origin_callers_are_refused_by_default(app: &TestApp) {
+    for path in ["/graphql", UPLOAD] {
+        let answer = preflight(app, path, FRONTEND).await;
+        assert_eq!(answer.status().as_u16(), 400, "{path}");
+        refused(&answer, FRONTEND);
+    }
+    refused(&graphql_from(app, FRONTEND).await, FRONTEND);
+    refused(&upload_from(app, FRONTEND).await, FRONTEND);
+    // Keynet's own pages send their origin too, and are served as before.
+    let own = graphql_from(app, app.url()).await;
+    refused(&own, app.url());
+    assert_eq!(
+        own.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+}
+
+async fn cross_origin_calls_from_allowed_origins(app: &TestApp) {
+    for path in ["/graphql", UPLOAD] {
+        let answer = preflight(app, path, FRONTEND).await;
+        assert_eq!(answer.status().as_u16(), 200, "{path}");
+        assert_eq!(header(&answer, "access-control-allow-origin"), FRONTEND);
+        let methods = header(&answer, "access-control-allow-methods");
+        assert!(
+            methods.contains("POST") && methods.contains("PUT"),
+            "{methods}"
+        );
+        let headers = header(&answer, "access-control-allow-headers").to_lowercase();
+        assert!(
+            headers.contains("authorization") && headers.contains("content-type"),
+            "{headers}"
+        );
+        assert_eq!(header(&answer, "access-control-max-age"), "3600");
+        assert_eq!(header(&answer, "access-control-allow-credentials"), "");
+        assert!(header(&answer, "vary").to_lowercase().contains("origin"));
+
+        // A header the list does not name is refused.
+        let odd = app
+            .http
+            .request(Method::OPTIONS, format!("{}{path}", app.url()))
+            .header("origin", FRONTEND)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-custom")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(odd.status().as_u16(), 400, "{path}");
+
+        let foreign = preflight(app, path, FOREIGN).await;
+        assert_eq!(foreign.status().as_u16(), 400, "{path}");
+        refused(&foreign, FOREIGN);
+    }
+
+    let allowed = graphql_from(app, FRONTEND).await;
+    assert_eq!(header(&allowed, "access-control-allow-origin"), FRONTEND);
+    assert_eq!(header(&allowed, "access-control-allow-credentials"), "");
+    assert!(
+        header(&allowed, "access-control-expose-headers").contains("x-request-id"),
+        "a frontend can report the request id"
+    );
+    let allowed = upload_from(app, FRONTEND).await;
+    assert_eq!(header(&allowed, "access-control-allow-origin"), FRONTEND);
+
+    refused(&graphql_from(app, FOREIGN).await, FOREIGN);
+    refused(&upload_from(app, FOREIGN).await, FOREIGN);
 }
