@@ -77,7 +77,7 @@ mod tests {
         figment::Jail::expect_with(|_jail| {
             let settings = load(None, Overrides::default()).expect("defaults load");
             assert_eq!(settings.bind, "127.0.0.1:8080");
-            assert_eq!(settings.api.max_depth, 12);
+            assert_eq!(settings.api.max_depth, 15);
             Ok(())
         });
     }

@@ -220,7 +220,7 @@ impl Default for ApiLimits {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
-            max_depth: 12,
+            max_depth: 15,
             max_complexity: 5_000,
             max_aliases: 15,
             cors_allowed_origins: Vec::new(),

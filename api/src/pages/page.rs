@@ -26,7 +26,8 @@ impl Page {
         HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CONTENT_SECURITY_POLICY, self.csp.as_str()))
-            // Email pages carry a token in their URL; no cache keeps it.
+            // Always the current page (GraphiQL's names its files' versions), and email
+            // pages carry a token in their URL: no cache keeps them.
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(self.html)
     }

@@ -64,12 +64,18 @@ async fn query_limits(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let token = Some(owner.token.as_str());
 
-    let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
-        "{ ofType ".repeat(10),
-        " }".repeat(10)
-    );
-    let (code, error) = app.error(token, &deep, json!({})).await;
+    // As deep as the deepest path of GraphiQL's introspection query (graphql-js 16: a
+    // type reference unwraps `ofType` nine times), which must pass for its docs and
+    // completion to work; one level more is refused.
+    let nested = |levels: usize| {
+        format!(
+            "{{ __schema {{ types {{ fields {{ args {{ type {{ {}name{} }} }} }} }} }} }}",
+            "ofType { ".repeat(levels),
+            " }".repeat(levels)
+        )
+    };
+    app.data(None, &nested(9), json!({})).await;
+    let (code, error) = app.error(token, &nested(10), json!({})).await;
     assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
     assert!(
         error["message"]
