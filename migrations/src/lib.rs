@@ -16,6 +16,7 @@ mod m20261204_000009_trainer_checks;
 mod m20261204_000010_marketplace_listing;
 mod m20261204_000011_scan_policies;
 mod m20261204_000012_billing;
+mod m20261207_000013_job_idempotency;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_marketplace_listing::Migration),
             Box::new(m20261204_000011_scan_policies::Migration),
             Box::new(m20261204_000012_billing::Migration),
+            Box::new(m20261207_000013_job_idempotency::Migration),
         ]
     }
 }
