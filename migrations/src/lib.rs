@@ -17,6 +17,8 @@ mod m20261204_000010_marketplace_listing;
 mod m20261204_000011_scan_policies;
 mod m20261204_000012_billing;
 mod m20261207_000013_billing_plan_history;
+mod m20261207_000014_job_idempotency;
+mod m20261207_000015_dataset_last_import;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_scan_policies::Migration),
             Box::new(m20261204_000012_billing::Migration),
             Box::new(m20261207_000013_billing_plan_history::Migration),
+            Box::new(m20261207_000014_job_idempotency::Migration),
+            Box::new(m20261207_000015_dataset_last_import::Migration),
         ]
     }
 }

@@ -33,6 +33,15 @@ mirror_enum!(Scope => roles::Scope { Read, Write, TrainerPush, Admin });
 mirror_enum!(TaskType => projects::TaskType { Classification, Detection, Segmentation, Pose });
 mirror_enum!(InvitationStatus => DomainStatus { Pending, Accepted, Revoked, Expired });
 mirror_enum!(ImportStatus => datasets::ImportStatus { Empty, Queued, Importing, Ready, Failed });
+
+/// Whether a dataset can be snapshotted and trained on.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatasetStatus {
+    /// No import has succeeded yet.
+    Empty,
+    /// It has content; it stays ready while a later import runs or after it is refused.
+    Ready,
+}
 mirror_enum!(UploadStatus => dataset_uploads::UploadStatus { AwaitingUpload, Queued, Importing, Succeeded, Failed });
 
 mirror_enum!(JobKind => jobs::JobKind { Training, Inference, Export, Validation });

@@ -104,6 +104,9 @@ pub struct StartTrainingJobInput {
     #[graphql(default)]
     pub resources: JobResourcesInput,
     pub max_runtime_seconds: Option<i32>,
+    /// Makes the start safe to repeat: the same key (per organization) with the same input
+    /// answers the job it first started; with another input, CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// Give exactly one of `datasetSnapshotId` (its images) and `imageUploadId` (one image
@@ -115,6 +118,9 @@ pub struct StartInferenceJobInput {
     pub checkpoint: CheckpointKind,
     pub dataset_snapshot_id: Option<ID>,
     pub image_upload_id: Option<ID>,
+    /// Makes the start safe to repeat: the same key (per organization) with the same input
+    /// answers the job it first started; with another input, CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// An image to run inference on: PUT exactly `sizeBytes` to `uploadUrl`, then start the job.
@@ -130,6 +136,9 @@ pub struct StartExportJobInput {
     pub checkpoint: CheckpointKind,
     pub format: ExportFormat,
     pub options: Option<Json<Value>>,
+    /// Makes the start safe to repeat: the same key (per organization) with the same input
+    /// answers the job it first started; with another input, CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// Runs compared side by side: `epochs` is the shared axis of every series.
@@ -345,6 +354,7 @@ impl JobMutation {
                         memory_mb: resources.memory_mb,
                     },
                     max_runtime_seconds: input.max_runtime_seconds,
+                    idempotency_key: input.idempotency_key,
                 },
             )
             .await?;
@@ -377,6 +387,7 @@ impl JobMutation {
                             .into());
                         }
                     },
+                    idempotency_key: input.idempotency_key,
                 },
             )
             .await?;
@@ -396,6 +407,7 @@ impl JobMutation {
                     checkpoint: input.checkpoint.into(),
                     format: input.format.domain_name().to_string(),
                     options: input.options.map(|o| o.0),
+                    idempotency_key: input.idempotency_key,
                 },
             )
             .await?;
@@ -426,7 +438,8 @@ impl JobMutation {
         Ok(Job(domain(ctx).cancel_job(viewer(ctx)?, id).await?))
     }
 
-    /// Starts a new job with the inputs of a failed or cancelled one.
+    /// Starts a new job with the inputs of a failed or cancelled one, once: calling it again
+    /// answers the same retry.
     async fn retry_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Job> {
         let id: JobId = parse_id(&id, "id")?;
         Ok(Job(domain(ctx).retry_job(viewer(ctx)?, id).await?))

@@ -3,7 +3,9 @@
 
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, viewer};
-use super::enums::{ImportStatus, InvitationStatus, Role, Scope, TaskType, UploadStatus};
+use super::enums::{
+    DatasetStatus, ImportStatus, InvitationStatus, Role, Scope, TaskType, UploadStatus,
+};
 use super::loaders::{NotesLoader, UserLoader};
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::DataLoader;
@@ -354,6 +356,28 @@ impl Dataset {
     async fn split_config(&self) -> SplitConfig {
         self.0.split_config.into()
     }
+    /// Whether the dataset has content to snapshot and train on.
+    async fn status(&self) -> DatasetStatus {
+        if self.0.has_content() {
+            DatasetStatus::Ready
+        } else {
+            DatasetStatus::Empty
+        }
+    }
+    /// How the most recent import went (or stands, while it runs); null before the first.
+    async fn last_import(&self) -> Option<DatasetImport> {
+        self.0.last_import().map(|last| DatasetImport {
+            upload_id: id(last.upload_id),
+            status: last.status.into(),
+            error: last.error,
+            at: last.at,
+        })
+    }
+    /// The state of the most recent import, `EMPTY` before the first (`READY`: it
+    /// succeeded; `FAILED`: it was refused, the dataset keeps its content).
+    #[graphql(
+        deprecation = "use `status` (is the dataset usable) and `lastImport` (how the last import went)"
+    )]
     async fn import_status(&self) -> ImportStatus {
         self.0.import_status.into()
     }
@@ -411,6 +435,18 @@ impl Dataset {
             .await?;
         Ok(connection(errors, |e| e.id.0, ImportError))
     }
+}
+
+/// A dataset's most recent import.
+#[derive(SimpleObject)]
+pub struct DatasetImport {
+    pub upload_id: ID,
+    /// `QUEUED`, `IMPORTING`, then `SUCCEEDED` or `FAILED`.
+    pub status: UploadStatus,
+    /// Why it was refused: the first problem and how many more (each in `importErrors`).
+    pub error: Option<String>,
+    /// When it reached `status`.
+    pub at: DateTime<Utc>,
 }
 
 pub struct Snapshot(pub dataset_snapshots::Model);

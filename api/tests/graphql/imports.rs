@@ -121,9 +121,22 @@ async fn archives_are_uploaded_and_imported(app: &TestApp) {
     );
 }
 
+/// `status`, `lastImport` and the newest upload's id of the dataset.
+async fn usability(app: &TestApp, owner: &Account, dataset: &str) -> Value {
+    let query = "query($d: ID!) { dataset(id: $d) { status lastImport { uploadId status error at } uploads(first: 1) { edges { node { id } } } } }";
+    app.data(Some(&owner.token), query, json!({"d": dataset}))
+        .await["dataset"]
+        .clone()
+}
+
 async fn refused_archives_change_nothing(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let dataset = dataset(app, &owner).await;
+    let fresh = usability(app, &owner, &dataset).await;
+    assert_eq!(
+        (&fresh["status"], &fresh["lastImport"]),
+        (&json!("EMPTY"), &Value::Null)
+    );
     let good = upload_and_wait(
         app,
         &owner,
@@ -132,6 +145,10 @@ async fn refused_archives_change_nothing(app: &TestApp) {
     )
     .await;
     assert_eq!(good["importStatus"], "READY");
+    let imported = usability(app, &owner, &dataset).await;
+    assert_eq!(imported["status"], "READY");
+    assert_eq!(imported["lastImport"]["status"], "SUCCEEDED");
+    assert_eq!(imported["lastImport"]["error"], Value::Null);
 
     let bad = fixtures::zip(&[
         ("a/1.png".into(), fixtures::png(8, 8, 1)),
@@ -140,6 +157,32 @@ async fn refused_archives_change_nothing(app: &TestApp) {
     ]);
     let state = upload_and_wait(app, &owner, &dataset, bad).await;
     assert_eq!(state["importStatus"], "FAILED");
+    // Still usable, with the refused import told apart.
+    let refused = usability(app, &owner, &dataset).await;
+    assert_eq!(refused["status"], "READY", "{refused:#}");
+    let last = &refused["lastImport"];
+    assert_eq!(last["status"], "FAILED");
+    assert_eq!(
+        last["uploadId"],
+        refused["uploads"]["edges"][0]["node"]["id"]
+    );
+    assert!(
+        last["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("dataset import failed: "),
+        "{last}"
+    );
+    let at = |value: &Value| chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap();
+    assert!(at(&last["at"]) >= at(&imported["lastImport"]["at"]));
+    let snapshot = app
+        .data(
+            Some(&owner.token),
+            "mutation($d: ID!) { createDatasetSnapshot(input: {datasetId: $d}) { imageCount } }",
+            json!({"d": dataset}),
+        )
+        .await;
+    assert_eq!(snapshot["createDatasetSnapshot"]["imageCount"], 6);
     let errors = state["importErrors"]["edges"].as_array().unwrap();
     assert!(!errors.is_empty());
     assert!(

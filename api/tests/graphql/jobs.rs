@@ -18,6 +18,7 @@ on_both_backends!(
     a_python_sdk_trainer_reports_over_http where super::process_only,
     a_job_no_executor_can_run_fails_with_the_reason where super::process_only,
     a_job_whose_workers_are_all_lost_fails where super::process_only,
+    starts_and_retries_queue_one_job_per_request where super::process_only,
 );
 
 fn process_only(settings: &mut keynet_api::settings::Settings) {
@@ -924,4 +925,152 @@ async fn live_job_streams_survive_a_lost_listener() {
     drop(socket);
     watcher.stop().await.unwrap();
     app.stop().await;
+}
+
+const START_TRAINING: &str =
+    "mutation($i: StartTrainingJobInput!) { startTrainingJob(input: $i) { id } }";
+const RETRY: &str = "mutation($j: ID!) { retryJob(id: $j) { id retryOfId } }";
+
+/// The ids of the project's jobs.
+async fn job_ids(app: &TestApp, token: &str, project: &str) -> Vec<String> {
+    let data = app
+        .data(
+            Some(token),
+            "query($p: ID!) { jobs(projectId: $p, first: 100) { edges { node { id } } } }",
+            json!({"p": project}),
+        )
+        .await;
+    data["jobs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Four identical requests at once (as clients retrying after a timeout send them); all
+/// must succeed; returns the ids they answered.
+async fn four_at_once(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    vars: Value,
+    field: &str,
+) -> Vec<String> {
+    let answers =
+        futures_util::future::join_all((0..4).map(|_| app.data(Some(token), query, vars.clone())))
+            .await;
+    answers
+        .iter()
+        .map(|data| data[field]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn starts_and_retries_queue_one_job_per_request(app: &TestApp) {
+    let s = setup(app, TRAINER).await;
+    let input = |key: &str, model: &str| {
+        json!({"i": {
+            "projectId": s.project, "trainerVersionId": s.version,
+            "datasetSnapshotId": s.snapshot, "modelName": model,
+            "config": {"epochs": 3, "batchSize": 8, "learningRate": 0.5, "imgsz": 16},
+            "hyperparameters": {"sleep-ms-per-epoch": 60000},
+            "idempotencyKey": key,
+        }})
+    };
+
+    // Concurrent starts with one key: one job, which every call answers.
+    let started = four_at_once(
+        app,
+        &s.token,
+        START_TRAINING,
+        input("run-1", "m"),
+        "startTrainingJob",
+    )
+    .await;
+    let job = started[0].clone();
+    assert!(started.iter().all(|id| *id == job), "{started:?}");
+    assert_eq!(job_ids(app, &s.token, &s.project).await, [job.as_str()]);
+    // A replay later answers it too; the key with another input is a conflict.
+    let replayed = app
+        .data(Some(&s.token), START_TRAINING, input("run-1", "m"))
+        .await;
+    assert_eq!(replayed["startTrainingJob"]["id"], job);
+    let (code, error) = app
+        .error(
+            Some(&s.token),
+            START_TRAINING,
+            input("run-1", "other model"),
+        )
+        .await;
+    assert_eq!(code, "CONFLICT", "{error}");
+    assert!(error["message"].as_str().unwrap().contains(&job), "{error}");
+    let (code, error) = app
+        .error(Some(&s.token), START_TRAINING, input("", "m"))
+        .await;
+    assert_eq!(
+        (code.as_str(), &error["extensions"]["field"]),
+        ("BAD_USER_INPUT", &json!("idempotencyKey"))
+    );
+    assert_eq!(job_ids(app, &s.token, &s.project).await, [job.as_str()]);
+
+    // Retrying the cancelled job, four times at once, then again: one retry.
+    app.data(
+        Some(&s.token),
+        "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+        json!({"j": job}),
+    )
+    .await;
+    assert_eq!(
+        app.wait_for_job(&s.token, &job, &[]).await["status"],
+        "CANCELLED"
+    );
+    let retries = four_at_once(app, &s.token, RETRY, json!({"j": job}), "retryJob").await;
+    let retry = retries[0].clone();
+    assert!(retries.iter().all(|id| *id == retry), "{retries:?}");
+    let again = app.data(Some(&s.token), RETRY, json!({"j": job})).await;
+    assert_eq!(again["retryJob"], json!({"id": retry, "retryOfId": job}));
+    let mut jobs = job_ids(app, &s.token, &s.project).await;
+    jobs.sort();
+    let mut expected = vec![job.clone(), retry.clone()];
+    expected.sort();
+    assert_eq!(jobs, expected, "one retry");
+    app.data(
+        Some(&s.token),
+        "mutation($j: ID!) { cancelJob(id: $j) { id } }",
+        json!({"j": retry}),
+    )
+    .await;
+    app.wait_for_job(&s.token, &retry, &[]).await;
+
+    // Another organization's identical key is its own.
+    let owner = app.signup("other@example.com").await;
+    let other = app.create_org(&owner, "globex").await;
+    let project = app.create_project(&owner.token, &other, "Parts").await;
+    let snapshot = app
+        .snapshot_of(&owner.token, &project, &[("bolt", 2), ("nut", 2)])
+        .await;
+    let image = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
+    let version = app
+        .register_trainer(&owner.token, &other, TRAINER, &image)
+        .await;
+    let theirs = app
+        .data(
+            Some(&owner.token),
+            START_TRAINING,
+            json!({"i": {
+                "projectId": project, "trainerVersionId": version,
+                "datasetSnapshotId": snapshot, "modelName": "m",
+                "config": {"epochs": 1}, "idempotencyKey": "run-1",
+            }}),
+        )
+        .await["startTrainingJob"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(theirs, job);
+    assert_eq!(
+        job_ids(app, &owner.token, &project).await,
+        [theirs.as_str()]
+    );
+    app.wait_for_job(&owner.token, &theirs, &[]).await;
 }

@@ -5,7 +5,7 @@
 //! leaves the dataset's content as it was.
 
 use super::manifest::Manifest;
-use super::uploads::set_import_status;
+use super::uploads::record_import;
 use crate::domain::{Domain, Tx};
 use crate::entities::dataset_uploads::{self, UploadStatus};
 use crate::entities::datasets::{self, ImportStatus};
@@ -139,9 +139,9 @@ impl Domain {
         changed.manifest_key = Set(Some(manifest_key));
         changed.statistics = Set(Some(statistics));
         changed.format = Set(Some(format_name(imported.format).to_string()));
-        changed.import_status = Set(ImportStatus::Ready);
         changed.updated_at = Set(at);
         changed.update(&*tx).await?;
+        record_import(&tx, upload, ImportStatus::Ready, None).await?;
         finish_upload(&*tx, upload, UploadStatus::Succeeded, 0, false).await?;
         // The content it replaced may now be referenced by nothing.
         super::collect::schedule(&*tx, dataset.org_id).await?;
@@ -175,7 +175,8 @@ impl Domain {
         }
         let count = i32::try_from(failure.errors.len()).unwrap_or(i32::MAX);
         finish_upload(&*tx, upload, UploadStatus::Failed, count, failure.truncated).await?;
-        set_import_status(&tx, upload.dataset_id, ImportStatus::Failed).await?;
+        // The dataset keeps its content: only the record of the latest import changes.
+        record_import(&tx, upload, ImportStatus::Failed, Some(failure.to_string())).await?;
         announce_import(&mut tx, upload, UploadStatus::Failed);
         self.commit(tx).await?;
         Ok(())
@@ -247,7 +248,7 @@ impl Domain {
             .filter(dataset_uploads::Column::Id.eq(upload.id))
             .exec(&*tx)
             .await?;
-        set_import_status(&tx, upload.dataset_id, dataset_status).await?;
+        record_import(&tx, upload, dataset_status, None).await?;
         announce_import(&mut tx, upload, upload_status);
         self.commit(tx).await?;
         Ok(())

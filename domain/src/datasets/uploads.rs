@@ -244,22 +244,30 @@ impl Domain {
         let tx = self.begin().await?;
         upload.status = Set(UploadStatus::Queued);
         let upload = upload.update(&*tx).await?;
-        set_import_status(&tx, upload.dataset_id, ImportStatus::Queued).await?;
+        record_import(&tx, &upload, ImportStatus::Queued, None).await?;
         enqueue(&*tx, IMPORT_DATASET, json!({"upload_id": upload.id})).await?;
         self.commit(tx).await?;
         Ok(upload)
     }
 }
 
-pub(crate) async fn set_import_status(
+/// Records on the dataset how its latest import (of `upload`) stands: the status, since
+/// when, and why it was refused. The content, and so whether the dataset is usable, is not
+/// touched.
+pub(crate) async fn record_import(
     tx: &Tx,
-    dataset: DatasetId,
+    upload: &dataset_uploads::Model,
     status: ImportStatus,
+    error: Option<String>,
 ) -> Result<()> {
+    let at = now();
     datasets::Entity::update_many()
         .col_expr(datasets::Column::ImportStatus, Expr::value(status))
-        .col_expr(datasets::Column::UpdatedAt, Expr::value(now()))
-        .filter(datasets::Column::Id.eq(dataset))
+        .col_expr(datasets::Column::LastImportUploadId, Expr::value(upload.id))
+        .col_expr(datasets::Column::LastImportAt, Expr::value(at))
+        .col_expr(datasets::Column::LastImportError, Expr::value(error))
+        .col_expr(datasets::Column::UpdatedAt, Expr::value(at))
+        .filter(datasets::Column::Id.eq(upload.dataset_id))
         .exec(&**tx)
         .await?;
     Ok(())

@@ -1,9 +1,12 @@
+use crate::entities::dataset_uploads::UploadStatus;
 use crate::entities::projects::TaskType;
-use crate::ids::{DatasetId, OrgId, ProjectId, UserId};
+use crate::ids::{DatasetId, DatasetUploadId, OrgId, ProjectId, UserId};
 use sea_orm::FromJsonQueryResult;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// How the latest import stands (not whether the dataset has content: see
+/// [`Model::has_content`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
 pub enum ImportStatus {
@@ -66,6 +69,11 @@ pub struct Model {
     pub manifest_key: Option<String>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub statistics: Option<Json>,
+    /// The upload of the latest import, when it reached `import_status`, and why it was
+    /// refused.
+    pub last_import_upload_id: Option<DatasetUploadId>,
+    pub last_import_at: Option<DateTimeUtc>,
+    pub last_import_error: Option<String>,
     pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -75,3 +83,39 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The latest import of a dataset, as its upload's status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LastImport {
+    pub upload_id: DatasetUploadId,
+    pub status: UploadStatus,
+    /// Why it was refused: the first problem and how many more there were.
+    pub error: Option<String>,
+    /// When it reached `status`.
+    pub at: DateTimeUtc,
+}
+
+impl Model {
+    /// Whether an import succeeded: the dataset has content to snapshot and train on. A
+    /// later import that runs or is refused does not change it.
+    pub fn has_content(&self) -> bool {
+        self.manifest_key.is_some()
+    }
+
+    /// How the latest import went, or stands while it runs; `None` before the first.
+    pub fn last_import(&self) -> Option<LastImport> {
+        let status = match self.import_status {
+            ImportStatus::Empty => return None,
+            ImportStatus::Queued => UploadStatus::Queued,
+            ImportStatus::Importing => UploadStatus::Importing,
+            ImportStatus::Ready => UploadStatus::Succeeded,
+            ImportStatus::Failed => UploadStatus::Failed,
+        };
+        Some(LastImport {
+            upload_id: self.last_import_upload_id?,
+            status,
+            error: self.last_import_error.clone(),
+            at: self.last_import_at.unwrap_or(self.updated_at),
+        })
+    }
+}

@@ -147,6 +147,11 @@ pub struct Model {
     pub cancel_requested: bool,
     pub runtime_ms: i64,
     pub created_by: Option<UserId>,
+    /// `client:<key>` for a start with the client's idempotency key, `retry:<job id>` for a
+    /// retry; unique per organization, so neither is ever queued twice.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the request's inputs: tells a replay from another request under the key.
+    pub request_fingerprint: Option<String>,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

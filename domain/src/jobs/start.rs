@@ -10,14 +10,17 @@ use crate::entities::job_artifacts::{self, ArtifactKind};
 use crate::entities::jobs::{self, CheckpointKind, JobKind, JobStatus};
 use crate::entities::trainer_versions::{self, VersionStatus};
 use crate::error::{Error, Result};
-use crate::ids::{ExperimentId, InferenceUploadId, JobId, ProjectId, SnapshotId, TrainerVersionId};
+use crate::ids::{
+    ExperimentId, InferenceUploadId, JobId, OrgId, ProjectId, SnapshotId, TrainerVersionId,
+};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
 use crate::time::now;
 use crate::validate;
 use crate::viewer::Viewer;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr, TryIntoModel};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 pub struct NewTrainingJob {
     pub project_id: ProjectId,
@@ -30,6 +33,8 @@ pub struct NewTrainingJob {
     pub hyperparameters: Option<Value>,
     pub resources: ResourcesInput,
     pub max_runtime_seconds: Option<i32>,
+    /// The client's key for this start (see [`client_key`]).
+    pub idempotency_key: Option<String>,
 }
 
 /// What an inference job predicts on: a dataset snapshot, or one uploaded image.
@@ -42,6 +47,7 @@ pub struct NewInferenceJob {
     pub job_id: JobId,
     pub checkpoint: CheckpointKind,
     pub input: InferenceInput,
+    pub idempotency_key: Option<String>,
 }
 
 pub struct NewExportJob {
@@ -49,10 +55,13 @@ pub struct NewExportJob {
     pub checkpoint: CheckpointKind,
     pub format: String,
     pub options: Option<Value>,
+    pub idempotency_key: Option<String>,
 }
 
 /// Inference and export run on CPU by default, briefly.
 const FOLLOW_UP_RUNTIME_SECONDS: i32 = 3600;
+
+const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 impl Domain {
     pub async fn start_training_job(
@@ -62,6 +71,7 @@ impl Domain {
     ) -> Result<jobs::Model> {
         let project = self.project(viewer, input.project_id).await?;
         viewer.require(project.org_id, Permission::RunJobs)?;
+        let key = client_key(input.idempotency_key)?;
         if let Some(experiment) = input.experiment_id {
             let experiment = self.experiment(viewer, experiment).await?.experiment;
             if experiment.project_id != project.id {
@@ -102,7 +112,7 @@ impl Domain {
             max_runtime_seconds: Set(input::max_runtime(input.max_runtime_seconds)?),
             ..new_job(&project, &version)
         };
-        self.queue_job(viewer, job).await
+        self.queue_job(viewer, job, key).await
     }
 
     pub async fn start_inference_job(
@@ -113,6 +123,7 @@ impl Domain {
         let source = self
             .finished_training(viewer, input.job_id, input.checkpoint)
             .await?;
+        let key = client_key(input.idempotency_key)?;
         let (snapshot, image) = match input.input {
             InferenceInput::Snapshot(id) => {
                 let snapshot = self.dataset_snapshot(viewer, id).await?;
@@ -136,7 +147,7 @@ impl Domain {
             checkpoint: Set(Some(input.checkpoint)),
             ..follow_up(&source)
         };
-        self.queue_job(viewer, job).await
+        self.queue_job(viewer, job, key).await
     }
 
     pub async fn start_export_job(
@@ -147,6 +158,7 @@ impl Domain {
         let source = self
             .finished_training(viewer, input.job_id, input.checkpoint)
             .await?;
+        let key = client_key(input.idempotency_key)?;
         let version = trainer_versions::Entity::find_by_id(source.trainer_version_id)
             .one(&self.db)
             .await?
@@ -172,10 +184,11 @@ impl Domain {
             options: Set(input::json_object("options", input.options)?),
             ..follow_up(&source)
         };
-        self.queue_job(viewer, job).await
+        self.queue_job(viewer, job, key).await
     }
 
-    /// A new job with the same inputs as a failed or cancelled one.
+    /// A new job with the same inputs as a failed or cancelled one. A job is retried once:
+    /// calling again (a client retrying after a timeout, or concurrently) answers that retry.
     pub async fn retry_job(&self, viewer: &Viewer, id: JobId) -> Result<jobs::Model> {
         let old = self.job(viewer, id).await?;
         viewer.require(old.org_id, Permission::RunJobs)?;
@@ -190,7 +203,8 @@ impl Domain {
             retry_of_id: Set(Some(old.id)),
             ..copy_inputs(&old)
         };
-        self.queue_job(viewer, job).await
+        self.queue_job(viewer, job, Some(format!("retry:{}", old.id)))
+            .await
     }
 
     /// A queued job is cancelled at once; a running one is stopped by its worker, which
@@ -289,10 +303,41 @@ impl Domain {
         Ok(source)
     }
 
-    async fn queue_job(&self, viewer: &Viewer, mut job: jobs::ActiveModel) -> Result<jobs::Model> {
+    /// Inserts the job and queues its run, after the billing hook agreed. With an
+    /// idempotency `key` (namespaced, see [`jobs::Model::idempotency_key`]), a job the key
+    /// already started is answered instead; the unique index decides between concurrent calls.
+    async fn queue_job(
+        &self,
+        viewer: &Viewer,
+        mut job: jobs::ActiveModel,
+        key: Option<String>,
+    ) -> Result<jobs::Model> {
         job.created_by = Set(Some(viewer.user_id));
+        let request = job.clone().try_into_model()?;
+        let fingerprint = request_fingerprint(&request);
+        if let Some(key) = &key
+            && let Some(first) = self.job_with_key(request.org_id, key).await?
+        {
+            return replay(first, &fingerprint);
+        }
+        job.idempotency_key = Set(key.clone());
+        job.request_fingerprint = Set(Some(fingerprint.clone()));
         let mut tx = self.begin().await?;
-        let job = job.insert(&*tx).await?;
+        let job = match (job.insert(&*tx).await, key) {
+            (Ok(job), _) => job,
+            (Err(error), Some(key))
+                if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                // A concurrent call with the key committed first: answer its job.
+                drop(tx);
+                let first = self
+                    .job_with_key(request.org_id, &key)
+                    .await?
+                    .ok_or(Error::Database(error))?;
+                return replay(first, &fingerprint);
+            }
+            (Err(error), _) => return Err(error.into()),
+        };
         let request = AdmissionRequest {
             job_id: job.id,
             org_id: job.org_id,
@@ -311,6 +356,14 @@ impl Domain {
         announce_job(&mut tx, &job);
         self.commit(tx).await?;
         Ok(job)
+    }
+
+    async fn job_with_key(&self, org: OrgId, key: &str) -> Result<Option<jobs::Model>> {
+        Ok(jobs::Entity::find()
+            .filter(jobs::Column::OrgId.eq(org))
+            .filter(jobs::Column::IdempotencyKey.eq(key))
+            .one(&self.db)
+            .await?)
     }
 
     pub(crate) async fn job_in_tx(tx: &Tx, id: JobId) -> Result<jobs::Model> {
@@ -332,6 +385,63 @@ impl Domain {
         viewer.require(job.org_id, Permission::ReadProjects)?;
         Ok(job)
     }
+}
+
+/// The client's idempotency key, checked, in its namespace: unique per organization, it
+/// makes a repeated start (a client retrying after a timeout) answer the first job.
+fn client_key(key: Option<String>) -> Result<Option<String>> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let printable = !key.is_empty()
+        && key.chars().count() <= MAX_IDEMPOTENCY_KEY
+        && !key.chars().any(char::is_control);
+    if !printable {
+        return Err(Error::invalid(
+            "idempotencyKey",
+            format!("1 to {MAX_IDEMPOTENCY_KEY} printable characters"),
+        ));
+    }
+    Ok(Some(format!("client:{key}")))
+}
+
+/// The job an idempotency key started, when the request is the same; else a conflict.
+fn replay(first: jobs::Model, fingerprint: &str) -> Result<jobs::Model> {
+    if first.request_fingerprint.as_deref() == Some(fingerprint) {
+        Ok(first)
+    } else {
+        Err(Error::conflict(format!(
+            "this idempotency key already started job {} with other inputs",
+            first.id
+        )))
+    }
+}
+
+/// What a start asked for (not who asked or when), hashed: equal for a replay of the
+/// same request, different for anything else under the same key.
+fn request_fingerprint(job: &jobs::Model) -> String {
+    let request = json!({
+        "kind": job.kind,
+        "project_id": job.project_id,
+        "experiment_id": job.experiment_id,
+        "trainer_version_id": job.trainer_version_id,
+        "snapshot_id": job.snapshot_id,
+        "inference_upload_id": job.inference_upload_id,
+        "source_job_id": job.source_job_id,
+        "retry_of_id": job.retry_of_id,
+        "model_name": job.model_name,
+        "task_type": job.task_type,
+        "config": job.config,
+        "advanced_config": job.advanced_config,
+        "hyperparameters": job.hyperparameters,
+        "resources": job.resources,
+        "max_runtime_seconds": job.max_runtime_seconds,
+        "checkpoint": job.checkpoint,
+        "export_format": job.export_format,
+        "options": job.options,
+    });
+    // serde_json's maps are sorted: the text, and so the hash, is canonical.
+    hex::encode(Sha256::digest(request.to_string()))
 }
 
 /// Queues the task that runs `job`, in the transaction that inserted it.
@@ -406,6 +516,9 @@ fn fresh(job: jobs::ActiveModel) -> jobs::ActiveModel {
         token_hash: Set(String::new()),
         cancel_requested: Set(false),
         runtime_ms: Set(0),
+        // Set by `queue_job` for this job's own request; never copied from another job.
+        idempotency_key: Set(None),
+        request_fingerprint: Set(None),
         created_at: Set(at),
         started_at: Set(None),
         finished_at: Set(None),
