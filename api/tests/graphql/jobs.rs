@@ -2,6 +2,7 @@
 //! checkpoints and stored events; inference and export on its checkpoint; cancellation;
 //! the trainer contract's failure rules; bad inputs.
 
+use keynet_api::platform::Platform;
 use keynet_api::settings::DockerMode;
 use keynet_testkit::jobs::{JobSetup, assert_contract_order};
 use keynet_testkit::trainer::{PROBE, TRAINER, install_program};
@@ -795,26 +796,31 @@ async fn a_job_whose_workers_are_all_lost_fails(app: &TestApp) {
     );
 }
 
+/// An app on PostgreSQL running a training job (`extra` added to its input), a second
+/// instance beside it, and a graphql-ws connection to that second instance as the owner.
+async fn job_watched_from_another_instance(
+    extra: Value,
+) -> (TestApp, Platform, String, ws::Subscription) {
+    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, process_only).await;
+    let watcher = app.spawn_beside(|_| {}).await;
+    let s = setup(&app, TRAINER).await;
+    let job = app
+        .start_training(&s.token, &s.project, &s.version, &s.snapshot, extra)
+        .await;
+    let socket = ws::connect(&watcher.url(), json!({"token": s.token}))
+        .await
+        .unwrap();
+    (app, watcher, job, socket)
+}
+
 /// Subscribers of one instance hear about what another instance's worker did: the event
 /// bus fans out through PostgreSQL `LISTEN/NOTIFY`. (`jobUpdated` replays nothing, so its
 /// updates can only have come over the bus.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_updates_fan_out_across_instances() {
-    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, process_only).await;
-    let watcher = app.spawn_beside(|_| {}).await;
-    let s = setup(&app, TRAINER).await;
-    let job = app
-        .start_training(
-            &s.token,
-            &s.project,
-            &s.version,
-            &s.snapshot,
-            json!({"hyperparameters": {"sleep-ms-per-epoch": 500}}),
-        )
-        .await;
-    let mut socket = ws::connect(&watcher.url(), json!({"token": s.token}))
-        .await
-        .unwrap();
+    let (app, watcher, job, mut socket) =
+        job_watched_from_another_instance(json!({"hyperparameters": {"sleep-ms-per-epoch": 500}}))
+            .await;
     socket
         .subscribe(
             "updates",
@@ -846,21 +852,10 @@ async fn job_updates_fan_out_across_instances() {
 async fn live_job_streams_survive_a_lost_listener() {
     use sea_orm::{ConnectionTrait, Database};
 
-    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, process_only).await;
-    let watcher = app.spawn_beside(|_| {}).await;
-    let s = setup(&app, TRAINER).await;
-    let job = app
-        .start_training(
-            &s.token,
-            &s.project,
-            &s.version,
-            &s.snapshot,
-            json!({"config": {"epochs": 6}, "hyperparameters": {"sleep-ms-per-epoch": 400}}),
-        )
-        .await;
-    let mut socket = ws::connect(&watcher.url(), json!({"token": s.token}))
-        .await
-        .unwrap();
+    let (app, watcher, job, mut socket) = job_watched_from_another_instance(
+        json!({"config": {"epochs": 6}, "hyperparameters": {"sleep-ms-per-epoch": 400}}),
+    )
+    .await;
     for (id, query) in [
         (
             "events",
