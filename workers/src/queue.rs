@@ -262,10 +262,14 @@ pub async fn replace_payload(
 
 /// Schedules another attempt after an exponential backoff, or marks the task dead once it
 /// has used all its attempts.
+///
+/// A task that dies keeps `dead_payload` instead of its payload when one is given, set in the
+/// same statement, so it is never dead with what its handler wanted dropped (a link's secret).
 pub async fn fail(
     db: &impl ConnectionTrait,
     task: &tasks::Model,
     error: &str,
+    dead_payload: Option<serde_json::Value>,
 ) -> Result<Status, DbErr> {
     let at = now();
     let status = if task.attempts >= task.max_attempts {
@@ -273,7 +277,11 @@ pub async fn fail(
     } else {
         Status::Queued
     };
-    tasks::Entity::update_many()
+    let mut update = tasks::Entity::update_many();
+    if let (Status::Dead, Some(payload)) = (status, dead_payload) {
+        update = update.col_expr(tasks::Column::Payload, Expr::value(payload));
+    }
+    update
         .col_expr(tasks::Column::Status, Expr::value(status))
         .col_expr(
             tasks::Column::RunAt,

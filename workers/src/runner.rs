@@ -307,10 +307,10 @@ impl TaskRunner {
                 Some(Ok(())) => return Finished::Done,
                 Some(Err(error)) => {
                     let message = format!("{error:#}");
-                    match queue::fail(&self.db, &task, &message).await {
+                    let dead_payload = handler.dead_payload(&task.payload);
+                    match queue::fail(&self.db, &task, &message, dead_payload).await {
                         Ok(Status::Dead) => {
                             tracing::error!(error = %message, "task failed for the last time");
-                            self.strip_dead(handler.as_ref(), &task).await;
                         }
                         Ok(_) => tracing::warn!(error = %message, "task failed; will retry"),
                         Err(e) => {

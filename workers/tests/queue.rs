@@ -115,7 +115,10 @@ async fn failures_back_off_then_die() {
         let id = enqueue(&db, KIND, serde_json::json!({})).await.unwrap();
         let task = claim_one(&db, "w", LEASE).await.unwrap();
         assert_eq!((task.id, task.attempts), (id, 1));
-        assert_eq!(fail(&db, &task, "smtp down").await.unwrap(), Status::Queued);
+        assert_eq!(
+            fail(&db, &task, "smtp down", None).await.unwrap(),
+            Status::Queued
+        );
         let retried = row(&db, id).await.unwrap();
         assert!(retried.run_at > now(), "the retry waits");
         assert_eq!(retried.last_error.as_deref(), Some("smtp down"));
@@ -125,7 +128,10 @@ async fn failures_back_off_then_die() {
             attempts: DEFAULT_MAX_ATTEMPTS,
             ..task
         };
-        assert_eq!(fail(&db, &last, "still down").await.unwrap(), Status::Dead);
+        assert_eq!(
+            fail(&db, &last, "still down", None).await.unwrap(),
+            Status::Dead
+        );
         assert_eq!(row(&db, id).await.unwrap().status, Status::Dead);
         finish(db, owned).await;
     }
