@@ -34,8 +34,8 @@ async fn import(path: &Path, settings: &Settings) -> anyhow::Result<()> {
     // Before the database is opened: a mistyped path should neither wait for a database
     // nor create the embedded default's data folder.
     std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let domain = keynet_api::platform::open_domain(settings).await?;
-    let outcome = domain.import_advisories(path).await?;
+    let marketplace = keynet_api::platform::open_marketplace(settings).await?;
+    let outcome = marketplace.import_advisories(path).await?;
     for reason in &outcome.skipped {
         eprintln!("skipped {reason}");
     }

@@ -33,6 +33,18 @@ impl From<keynet_billing::Error> for ApiError {
     }
 }
 
+impl From<keynet_marketplace::Error> for ApiError {
+    fn from(e: keynet_marketplace::Error) -> Self {
+        use keynet_marketplace::Error as Marketplace;
+        Self::from(match e {
+            Marketplace::Domain(error) => error,
+            // Registry refusals are answered by the registry endpoints in their own format;
+            // one reaching GraphQL or REST is a bad input all the same.
+            Marketplace::Registry { message, .. } => Error::invalid("registry", message),
+        })
+    }
+}
+
 pub fn code(error: &Error) -> &'static str {
     match error {
         Error::Unauthenticated | Error::BadCredentials | Error::CredentialRejected => {
@@ -44,9 +56,6 @@ pub fn code(error: &Error) -> &'static str {
         Error::Conflict(_) => "CONFLICT",
         Error::RateLimited { .. } => "RATE_LIMITED",
         Error::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
-        // Registry errors are answered by the registry endpoints in their own format; one
-        // reaching GraphQL is a bad input all the same.
-        Error::Registry { .. } => "BAD_USER_INPUT",
         Error::Database(_) | Error::Internal(_) => "INTERNAL",
     }
 }
@@ -85,9 +94,12 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// A domain error as an HTTP answer (REST endpoints), with the GraphQL codes.
-pub fn rest_error(error: Error) -> HttpResponse {
-    let code = code(&error);
+/// A domain (or marketplace) error as an HTTP answer (REST endpoints), with the GraphQL
+/// codes.
+pub fn rest_error(error: impl Into<ApiError>) -> HttpResponse {
+    let ApiError(error) = error.into();
+    let error = &*error;
+    let code = code(error);
     let status = match code {
         "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
         "FORBIDDEN" => StatusCode::FORBIDDEN,
@@ -98,11 +110,11 @@ pub fn rest_error(error: Error) -> HttpResponse {
         "QUOTA_EXCEEDED" => StatusCode::PAYMENT_REQUIRED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let field = match &error {
+    let field = match error {
         Error::InvalidInput { field, .. } => Some(field.as_ref()),
         _ => None,
     };
-    let message = public_message(&error);
+    let message = public_message(error);
     HttpResponse::build(status).json(json!({
         "errors": [{"message": message, "extensions": {"code": code, "field": field}}]
     }))

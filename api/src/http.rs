@@ -6,7 +6,7 @@ use crate::error::{code, http_error};
 use crate::graphql::KeynetSchema;
 use crate::graphql::context::RequestMeta;
 use crate::graphql::live::Bearer;
-use crate::graphql::loaders::{NotesLoader, UserLoader};
+use crate::graphql::loaders::{NotesLoader, TrainerFieldsLoader, UserLoader};
 use crate::metrics::Metrics;
 use crate::settings::ApiLimits;
 use actix_web::body::MessageBody;
@@ -20,6 +20,7 @@ use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use keynet_billing::Billing;
 use keynet_domain::{Domain, Error, Viewer};
+use keynet_marketplace::Marketplace;
 use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +28,7 @@ use tracing::Instrument;
 
 pub struct AppState {
     pub domain: Arc<Domain>,
+    pub marketplace: Arc<Marketplace>,
     pub billing: Arc<Billing>,
     pub schema: KeynetSchema,
     pub metrics: Arc<Metrics>,
@@ -99,6 +101,10 @@ pub async fn observe(
 /// Per request (or per subscription connection), so nothing cached crosses requests.
 fn user_loader(domain: &Domain) -> DataLoader<UserLoader> {
     DataLoader::new(UserLoader(domain.db().clone()), tokio::spawn)
+}
+
+fn trainer_fields_loader(marketplace: &Arc<Marketplace>) -> DataLoader<TrainerFieldsLoader> {
+    DataLoader::new(TrainerFieldsLoader(marketplace.clone()), tokio::spawn)
 }
 
 fn notes_loader(domain: &Arc<Domain>, viewer: Option<&Viewer>) -> DataLoader<NotesLoader> {
@@ -244,7 +250,8 @@ async fn graphql(
     let mut request = request
         .data(meta)
         .data(user_loader(&state.domain))
-        .data(notes_loader(&state.domain, viewer.as_ref()));
+        .data(notes_loader(&state.domain, viewer.as_ref()))
+        .data(trainer_fields_loader(&state.marketplace));
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
@@ -277,6 +284,7 @@ async fn subscriptions(
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let domain = state.domain.clone();
+    let marketplace = state.marketplace.clone();
     let addr = client_addr(&req, state.trust_forwarded_for);
     GraphQLSubscription::new(state.schema.clone())
         .on_connection_init(move |init| async move {
@@ -303,6 +311,7 @@ async fn subscriptions(
             data.insert(meta);
             data.insert(user_loader(&domain));
             data.insert(notes_loader(&domain, viewer.as_ref()));
+            data.insert(trainer_fields_loader(&marketplace));
             if let Some(viewer) = viewer {
                 data.insert(viewer);
             }

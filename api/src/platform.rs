@@ -15,6 +15,7 @@ use keynet_domain::auth::jwt::JwtKeys;
 use keynet_domain::config::{DomainConfig, ThrottleConfig};
 use keynet_domain::events::{EventBus, LocalEventBus, PgEventBus};
 use keynet_domain::storage::BlobStore;
+use keynet_marketplace::{Catalog, Marketplace};
 use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_storage::{LocalStore, S3Store};
 use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
@@ -33,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Platform {
     pub addr: SocketAddr,
     pub domain: Arc<Domain>,
+    pub marketplace: Arc<Marketplace>,
     pub billing: Arc<Billing>,
     server: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
@@ -201,7 +203,7 @@ async fn executors(settings: &Settings) -> anyhow::Result<Executors> {
 fn task_runners(
     db: DatabaseConnection,
     settings: &Settings,
-    domain: Arc<Domain>,
+    marketplace: Arc<Marketplace>,
     executors: &Executors,
     public_url: &str,
 ) -> anyhow::Result<Vec<TaskRunner>> {
@@ -211,11 +213,12 @@ fn task_runners(
         shutdown_grace: Duration::from_secs(settings.workers.shutdown_grace_secs),
         lease: chrono::Duration::seconds(settings.workers.lease_secs),
     };
+    let domain = marketplace.domain();
     let general = TaskRunner::new(db.clone(), config.clone())
         .handle(EmailHandler(mailer(settings)?))
         .handle(ImportHandler(domain.clone()))
         .handle(CollectBlobsHandler(domain.clone()))
-        .handle(TrainerCheckHandler(domain.clone()));
+        .handle(TrainerCheckHandler(marketplace.clone()));
     let jobs_config = JobRunnerConfig {
         work_dir: settings.data_dir.join("jobs"),
         public_url: public_url.to_string(),
@@ -229,7 +232,11 @@ fn task_runners(
             ..config
         },
     )
-    .handle(JobHandler::new(domain, executors.list.clone(), jobs_config));
+    .handle(JobHandler::new(
+        marketplace,
+        executors.list.clone(),
+        jobs_config,
+    ));
     Ok(vec![general, jobs])
 }
 
@@ -237,7 +244,7 @@ fn task_runners(
 /// `shutdown`.
 fn spawn_runners(
     runners: Vec<TaskRunner>,
-    (domain, billing): (Arc<Domain>, Arc<Billing>),
+    (marketplace, billing): (Arc<Marketplace>, Arc<Billing>),
     settings: &Settings,
     shutdown: &CancellationToken,
 ) -> JoinHandle<()> {
@@ -246,7 +253,7 @@ fn spawn_runners(
         .map(|runner| tokio::spawn(runner.run(shutdown.clone())))
         .collect();
     handles.push(tokio::spawn(keynet_workers::upload_expiry::run(
-        domain,
+        marketplace,
         shutdown.clone(),
     )));
     handles.push(tokio::spawn(keynet_workers::billing_sync::run(
@@ -269,9 +276,10 @@ pub async fn launch(settings: Settings) -> anyhow::Result<Platform> {
 }
 
 /// The domain with everything it is built from (keys, blob store, configuration, billing's
-/// hook), billing's service, and the local blob store when it is the one configured.
+/// and the marketplace's hooks), the marketplace and billing's services, and the local blob store when it is the one configured.
 struct Assembled {
     domain: Arc<Domain>,
+    marketplace: Arc<Marketplace>,
     billing: Arc<Billing>,
     local_store: Option<Arc<LocalStore>>,
 }
@@ -333,11 +341,14 @@ async fn assemble_domain(
     let billing_config = Arc::new(settings.billing.clone());
     let domain = Arc::new(
         Domain::new(db, config, keys, events, blobs)
-            .with_billing(Arc::new(BillingHook::new(billing_config.clone()))),
+            .with_billing(Arc::new(BillingHook::new(billing_config.clone())))
+            .with_trainer_catalog(Arc::new(Catalog)),
     );
+    let marketplace = Arc::new(Marketplace::new(domain.clone()));
     let billing = Arc::new(Billing::new(domain.clone(), billing_config));
     Ok(Assembled {
         domain,
+        marketplace,
         billing,
         local_store,
     })
@@ -357,15 +368,16 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     let shutdown = CancellationToken::new();
     let Assembled {
         domain,
+        marketplace,
         billing,
         local_store,
     } = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
     let workers = if settings.run_workers {
-        let runners = task_runners(db, &settings, domain.clone(), &executors, &public_url)?;
+        let runners = task_runners(db, &settings, marketplace.clone(), &executors, &public_url)?;
         Some(spawn_runners(
             runners,
-            (domain.clone(), billing.clone()),
+            (marketplace.clone(), billing.clone()),
             &settings,
             &shutdown,
         ))
@@ -376,9 +388,11 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     let metrics = Arc::new(Metrics::new());
     let state = web::Data::new(AppState {
         domain: domain.clone(),
+        marketplace: marketplace.clone(),
         billing: billing.clone(),
         schema: graphql::build(
             domain.clone(),
+            marketplace.clone(),
             billing.clone(),
             &settings.api,
             metrics.clone(),
@@ -407,6 +421,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     Ok(Platform {
         addr,
         domain,
+        marketplace,
         billing,
         server: handle,
         server_task: tokio::spawn(server),
@@ -450,11 +465,11 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let runners = task_runners(
         db,
         &settings,
-        assembled.domain.clone(),
+        assembled.marketplace.clone(),
         &executors,
         &public_url,
     )?;
-    let periodic = (assembled.domain, assembled.billing);
+    let periodic = (assembled.marketplace, assembled.billing);
     let workers = spawn_runners(runners, periodic, &settings, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
@@ -462,14 +477,15 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The domain alone on the configured database (migrated first), for one-shot commands
-/// such as `keynet vulndb import` that need neither the server nor the workers.
-pub async fn open_domain(settings: &Settings) -> anyhow::Result<Arc<Domain>> {
+/// The marketplace (and the domain under it) alone on the configured database (migrated
+/// first), for one-shot commands such as `keynet vulndb import` that need neither the
+/// server nor the workers.
+pub async fn open_marketplace(settings: &Settings) -> anyhow::Result<Arc<Marketplace>> {
     let db = connect(settings).await?;
     migrate(&db).await?;
     let public_url = configured_public_url(settings);
     let assembled = assemble_domain(settings, db, public_url, &CancellationToken::new()).await?;
-    Ok(assembled.domain)
+    Ok(assembled.marketplace)
 }
 
 /// Where people reach the platform when no server of this process binds an address.

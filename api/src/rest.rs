@@ -13,8 +13,8 @@ use futures_util::{Stream, StreamExt};
 use keynet_domain::Error as DomainError;
 use keynet_domain::Viewer;
 use keynet_domain::ids::{DatasetId, JobId, SnapshotId, TrainerVersionId};
-use keynet_domain::marketplace::ReportFormat;
 use keynet_domain::storage::{ByteStream, StorageError};
+use keynet_marketplace::ReportFormat;
 use keynet_storage::{Error as StoreError, Method, content_disposition};
 use serde_json::json;
 use std::fmt::Display;
@@ -53,7 +53,7 @@ async fn upload_trainer_archive(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let pushed = relay(payload, |body| state.domain.push_archive(&key, body)).await;
+    let pushed = relay(payload, |body| state.marketplace.push_archive(&key, body)).await;
     match pushed {
         Ok(pushed) => HttpResponse::Created().json(json!({"digest": pushed.digest.as_str()})),
         Err(error) => rest_error(error),
@@ -249,7 +249,7 @@ async fn download_scan_report(
         _ => return rest_error(DomainError::invalid("report", "sbom or sarif")),
     };
     match state
-        .domain
+        .marketplace
         .scan_report_file(&viewer, version, format)
         .await
     {

@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::events::{Announcements, Event, EventBus, user_access_topic};
 use crate::ids::UserId;
 use crate::jobs::billing::{JobBilling, Unmetered};
+use crate::jobs::catalog::{PrivateTrainers, TrainerCatalog};
 use crate::storage::BlobStore;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait,
@@ -21,6 +22,7 @@ pub struct Domain {
     pub(crate) events: Arc<dyn EventBus>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) billing: Arc<dyn JobBilling>,
+    pub(crate) catalog: Arc<dyn TrainerCatalog>,
     /// SQLite takes one writer at a time: this process's transactions queue here for their
     /// turn instead of racing for the file's lock (whose busy timeout would fail them under
     /// load). `None` on PostgreSQL.
@@ -44,6 +46,7 @@ impl Domain {
             events,
             blobs,
             billing: Arc::new(Unmetered),
+            catalog: Arc::new(PrivateTrainers),
             sqlite_writer,
         }
     }
@@ -53,6 +56,17 @@ impl Domain {
     pub fn with_billing(mut self, billing: Arc<dyn JobBilling>) -> Self {
         self.billing = billing;
         self
+    }
+
+    /// Lets jobs run the versions `catalog` shares and tells it when jobs end; without it
+    /// trainers stay within their organization.
+    pub fn with_trainer_catalog(mut self, catalog: Arc<dyn TrainerCatalog>) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    pub fn keys(&self) -> &JwtKeys {
+        &self.keys
     }
 
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {

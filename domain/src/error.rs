@@ -37,12 +37,6 @@ pub enum Error {
     },
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: i64 },
-    /// A registry request refused, with the OCI distribution code its clients understand.
-    #[error("{message}")]
-    Registry {
-        code: crate::registry::RegistryCode,
-        message: String,
-    },
     #[error("database error")]
     Database(#[from] DbErr),
     #[error("internal error")]
@@ -66,14 +60,14 @@ impl Error {
     }
 
     /// The blob store failed where the platform expected it to work: an internal error.
-    pub(crate) fn storage(error: crate::storage::StorageError) -> Self {
+    pub fn storage(error: crate::storage::StorageError) -> Self {
         Self::Internal(anyhow::Error::new(error))
     }
 }
 
 /// Turns a unique-key violation into a `Conflict` with a message for the user; the check is
 /// the database's, so two concurrent requests cannot both pass it.
-pub(crate) fn conflict_on_unique(err: DbErr, message: &str) -> Error {
+pub fn conflict_on_unique(err: DbErr, message: &str) -> Error {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::conflict(message),
         _ => Error::Database(err),

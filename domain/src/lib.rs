@@ -16,22 +16,20 @@ pub mod identity;
 pub mod ids;
 pub mod invitations;
 pub mod jobs;
-pub mod marketplace;
 pub mod orgs;
 pub mod page;
 pub mod projects;
-pub mod registry;
 pub mod roles;
+pub mod scoped;
+pub mod search;
 pub mod storage;
 pub mod tasks;
 pub mod time;
 pub mod tokens;
+pub mod validate;
 pub mod viewer;
 
 mod domain;
-mod scoped;
-mod search;
-mod validate;
 
 pub use audit::Change;
 pub use domain::{Domain, Tx};

@@ -300,7 +300,7 @@ impl Domain {
     }
 }
 
-pub(crate) async fn org_row(db: &impl ConnectionTrait, id: OrgId) -> Result<organizations::Model> {
+pub async fn org_row(db: &impl ConnectionTrait, id: OrgId) -> Result<organizations::Model> {
     organizations::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::viewer::Viewer;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Value};
 
-pub(crate) async fn find_scoped<E: EntityTrait>(
+pub async fn find_scoped<E: EntityTrait>(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     (id_column, id): (E::Column, impl Into<Value>),

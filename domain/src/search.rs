@@ -11,13 +11,13 @@ fn escape_like(text: &str) -> String {
 }
 
 /// Case-insensitive "contains" on a text column.
-pub(crate) fn contains_text(column: impl ColumnTrait, needle: &str) -> SimpleExpr {
+pub fn contains_text(column: impl ColumnTrait, needle: &str) -> SimpleExpr {
     let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
     Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
 }
 
 /// Whether a JSON array of strings (stored as JSON) holds `value` exactly.
-pub(crate) fn json_array_has(column: impl ColumnTrait, value: &str) -> SimpleExpr {
+pub fn json_array_has(column: impl ColumnTrait, value: &str) -> SimpleExpr {
     let quoted = serde_json::Value::String(value.to_string()).to_string();
     let pattern = format!("%{}%", escape_like(&quoted));
     Expr::expr(Func::cast_as(Expr::col(column), Alias::new("TEXT")))

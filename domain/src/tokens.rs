@@ -160,7 +160,7 @@ impl Domain {
         Ok(token)
     }
 
-    pub(crate) async fn authenticate_api_token(
+    pub async fn authenticate_api_token(
         &self,
         presented: &str,
         client_addr: Option<String>,

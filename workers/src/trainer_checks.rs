@@ -3,14 +3,14 @@
 use crate::runner::TaskHandler;
 use anyhow::Context;
 use futures_util::future::BoxFuture;
-use keynet_domain::Domain;
 use keynet_domain::entities::tasks;
 use keynet_domain::ids::TrainerVersionId;
-use keynet_domain::marketplace::CHECK_TRAINER_VERSION;
+use keynet_marketplace::CHECK_TRAINER_VERSION;
+use keynet_marketplace::Marketplace;
 use serde::Deserialize;
 use std::sync::Arc;
 
-pub struct TrainerCheckHandler(pub Arc<Domain>);
+pub struct TrainerCheckHandler(pub Arc<Marketplace>);
 
 #[derive(Deserialize)]
 struct Payload {

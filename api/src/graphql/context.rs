@@ -1,9 +1,13 @@
-//! What resolvers take from the request context: the viewer, the domain, parsed ids and pages.
+//! What resolvers take from the request context: the viewer, the domain and marketplace,
+//! parsed ids and pages.
 
+use super::loaders::TrainerFieldsLoader;
 use crate::error::{ApiError, ApiResult};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID};
 use keynet_domain::page::PageRequest;
 use keynet_domain::{Domain, Error, Viewer};
+use keynet_marketplace::Marketplace;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -21,6 +25,15 @@ pub fn domain<'a>(ctx: &Context<'a>) -> &'a Domain {
 /// The domain for what outlives the request (a subscription's stream).
 pub fn shared_domain(ctx: &Context<'_>) -> Arc<Domain> {
     ctx.data_unchecked::<Arc<Domain>>().clone()
+}
+
+pub fn marketplace<'a>(ctx: &Context<'a>) -> &'a Marketplace {
+    ctx.data_unchecked::<Arc<Marketplace>>()
+}
+
+/// The request's loader of what lists of trainers show beside each trainer.
+pub fn trainer_fields<'a>(ctx: &Context<'a>) -> &'a DataLoader<TrainerFieldsLoader> {
+    ctx.data_unchecked::<DataLoader<TrainerFieldsLoader>>()
 }
 
 pub fn meta<'a>(ctx: &Context<'a>) -> &'a RequestMeta {

@@ -6,8 +6,8 @@ use keynet_domain::entities::{
 };
 use keynet_domain::hyperparameters;
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
-use keynet_domain::marketplace;
 use keynet_domain::roles;
+use keynet_marketplace as marketplace;
 
 macro_rules! mirror_enum {
     ($name:ident => $domain:ty { $($variant:ident),* $(,)? }) => {

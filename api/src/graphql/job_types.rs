@@ -1,11 +1,12 @@
 //! GraphQL views of trainers, versions, jobs and what jobs recorded.
 
 use super::connection::{Conn, connection, list_complexity};
-use super::context::{domain, page};
+use super::context::{domain, marketplace, page, trainer_fields};
 use super::enums::{
     CheckStatus, CheckpointKind, ExportFormat, HyperParameterChangeKind, JobKind, JobStatus,
     LogLevel, LogSource, ParamType, TaskType, TrainerRuntime, TrainerVersionStatus,
 };
+use super::loaders::{RatingOf, SlugOf, VersionById, VersionsOf};
 use super::marketplace_listing::{TrainerRating, TrainerUsage};
 use super::types::{User, id, load_user};
 use crate::error::ApiResult;
@@ -21,7 +22,7 @@ use keynet_domain::hyperparameters::{
     self, HyperParameter as DomainHyperParameter, ParameterChange,
 };
 use keynet_domain::jobs::queries::{LogFilter, MetricSeries as DomainSeries};
-use keynet_domain::marketplace::{ReportFormat, ScanReport};
+use keynet_marketplace::{ReportFormat, ScanReport, marketplace_slug, visible_versions};
 use serde_json::Value;
 
 pub struct Trainer(pub trainers::Model);
@@ -53,10 +54,9 @@ impl Trainer {
     /// anyone's jobs may run) of a published trainer for everyone else.
     async fn versions(&self, ctx: &Context<'_>) -> ApiResult<Vec<TrainerVersion>> {
         let viewer = super::context::viewer(ctx)?;
-        let versions = domain(ctx)
-            .visible_trainer_versions(viewer, &self.0)
-            .await?;
-        Ok(versions.into_iter().map(TrainerVersion).collect())
+        let versions = trainer_fields(ctx).load_one(VersionsOf(self.0.id)).await?;
+        let visible = visible_versions(viewer, &self.0, versions.unwrap_or_default())?;
+        Ok(visible.into_iter().map(TrainerVersion).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -70,21 +70,32 @@ impl Trainer {
     }
     /// The version the marketplace listing features.
     async fn published_version(&self, ctx: &Context<'_>) -> ApiResult<Option<TrainerVersion>> {
-        let version = domain(ctx).published_version(&self.0).await?;
+        let Some(id) = self.0.published_version_id else {
+            return Ok(None);
+        };
+        let version = trainer_fields(ctx).load_one(VersionById(id)).await?;
         Ok(version.map(TrainerVersion))
     }
     /// `<org-slug>/<trainer-slug>` while published: what `marketplaceTrainer` takes.
     async fn marketplace_slug(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        Ok(domain(ctx).marketplace_slug(&self.0).await?)
+        if self.0.published_version_id.is_none() {
+            return Ok(None);
+        }
+        let org_slug = trainer_fields(ctx).load_one(SlugOf(self.0.org_id)).await?;
+        Ok(org_slug.and_then(|org_slug| marketplace_slug(&self.0, &org_slug)))
     }
     /// What users of other organizations that ran it rate it, 1 to 5.
     async fn rating(&self, ctx: &Context<'_>) -> ApiResult<TrainerRating> {
-        Ok(domain(ctx).trainer_rating(self.0.id).await?.into())
+        let rating = trainer_fields(ctx).load_one(RatingOf(self.0.id)).await?;
+        Ok(rating.unwrap_or_default().into())
     }
     /// Members of the trainer's organization: how much other organizations have used it.
     async fn usage(&self, ctx: &Context<'_>) -> ApiResult<TrainerUsage> {
         let viewer = super::context::viewer(ctx)?;
-        Ok(domain(ctx).trainer_usage(viewer, self.0.id).await?.into())
+        Ok(marketplace(ctx)
+            .trainer_usage(viewer, self.0.id)
+            .await?
+            .into())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Trainers, jobs and their live progress.
 
 use super::connection::{Conn, connection, list_complexity};
-use super::context::{domain, page, parse_id, shared_domain, viewer};
+use super::context::{domain, marketplace, page, parse_id, shared_domain, viewer};
 use super::enums::{
     CheckpointKind, ExportFormat, JobKind, JobStatus, LogLevel, ParamType, TaskType,
 };
@@ -266,7 +266,7 @@ impl JobQuery {
         upload_key: String,
     ) -> ApiResult<TrainerVersion> {
         Ok(TrainerVersion(
-            domain(ctx)
+            marketplace(ctx)
                 .version_of_upload_key(viewer(ctx)?, &upload_key)
                 .await?,
         ))

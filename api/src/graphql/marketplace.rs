@@ -1,6 +1,6 @@
 //! Trainers as marketplace items: created by their authors, pushed to through the registry.
 
-use super::context::{domain, parse_id, viewer};
+use super::context::{domain, marketplace, parse_id, viewer};
 use super::enums::TaskType;
 use super::job_types::{Trainer, TrainerVersion};
 use super::jobs::HyperParameterInput;
@@ -11,7 +11,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscr
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt as _};
 use keynet_domain::events::{Event, trainer_version_topic};
-use keynet_domain::marketplace::{NewTrainer, UploadRequest};
+use keynet_marketplace::{NewTrainer, UploadRequest};
 use serde_json::Value;
 
 #[derive(InputObject)]
@@ -38,7 +38,7 @@ impl MarketplaceMutation {
         org_id: ID,
         policy: Json<Value>,
     ) -> ApiResult<Json<Value>> {
-        let policy = domain(ctx)
+        let policy = marketplace(ctx)
             .set_scan_policy(viewer(ctx)?, parse_id(&org_id, "orgId")?, &policy.0)
             .await?;
         Ok(Json(
@@ -53,7 +53,7 @@ impl MarketplaceMutation {
         ctx: &Context<'_>,
         input: CreateTrainerInput,
     ) -> ApiResult<Trainer> {
-        let trainer = domain(ctx)
+        let trainer = marketplace(ctx)
             .create_trainer(
                 viewer(ctx)?,
                 NewTrainer {
@@ -74,7 +74,7 @@ impl MarketplaceMutation {
         ctx: &Context<'_>,
         input: RequestTrainerUploadInput,
     ) -> ApiResult<TrainerUpload> {
-        let ticket = domain(ctx)
+        let ticket = marketplace(ctx)
             .request_trainer_upload(
                 viewer(ctx)?,
                 UploadRequest {
@@ -132,7 +132,7 @@ impl MarketplaceQuery {
     /// `block_severities_always`, and `allowlist` entries (`rule`, optional `package` /
     /// `path`, `expires_at`, `reason`).
     async fn scan_policy(&self, ctx: &Context<'_>, org_id: ID) -> ApiResult<Json<Value>> {
-        let policy = domain(ctx)
+        let policy = marketplace(ctx)
             .scan_policy(viewer(ctx)?, parse_id(&org_id, "orgId")?)
             .await?;
         Ok(Json(

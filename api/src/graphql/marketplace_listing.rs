@@ -2,15 +2,15 @@
 //! their authors see.
 
 use super::connection::{Conn, connection, list_complexity};
-use super::context::{domain, page, parse_id, viewer};
+use super::context::{marketplace, page, parse_id, viewer};
 use super::enums::{MarketplaceSort, TaskType};
 use super::job_types::Trainer;
 use super::types::id;
 use crate::error::ApiResult;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use keynet_domain::entities::trainer_ratings;
-use keynet_domain::marketplace::{
+use keynet_marketplace::entities::trainer_ratings;
+use keynet_marketplace::{
     MarketplaceFilter, NewRating, RatingSummary, TrainerUsage as DomainUsage, UsageFigures,
 };
 
@@ -40,7 +40,7 @@ impl MarketplaceListingQuery {
             framework,
             sort: sort.into(),
         };
-        let trainers = domain(ctx)
+        let trainers = marketplace(ctx)
             .marketplace_trainers(filter, page(first, after)?)
             .await?;
         Ok(connection(trainers, |t| t.id.0, Trainer))
@@ -50,7 +50,7 @@ impl MarketplaceListingQuery {
     /// `Trainer.marketplaceSlug`).
     async fn marketplace_trainer(&self, ctx: &Context<'_>, slug: String) -> ApiResult<Trainer> {
         viewer(ctx)?;
-        Ok(Trainer(domain(ctx).marketplace_trainer(&slug).await?))
+        Ok(Trainer(marketplace(ctx).marketplace_trainer(&slug).await?))
     }
 }
 
@@ -77,7 +77,7 @@ impl MarketplaceListingMutation {
         trainer_id: ID,
         version_id: ID,
     ) -> ApiResult<Trainer> {
-        let trainer = domain(ctx)
+        let trainer = marketplace(ctx)
             .publish_trainer(
                 viewer(ctx)?,
                 parse_id(&trainer_id, "trainerId")?,
@@ -89,7 +89,7 @@ impl MarketplaceListingMutation {
 
     /// Admins: takes the trainer off the marketplace; queued jobs keep running.
     async fn unpublish_trainer(&self, ctx: &Context<'_>, trainer_id: ID) -> ApiResult<Trainer> {
-        let trainer = domain(ctx)
+        let trainer = marketplace(ctx)
             .unpublish_trainer(viewer(ctx)?, parse_id(&trainer_id, "trainerId")?)
             .await?;
         Ok(Trainer(trainer))
@@ -102,7 +102,7 @@ impl MarketplaceListingMutation {
         ctx: &Context<'_>,
         input: RateTrainerInput,
     ) -> ApiResult<TrainerReview> {
-        let rating = domain(ctx)
+        let rating = marketplace(ctx)
             .rate_trainer(
                 viewer(ctx)?,
                 NewRating {
@@ -136,7 +136,7 @@ impl TrainerReview {
     /// The trainer, with its rating as it now stands.
     async fn trainer(&self, ctx: &Context<'_>) -> ApiResult<Trainer> {
         Ok(Trainer(
-            domain(ctx).listed_trainer(self.0.trainer_id).await?,
+            marketplace(ctx).listed_trainer(self.0.trainer_id).await?,
         ))
     }
 }

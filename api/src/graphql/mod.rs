@@ -26,6 +26,7 @@ use crate::settings::ApiLimits;
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use keynet_billing::Billing;
 use keynet_domain::Domain;
+use keynet_marketplace::Marketplace;
 use keynet_workers::TrainerImages;
 use std::sync::Arc;
 
@@ -81,6 +82,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
 
 pub fn build(
     domain: Arc<Domain>,
+    marketplace: Arc<Marketplace>,
     billing: Arc<Billing>,
     limits: &ApiLimits,
     metrics: Arc<Metrics>,
@@ -88,6 +90,7 @@ pub fn build(
 ) -> KeynetSchema {
     builder()
         .data(domain)
+        .data(marketplace)
         .data(billing)
         .data(images)
         .limit_depth(limits.max_depth)

@@ -7,8 +7,8 @@ use actix_web::body::SizedStream;
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
-use keynet_domain::entities::registry_uploads;
-use keynet_domain::registry::{Action, BLOB_READ_CHUNK, Digest, RepositoryAccess};
+use keynet_marketplace::entities::registry_uploads;
+use keynet_marketplace::registry::{Action, BLOB_READ_CHUNK, Digest, RepositoryAccess};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
@@ -41,7 +41,7 @@ pub async fn start_upload(
     {
         return response;
     }
-    let upload = match state.domain.start_blob_upload(&target).await {
+    let upload = match state.marketplace.start_blob_upload(&target).await {
         Ok(upload) => upload,
         Err(error) => return registry_error(None, &error),
     };
@@ -61,11 +61,11 @@ async fn try_mount(
 ) -> Option<HttpResponse> {
     let digest = Digest::parse(mount).ok()?;
     let source = state
-        .domain
+        .marketplace
         .registry_access(super::bearer(req), from, Action::Pull)
         .await
         .ok()?;
-    match state.domain.mount_blob(target, &source, &digest).await {
+    match state.marketplace.mount_blob(target, &source, &digest).await {
         Ok(Some(_)) => Some(blob_created(target, &digest)),
         Ok(None) => None,
         Err(error) => Some(registry_error(None, &error)),
@@ -89,7 +89,7 @@ pub async fn append_chunk(
     let upload = upload_id(&req);
     let appended = relay(payload, |body| {
         state
-            .domain
+            .marketplace
             .append_blob_upload(&target, &upload, start, body)
     })
     .await;
@@ -113,8 +113,8 @@ pub async fn finish_upload(
     let Some(digest) = &query.digest else {
         return registry_error(
             None,
-            &keynet_domain::Error::Registry {
-                code: keynet_domain::registry::RegistryCode::DigestInvalid,
+            &keynet_marketplace::Error::Registry {
+                code: keynet_marketplace::registry::RegistryCode::DigestInvalid,
                 message: "finishing an upload needs ?digest=sha256:…".into(),
             },
         );
@@ -134,14 +134,16 @@ async fn finish(
         Err(error) => return registry_error(None, &error),
     };
     let appended = relay(payload, |body| {
-        state.domain.append_blob_upload(target, upload, None, body)
+        state
+            .marketplace
+            .append_blob_upload(target, upload, None, body)
     })
     .await;
     if let Err(error) = appended {
         return registry_error(None, &error);
     }
     match state
-        .domain
+        .marketplace
         .finish_blob_upload(target, upload, &digest)
         .await
     {
@@ -156,7 +158,11 @@ pub async fn upload_status(req: HttpRequest, state: web::Data<AppState>) -> Http
         Ok(target) => target,
         Err(response) => return response,
     };
-    match state.domain.blob_upload(&target, &upload_id(&req)).await {
+    match state
+        .marketplace
+        .blob_upload(&target, &upload_id(&req))
+        .await
+    {
         Ok(upload) => {
             let mut response = upload_headers(HttpResponse::NoContent(), &target, &upload);
             response.finish()
@@ -171,7 +177,7 @@ pub async fn cancel_upload(req: HttpRequest, state: web::Data<AppState>) -> Http
         Err(response) => return response,
     };
     match state
-        .domain
+        .marketplace
         .cancel_blob_upload(&target, &upload_id(&req))
         .await
     {
@@ -190,7 +196,7 @@ pub async fn fetch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Ok(digest) => digest,
         Err(error) => return registry_error(None, &error),
     };
-    let blob = match state.domain.registry_blob(&source, &digest).await {
+    let blob = match state.marketplace.registry_blob(&source, &digest).await {
         Ok(blob) => blob,
         Err(error) => return registry_error(None, &error),
     };
@@ -203,7 +209,7 @@ pub async fn fetch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     if req.method() == Method::HEAD {
         return head_response(response, size);
     }
-    match state.domain.open_registry_blob(&blob).await {
+    match state.marketplace.open_registry_blob(&blob).await {
         Ok(reader) => response.body(SizedStream::new(
             size,
             ReaderStream::with_capacity(reader, BLOB_READ_CHUNK).boxed_local(),
@@ -222,14 +228,18 @@ pub async fn unlink(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(digest) => digest,
         Err(error) => return registry_error(None, &error),
     };
-    match state.domain.unlink_registry_blob(&target, &digest).await {
+    match state
+        .marketplace
+        .unlink_registry_blob(&target, &digest)
+        .await
+    {
         Ok(()) => with_api_version(HttpResponse::Accepted()).finish(),
         Err(error) => registry_error(None, &error),
     }
 }
 
 /// The `{digest}` of the path.
-fn path_digest(req: &HttpRequest) -> keynet_domain::Result<Digest> {
+fn path_digest(req: &HttpRequest) -> keynet_marketplace::Result<Digest> {
     Digest::parse(req.match_info().get("digest").unwrap_or_default())
 }
 
@@ -242,7 +252,7 @@ fn upload_id(req: &HttpRequest) -> String {
 
 /// The start of `Content-Range: <start>-<end>` (Docker also sends `bytes <start>-<end>/*`
 /// forms in some versions, so a `bytes ` prefix is accepted).
-fn content_range_start(req: &HttpRequest) -> keynet_domain::Result<Option<u64>> {
+fn content_range_start(req: &HttpRequest) -> keynet_marketplace::Result<Option<u64>> {
     let Some(value) = req.headers().get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
@@ -260,8 +270,8 @@ fn content_range_start(req: &HttpRequest) -> keynet_domain::Result<Option<u64>> 
         .filter(|(start, end)| start <= end);
     match parsed {
         Some((start, _)) => Ok(Some(start)),
-        None => Err(keynet_domain::Error::Registry {
-            code: keynet_domain::registry::RegistryCode::RangeInvalid,
+        None => Err(keynet_marketplace::Error::Registry {
+            code: keynet_marketplace::registry::RegistryCode::RangeInvalid,
             message: format!("Content-Range {value:?} is not <start>-<end>"),
         }),
     }

@@ -4,11 +4,11 @@ use super::{access, head_response, registry_error, with_api_version};
 use crate::http::AppState;
 use actix_web::http::{Method, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use keynet_domain::registry::{Action, Reference};
+use keynet_marketplace::registry::{Action, Reference};
 use serde::Deserialize;
 use serde_json::json;
 
-fn reference(req: &HttpRequest) -> keynet_domain::Result<Reference> {
+fn reference(req: &HttpRequest) -> keynet_marketplace::Result<Reference> {
     Reference::parse(req.match_info().get("reference").unwrap_or_default())
 }
 
@@ -29,7 +29,7 @@ pub async fn put(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     match state
-        .domain
+        .marketplace
         .put_manifest(&target, &reference, content_type, &body)
         .await
     {
@@ -54,7 +54,11 @@ pub async fn fetch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
         Ok(reference) => reference,
         Err(error) => return registry_error(None, &error),
     };
-    match state.domain.registry_manifest(&source, &reference).await {
+    match state
+        .marketplace
+        .registry_manifest(&source, &reference)
+        .await
+    {
         Ok(manifest) => {
             let mut response = with_api_version(HttpResponse::Ok());
             response
@@ -80,7 +84,7 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(reference) => reference,
         Err(error) => return registry_error(None, &error),
     };
-    match state.domain.delete_manifest(&target, &reference).await {
+    match state.marketplace.delete_manifest(&target, &reference).await {
         Ok(()) => with_api_version(HttpResponse::Accepted()).finish(),
         Err(error) => registry_error(None, &error),
     }
@@ -103,7 +107,7 @@ pub async fn tags(
         Err(response) => return response,
     };
     match state
-        .domain
+        .marketplace
         .registry_tags(&source, query.n, query.last.as_deref())
         .await
     {

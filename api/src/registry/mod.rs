@@ -1,5 +1,5 @@
 //! The OCI distribution API (`/v2/`) and its token endpoint: HTTP only. What may be
-//! stored, who may do what and every check are in `keynet_domain::registry`; this module
+//! stored, who may do what and every check are in `keynet_marketplace::registry`; this module
 //! turns requests into those calls and their outcomes into the statuses, headers and error
 //! bodies registry clients (`docker`, `crane`, `oras`…) expect.
 
@@ -11,8 +11,9 @@ use crate::http::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use keynet_domain::Error;
-use keynet_domain::registry::{Action, RegistryCode, RepositoryAccess};
+use keynet_domain::Error as DomainError;
+use keynet_marketplace::Error;
+use keynet_marketplace::registry::{Action, RegistryCode, RepositoryAccess};
 use serde_json::json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -40,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("{NAME}/manifests/{{reference}}"))
                 .app_data(web::PayloadConfig::new(
-                    keynet_domain::registry::MAX_MANIFEST_BYTES,
+                    keynet_marketplace::registry::MAX_MANIFEST_BYTES,
                 ))
                 .route(web::put().to(manifests::put))
                 .route(web::get().to(manifests::fetch))
@@ -64,7 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// `GET /v2/`: 200 with a registry token, else the challenge that starts Docker's login.
 async fn version_check(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    match state.domain.verify_registry_token(bearer(&req)) {
+    match state.marketplace.verify_registry_token(bearer(&req)) {
         Ok(()) => with_api_version(HttpResponse::Ok()).json(json!({})),
         Err(error) => registry_error(Some((&req, None)), &error),
     }
@@ -85,7 +86,7 @@ async fn access(
 ) -> Result<RepositoryAccess, HttpResponse> {
     let name = repository(req);
     state
-        .domain
+        .marketplace
         .registry_access(bearer(req), &name, action)
         .await
         .map_err(|error| registry_error(Some((req, Some((&name, action)))), &error))
@@ -135,7 +136,7 @@ fn registry_error(
 ) -> HttpResponse {
     let (status, code, message) = match error {
         Error::Registry { code, message } => (status(*code), code.as_str(), message.clone()),
-        Error::Database(cause) => {
+        Error::Domain(DomainError::Database(cause)) => {
             tracing::error!(error = %cause, "registry database error");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,7 +144,7 @@ fn registry_error(
                 "internal error".into(),
             )
         }
-        Error::Internal(cause) => {
+        Error::Domain(DomainError::Internal(cause)) => {
             tracing::error!(error = format!("{cause:#}"), "registry internal error");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -151,7 +152,7 @@ fn registry_error(
                 "internal error".into(),
             )
         }
-        other => (StatusCode::BAD_REQUEST, "UNKNOWN", other.to_string()),
+        Error::Domain(other) => (StatusCode::BAD_REQUEST, "UNKNOWN", other.to_string()),
     };
     let mut response = with_api_version(HttpResponse::build(status));
     if status == StatusCode::UNAUTHORIZED

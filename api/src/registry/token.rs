@@ -6,7 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use keynet_domain::Error;
+use keynet_domain::Error as DomainError;
+use keynet_marketplace::Error;
 use serde_json::json;
 
 /// The `service` of the challenge; clients send it back and it names this registry.
@@ -26,7 +27,7 @@ pub async fn issue(
         .map(|(_, value)| value.clone())
         .collect();
     let issued = state
-        .domain
+        .marketplace
         .issue_registry_token(
             &username,
             &password,
@@ -41,7 +42,7 @@ pub async fn issue(
             "expires_in": issued.expires_in,
             "issued_at": issued.issued_at.to_rfc3339(),
         })),
-        Err(Error::BadCredentials) => {
+        Err(Error::Domain(DomainError::BadCredentials)) => {
             refused("the email and API token (or upload key) do not match an active credential")
         }
         Err(error) => crate::error::rest_error(error),

@@ -7,10 +7,10 @@
 //! `trainerVersionUpdated`.
 
 use futures_util::future::BoxFuture;
-use keynet_api::platform::open_domain;
+use keynet_api::platform::open_marketplace;
 use keynet_api::settings::Settings;
-use keynet_domain::Domain;
 use keynet_domain::jobs::lifecycle::{AttemptReport, Ending};
+use keynet_marketplace::Marketplace;
 use keynet_testkit::app::JWT_SECRET;
 use keynet_testkit::registry::{Registry, image_config, tar_layer};
 use keynet_testkit::trainer::{TRAINER, install_program};
@@ -34,15 +34,15 @@ fn beside(app: &TestApp) -> Settings {
 /// Runs `write` in a process that dies as soon as it returns.
 async fn write_then_die<T: Send + 'static>(
     settings: Settings,
-    write: impl FnOnce(Arc<Domain>) -> BoxFuture<'static, T> + Send + 'static,
+    write: impl FnOnce(Arc<Marketplace>) -> BoxFuture<'static, T> + Send + 'static,
 ) -> T {
     tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let written =
-            runtime.block_on(async move { write(open_domain(&settings).await.unwrap()).await });
+        let written = runtime
+            .block_on(async move { write(open_marketplace(&settings).await.unwrap()).await });
         // The crash: whatever the process spawned is dropped without running again.
         drop(runtime);
         written
@@ -89,7 +89,8 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         )
         .await;
     let (token, org_id) = (owner.token.clone(), org.clone());
-    write_then_die(settings.clone(), move |domain| {
+    write_then_die(settings.clone(), move |marketplace| {
+        let domain = marketplace.domain().clone();
         Box::pin(async move {
             let viewer = domain.authenticate(&token, None).await.unwrap();
             let org = org_id.parse().unwrap();
@@ -129,7 +130,8 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
             fixtures::image_folder(&[("bolt", 4), ("nut", 4)]),
         )
         .await;
-    write_then_die(settings.clone(), move |domain| {
+    write_then_die(settings.clone(), move |marketplace| {
+        let domain = marketplace.domain().clone();
         Box::pin(async move { domain.run_import(upload.parse().unwrap()).await.unwrap() })
     })
     .await;
@@ -199,7 +201,8 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         .await;
 
     let job_id = job.clone();
-    let attempt = write_then_die(settings.clone(), move |domain| {
+    let attempt = write_then_die(settings.clone(), move |marketplace| {
+        let domain = marketplace.domain().clone();
         Box::pin(async move {
             domain
                 .begin_attempt(job_id.parse().unwrap())
@@ -217,7 +220,8 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
     ];
     for event in trainer_events {
         let (job, number) = (attempt.id, attempt.attempt);
-        write_then_die(settings.clone(), move |domain| {
+        write_then_die(settings.clone(), move |marketplace| {
+            let domain = marketplace.domain().clone();
             Box::pin(async move {
                 domain
                     .ingest_events(job, number, vec![event])
@@ -228,7 +232,8 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         .await;
     }
     let finishing = attempt.clone();
-    write_then_die(settings.clone(), move |domain| {
+    write_then_die(settings.clone(), move |marketplace| {
+        let domain = marketplace.domain().clone();
         Box::pin(async move {
             // 8.5 of the plan's 10 GPU-hours: past the 80 % threshold.
             let report = AttemptReport {
@@ -308,9 +313,9 @@ async fn announcements_survive_a_crash_right_after_their_commit() {
         )
         .await;
     let version = ticket.version_id.clone();
-    write_then_die(settings.clone(), move |domain| {
+    write_then_die(settings.clone(), move |marketplace| {
         Box::pin(async move {
-            domain
+            marketplace
                 .check_trainer_version(version.parse().unwrap())
                 .await
                 .unwrap()

@@ -2,6 +2,7 @@
 //! alias-heavy requests; and what every response carries (request id, metrics, health).
 
 use keynet_testkit::TestApp;
+use keynet_testkit::trainer::{TRAINER, install_program};
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -141,7 +142,8 @@ async fn observability(app: &TestApp) {
 }
 
 /// The members of an organization, with their users, cost the same number of statements
-/// whether there are 2 or 6 of them; so do audit entries with their actors.
+/// whether there are 2 or 6 of them; so do audit entries with their actors, and listed
+/// trainers with their rating, public slug, featured version and versions, for 1 or 5.
 async fn lists_do_not_query_per_row(app: &TestApp) {
     let owner = app.signup("owner@example.com").await;
     let small = app.create_org(&owner, "small").await;
@@ -169,4 +171,53 @@ async fn lists_do_not_query_per_row(app: &TestApp) {
         costs[0], costs[1],
         "statements per request must not grow with rows: {costs:?}"
     );
+
+    let image = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
+    let shopper = app.signup("shopper@example.com").await;
+    let mut listing_costs = Vec::new();
+    for names in [&["Solo"][..], &["Duo", "Trio", "Quartet", "Quintet"][..]] {
+        for name in names {
+            publish(app, &owner.token, &small, name, &image).await;
+        }
+        for viewer in [&owner, &shopper] {
+            let mark = app.statement_mark();
+            let listed = app.data(Some(&viewer.token), MARKETPLACE, json!({})).await;
+            let nodes = listed["marketplaceTrainers"]["edges"].as_array().unwrap();
+            assert!(
+                nodes
+                    .iter()
+                    .all(|n| n["node"]["versions"][0]["id"].is_string())
+            );
+            listing_costs.push((nodes.len(), app.statements_since(mark).len()));
+        }
+    }
+    let counts: Vec<_> = listing_costs.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts, [1, 1, 5, 5], "{listing_costs:?}");
+    assert_eq!(
+        (listing_costs[0].1, listing_costs[1].1),
+        (listing_costs[2].1, listing_costs[3].1),
+        "statements per listing must not grow with trainers: {listing_costs:?}"
+    );
+}
+
+const MARKETPLACE: &str = "{ marketplaceTrainers(sort: NEWEST, first: 20) { edges { node {
+    name rating { average count } marketplaceSlug publishedVersion { id } versions { id } } } } }";
+
+/// Registers `name` as a READY trainer of `org` and lists it on the marketplace.
+async fn publish(app: &TestApp, token: &str, org: &str, name: &str, image: &str) {
+    let version = app.register_trainer(token, org, name, image).await;
+    let trainer = app
+        .data(
+            Some(token),
+            "query($v: ID!) { trainerVersion(id: $v) { trainerId } }",
+            json!({"v": version}),
+        )
+        .await["trainerVersion"]["trainerId"]
+        .clone();
+    app.data(
+        Some(token),
+        "mutation($t: ID!, $v: ID!) { publishTrainer(trainerId: $t, versionId: $v) { published } }",
+        json!({"t": trainer, "v": version}),
+    )
+    .await;
 }

@@ -4,8 +4,8 @@
 
 use chrono::{Duration, Utc};
 use keynet_api::settings::Settings;
-use keynet_domain::entities::trainer_upload_keys;
 use keynet_domain::ids::TrainerVersionId;
+use keynet_marketplace::entities::trainer_upload_keys;
 use keynet_testkit::TestApp;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -66,9 +66,13 @@ async fn an_unused_expired_upload_key_expires_its_version(app: &TestApp) {
     age_key(app, &abandoned, false).await;
     age_key(app, &used, true).await;
 
-    let domain = &app.platform().domain;
-    assert_eq!(domain.expire_unused_upload_keys().await.unwrap(), 1);
-    assert_eq!(domain.expire_unused_upload_keys().await.unwrap(), 0, "once");
+    let marketplace = &app.platform().marketplace;
+    assert_eq!(marketplace.expire_unused_upload_keys().await.unwrap(), 1);
+    assert_eq!(
+        marketplace.expire_unused_upload_keys().await.unwrap(),
+        0,
+        "once"
+    );
     assert_eq!(status(app, token, &abandoned).await, "EXPIRED");
     assert_eq!(status(app, token, &waiting).await, "AWAITING_UPLOAD");
     assert_eq!(status(app, token, &used).await, "AWAITING_UPLOAD");

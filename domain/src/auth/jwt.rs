@@ -142,24 +142,24 @@ impl JwtKeys {
             .map(|claims| claims.sub)
     }
 
-    /// The audience of registry tokens (`/v2/token`): they open the registry and nothing
-    /// else, and no other token opens it.
-    pub(crate) fn registry_audience(&self) -> String {
-        format!("{}/registry", self.audience)
+    /// The audience of tokens made for one purpose (e.g. `registry`): such a token opens
+    /// what checks that audience and nothing else, and no other token opens it.
+    pub fn purpose_audience(&self, purpose: &str) -> String {
+        format!("{}/{purpose}", self.audience)
     }
 
-    pub(crate) fn issuer(&self) -> &str {
+    pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub(crate) fn sign_claims(&self, claims: &impl Serialize) -> Result<String> {
+    pub fn sign_claims(&self, claims: &impl Serialize) -> Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.signing_kid.clone());
         jsonwebtoken::encode(&header, claims, &self.signing).map_err(|e| Error::Internal(e.into()))
     }
 
     /// Verifies with the session validation but for `audience`.
-    pub(crate) fn verify_for_audience<T: DeserializeOwned>(
+    pub fn verify_for_audience<T: DeserializeOwned>(
         &self,
         token: &str,
         audience: &str,

@@ -101,7 +101,7 @@ pub struct Model {
     pub manifest_digest: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub checks: Checks,
-    /// The scan report ([`crate::marketplace::ScanReport`]), once scanned.
+    /// The scan report (the marketplace's `ScanReport`), once scanned.
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub scan: Option<Json>,
     pub created_by: Option<UserId>,

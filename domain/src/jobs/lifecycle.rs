@@ -78,7 +78,7 @@ impl Domain {
             cancelled.finished_at = Set(Some(at));
             cancelled.updated_at = Set(at);
             let cancelled = cancelled.update(&*tx).await?;
-            Self::compliance_job_ended(&tx, &cancelled).await?;
+            self.catalog.job_ended(&tx, &cancelled).await?;
             announce_job(&mut tx, &cancelled);
             self.commit(tx).await?;
             return Ok(None);
@@ -434,7 +434,7 @@ impl Domain {
         }
         self.meter_attempt(&mut tx, &finished, report.runtime_ms, platform_fault)
             .await?;
-        Self::compliance_job_ended(&tx, &finished).await?;
+        self.catalog.job_ended(&tx, &finished).await?;
         announce_job(&mut tx, &finished);
         self.commit(tx).await?;
         Ok(Some(finished))
@@ -503,7 +503,7 @@ impl Domain {
             Some("worker_lost".into()),
         )
         .await?;
-        Self::compliance_job_ended(&tx, &failed).await?;
+        self.catalog.job_ended(&tx, &failed).await?;
         announce_job(&mut tx, &failed);
         self.commit(tx).await
     }

@@ -3,6 +3,7 @@
 //! recorded (events, logs, metric series, checkpoints, artifacts, predictions).
 
 pub mod billing;
+pub mod catalog;
 pub mod compare;
 pub mod follow;
 pub mod input;
@@ -34,7 +35,7 @@ pub fn summary(job: &jobs::Model) -> JobSummary {
 }
 
 /// Tells the job's and the org's subscribers, once the transaction commits.
-pub(crate) fn announce_job(tx: &mut Tx, job: &jobs::Model) {
+pub fn announce_job(tx: &mut Tx, job: &jobs::Model) {
     let event = Event::JobUpdated(summary(job));
     tx.announce(job_topic(job.id), event.clone());
     tx.announce(org_jobs_topic(job.org_id), event);

@@ -233,7 +233,7 @@ impl Domain {
         }
         let updated = update.update(&*tx).await?;
         if updated.status.is_terminal() {
-            Self::compliance_job_ended(&tx, &updated).await?;
+            self.catalog.job_ended(&tx, &updated).await?;
         }
         Change::new(updated.org_id, "job.cancelled", "job", updated.id)
             .by(viewer)
@@ -256,7 +256,7 @@ impl Domain {
             Ok(own) if own.org_id == org => own,
             // Anyone else's (even of another org of the viewer's) only while it is listed;
             // an unlisted one stays not found.
-            Ok(_) | Err(Error::NotFound(_)) => self.listed_version(id).await?,
+            Ok(_) | Err(Error::NotFound(_)) => self.catalog.shared_version(&self.db, id).await?,
             Err(e) => return Err(e),
         };
         if version.status != VersionStatus::Ready {
@@ -445,7 +445,7 @@ fn request_fingerprint(job: &jobs::Model) -> String {
 }
 
 /// Queues the task that runs `job`, in the transaction that inserted it.
-pub(crate) async fn enqueue_run(tx: &Tx, job: &jobs::Model) -> Result<()> {
+pub async fn enqueue_run(tx: &Tx, job: &jobs::Model) -> Result<()> {
     crate::tasks::enqueue_with(
         &**tx,
         RUN_JOB,
@@ -468,7 +468,7 @@ fn priority_of(kind: JobKind) -> i32 {
 /// A worker that dies mid-job costs one attempt; after this many the job fails.
 const JOB_TASK_ATTEMPTS: i32 = 3;
 
-pub(crate) fn new_job(
+pub fn new_job(
     project: &crate::entities::projects::Model,
     version: &trainer_versions::Model,
 ) -> jobs::ActiveModel {
@@ -528,7 +528,7 @@ fn fresh(job: jobs::ActiveModel) -> jobs::ActiveModel {
 }
 
 /// An inference or export job on `source`'s trainer, as a short CPU job.
-pub(crate) fn follow_up(source: &jobs::Model) -> jobs::ActiveModel {
+pub fn follow_up(source: &jobs::Model) -> jobs::ActiveModel {
     jobs::ActiveModel {
         source_job_id: Set(Some(source.id)),
         retry_of_id: Set(None),

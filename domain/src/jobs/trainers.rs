@@ -1,9 +1,10 @@
-//! Trainers and their versions. Until the marketplace lands, an org admin registers an image
-//! that is already on the workers' Docker engine (or a program an operator placed in an
-//! allowed folder) as a new, immutable version; it stays the path for private images.
+//! Trainers and their versions. An org admin registers an image that is already on the
+//! workers' Docker engine (or a program an operator placed in an allowed folder) as a new,
+//! immutable version: the path for private images. Pushed versions come through the
+//! marketplace crate, which names and numbers them with the helpers at the end of this file.
 
 use crate::audit::Change;
-use crate::domain::Domain;
+use crate::domain::{Domain, Tx};
 use crate::entities::datasets::TaskTypes;
 use crate::entities::projects::TaskType;
 use crate::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
@@ -11,14 +12,16 @@ use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::ids::{OrgId, TrainerId, TrainerVersionId};
-use crate::marketplace::catalog::{next_version_number, trainer_named};
 use crate::page::{Page, PageRequest};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
 use crate::time::now;
 use crate::validate;
 use crate::viewer::Viewer;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    Set,
+};
 use serde_json::json;
 
 /// Formats `startExportJob` knows; a trainer declares the subset it can produce.
@@ -53,7 +56,7 @@ pub struct TrainerVersionView {
     pub version: trainer_versions::Model,
 }
 
-pub(crate) fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
+pub fn check_export_formats(formats: Vec<String>) -> Result<Vec<String>> {
     let mut clean: Vec<String> = Vec::new();
     for format in formats {
         let format = format.trim().to_ascii_lowercase();
@@ -211,10 +214,87 @@ impl Domain {
             }
             // Another organization's version is visible while it is listed on the
             // marketplace (what other organizations' jobs may run).
-            Err(Error::NotFound(_)) => self.listed_version(id).await,
+            Err(Error::NotFound(_)) => self.catalog.shared_version(&self.db, id).await,
             Err(other) => Err(other),
         }
     }
+}
+
+/// Inserts a trainer named `name` (its slug derived from it) in the caller's transaction.
+pub async fn insert_trainer(
+    tx: &Tx,
+    viewer: &Viewer,
+    org_id: OrgId,
+    name: String,
+    description: String,
+    task_types: TaskTypes,
+    frameworks: Names,
+) -> Result<trainers::Model> {
+    let at = now();
+    trainers::ActiveModel {
+        id: Set(TrainerId::new()),
+        org_id: Set(org_id),
+        slug: Set(validate::slugify(&name)),
+        name: Set(name),
+        description: Set(description),
+        task_types: Set(task_types),
+        frameworks: Set(frameworks),
+        created_by: Set(Some(viewer.user_id)),
+        created_at: Set(at),
+        updated_at: Set(at),
+        published_version_id: Set(None),
+        published_at: Set(None),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(|e| {
+        conflict_on_unique(
+            e,
+            "the organization has a trainer with this name (or slug) already",
+        )
+    })
+}
+
+/// The organization's trainer called `name` (by its slug), created with `task_types` and
+/// `frameworks` on first use: how registrations and upload requests name their trainer.
+pub async fn trainer_named(
+    tx: &Tx,
+    viewer: &Viewer,
+    org_id: OrgId,
+    name: String,
+    task_types: TaskTypes,
+    frameworks: Names,
+) -> Result<trainers::Model> {
+    let existing = trainers::Entity::find()
+        .filter(trainers::Column::OrgId.eq(org_id))
+        .filter(trainers::Column::Slug.eq(validate::slugify(&name)))
+        .one(&**tx)
+        .await?;
+    match existing {
+        Some(trainer) => Ok(trainer),
+        None => {
+            insert_trainer(
+                tx,
+                viewer,
+                org_id,
+                name,
+                String::new(),
+                task_types,
+                frameworks,
+            )
+            .await
+        }
+    }
+}
+
+/// The number the trainer's next version gets.
+pub async fn next_version_number(db: &impl ConnectionTrait, trainer: TrainerId) -> Result<i32> {
+    let latest = trainer_versions::Entity::find()
+        .filter(trainer_versions::Column::TrainerId.eq(trainer))
+        .order_by_desc(trainer_versions::Column::Version)
+        .one(db)
+        .await?;
+    Ok(latest.map_or(1, |v| v.version + 1))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use keynet_domain::entities::tasks;
 use keynet_domain::ids::JobId;
 use keynet_domain::jobs::RUN_JOB;
 use keynet_domain::jobs::lifecycle::{Attempt, AttemptReport, Ending};
+use keynet_marketplace::Marketplace;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct JobRunnerConfig {
 
 pub struct JobHandler {
     domain: Arc<Domain>,
+    /// Where pushed versions' images come from.
+    marketplace: Arc<Marketplace>,
     executors: Vec<Arc<dyn Executor>>,
     config: JobRunnerConfig,
 }
@@ -52,12 +55,13 @@ struct Payload {
 
 impl JobHandler {
     pub fn new(
-        domain: Arc<Domain>,
+        marketplace: Arc<Marketplace>,
         executors: Vec<Arc<dyn Executor>>,
         config: JobRunnerConfig,
     ) -> Self {
         Self {
-            domain,
+            domain: marketplace.domain().clone(),
+            marketplace,
             executors,
             config,
         }
@@ -141,10 +145,10 @@ impl JobHandler {
             _ => None,
         };
         if let Some(reference) = &pushed {
-            let domain = self.domain.clone();
+            let marketplace = self.marketplace.clone();
             let version = attempt.version.clone();
             let archive: executor::ImageArchive = Box::new(move || {
-                Box::pin(async move { Ok(domain.image_archive(&version).await?) })
+                Box::pin(async move { Ok(marketplace.image_archive(&version).await?) })
             });
             executor.ensure_image(reference, archive).await?;
         }
