@@ -3,8 +3,8 @@
 //! platforms, validation never panics, always reports every check once, and passes exactly
 //! when each rule holds.
 
-use keynet_domain::hyperparameters::HyperParameterSchema;
 use keynet_domain::marketplace::validation::{LABEL_FRAMEWORKS, LABEL_TASK_TYPES, validate};
+use keynet_hyperparameters::HyperParameterSchema;
 use oci_spec::image::ImageManifest;
 use proptest::prelude::*;
 use serde_json::json;

@@ -9,7 +9,6 @@ use crate::entities::projects::TaskType;
 use crate::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
 use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
-use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::ids::{OrgId, TrainerId, TrainerVersionId};
 use crate::marketplace::catalog::{next_version_number, trainer_named};
 use crate::page::{Page, PageRequest};
@@ -18,6 +17,7 @@ use crate::scoped::find_scoped;
 use crate::time::now;
 use crate::validate;
 use crate::viewer::Viewer;
+use keynet_hyperparameters::{HyperParameter, HyperParameterSchema};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 

@@ -13,10 +13,10 @@ use crate::entities::jobs::{self, CheckpointKind, JobConfig, JobKind, JobStatus,
 use crate::entities::trainer_versions::{self, Check, CheckStatus, VersionStatus};
 use crate::entities::{job_artifacts, job_events, projects, trainer_upload_keys};
 use crate::error::Result;
-use crate::hyperparameters::ParamType;
 use crate::jobs::announce_job;
 use crate::jobs::start::{enqueue_run, follow_up, new_job};
 use crate::tasks;
+use keynet_hyperparameters::ParamType;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Map, Value, json};
 

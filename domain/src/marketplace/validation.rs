@@ -4,8 +4,8 @@
 
 use crate::entities::projects::TaskType;
 use crate::entities::trainer_versions::{Check, CheckStatus};
-use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::jobs::trainers::check_export_formats;
+use keynet_hyperparameters::{HyperParameter, HyperParameterSchema};
 use oci_spec::image::{ImageConfiguration, ImageManifest};
 use std::collections::HashMap;
 
