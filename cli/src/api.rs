@@ -2,11 +2,11 @@
 //! to the type it decodes into, so a field added to one is seen in the other.
 
 use crate::client::Client;
-use crate::entrypoint::HyperParameter;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use keynet_hyperparameters::{HyperParameter, ParamType};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 /// Items asked for per page of a paginated list.
 const PAGE_SIZE: usize = 50;
@@ -214,6 +214,50 @@ pub async fn project(client: &Client, id: &str) -> Result<Project> {
     Ok(data.project)
 }
 
+/// A declaration as the server's GraphQL `HyperParameterInput`. The declaration's own JSON
+/// is the stored form (the type in lower case, a false switch left out); GraphQL spells
+/// its enum values in upper case.
+#[derive(Debug, Serialize)]
+pub struct HyperParameterInput<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    param_type: &'static str,
+    default: &'a Option<Value>,
+    required: bool,
+    help: &'a Option<String>,
+    choices: &'a [Value],
+    switch: bool,
+}
+
+impl<'a> From<&'a HyperParameter> for HyperParameterInput<'a> {
+    fn from(parameter: &'a HyperParameter) -> Self {
+        // Every field named, so a field added to the declaration cannot be left unsent.
+        let HyperParameter {
+            name,
+            param_type,
+            default,
+            required,
+            help,
+            choices,
+            switch,
+        } = parameter;
+        Self {
+            name,
+            param_type: match param_type {
+                ParamType::Str => "STR",
+                ParamType::Int => "INT",
+                ParamType::Float => "FLOAT",
+                ParamType::Bool => "BOOL",
+            },
+            default,
+            required: *required,
+            help,
+            choices,
+            switch: *switch,
+        }
+    }
+}
+
 /// An upload key for the next version of `model_name`, declaring its hyperparameters.
 pub async fn request_upload(
     client: &Client,
@@ -226,6 +270,10 @@ pub async fn request_upload(
     struct Data {
         request_trainer_upload: Upload,
     }
+    let hyperparameters: Vec<HyperParameterInput> = hyperparameters
+        .iter()
+        .map(HyperParameterInput::from)
+        .collect();
     let query = format!(
         "mutation($input: RequestTrainerUploadInput!) {{ requestTrainerUpload(input: $input) {{ id uploadKey repository expiresAt version {{ {VERSION_FIELDS} }} }} }}"
     );

@@ -65,6 +65,14 @@ impl Error {
     }
 }
 
+/// A hyperparameter declaration or value the shared crate refuses is bad input, with its
+/// field (`hyperparameters.<name>`) and message as they are, so `?` works on its checks.
+impl From<keynet_hyperparameters::Error> for Error {
+    fn from(error: keynet_hyperparameters::Error) -> Self {
+        Self::invalid(error.field, error.message)
+    }
+}
+
 /// Turns a unique-key violation into a `Conflict` with a message for the user; the check is
 /// the database's, so two concurrent requests cannot both pass it.
 pub fn conflict_on_unique(err: DbErr, message: &str) -> Error {

@@ -11,7 +11,6 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod experiments;
-pub mod hyperparameters;
 pub mod identity;
 pub mod ids;
 pub mod invitations;

@@ -16,10 +16,10 @@ use keynet_domain::entities::jobs::{
 };
 use keynet_domain::entities::trainer_versions::{self, Check, CheckStatus, VersionStatus};
 use keynet_domain::entities::{job_artifacts, job_events, projects};
-use keynet_domain::hyperparameters::ParamType;
 use keynet_domain::jobs::announce_job;
 use keynet_domain::jobs::start::{enqueue_run, follow_up, new_job};
 use keynet_domain::tasks;
+use keynet_hyperparameters::ParamType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };

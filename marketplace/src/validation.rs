@@ -4,8 +4,8 @@
 
 use keynet_domain::entities::projects::TaskType;
 use keynet_domain::entities::trainer_versions::{Check, CheckStatus};
-use keynet_domain::hyperparameters::{HyperParameter, HyperParameterSchema};
 use keynet_domain::jobs::trainers::check_export_formats;
+use keynet_hyperparameters::{HyperParameter, HyperParameterSchema};
 use oci_spec::image::{ImageConfiguration, ImageManifest};
 use std::collections::HashMap;
 

@@ -3,7 +3,7 @@
 //! platforms, validation never panics, always reports every check once, and passes exactly
 //! when each rule holds.
 
-use keynet_domain::hyperparameters::HyperParameterSchema;
+use keynet_hyperparameters::HyperParameterSchema;
 use keynet_marketplace::validation::{LABEL_FRAMEWORKS, LABEL_TASK_TYPES, validate};
 use oci_spec::image::ImageManifest;
 use proptest::prelude::*;

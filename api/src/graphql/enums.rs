@@ -4,7 +4,6 @@ use async_graphql::Enum;
 use keynet_domain::entities::{
     dataset_uploads, datasets, job_logs, jobs, projects, trainer_versions,
 };
-use keynet_domain::hyperparameters;
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
 use keynet_domain::roles;
 use keynet_marketplace as marketplace;
@@ -52,9 +51,9 @@ mirror_enum!(LogSource => job_logs::LogSource { Trainer, Stdout, Stderr, Platfor
 mirror_enum!(TrainerRuntime => trainer_versions::Runtime { Image, Local });
 mirror_enum!(TrainerVersionStatus => trainer_versions::VersionStatus { AwaitingUpload, Validating, Scanning, TestRun, Ready, Rejected, Expired });
 mirror_enum!(CheckStatus => trainer_versions::CheckStatus { Passed, Warning, Failed });
-mirror_enum!(ParamType => hyperparameters::ParamType { Str, Int, Float, Bool });
+mirror_enum!(ParamType => keynet_hyperparameters::ParamType { Str, Int, Float, Bool });
 mirror_enum!(MarketplaceSort => marketplace::MarketplaceSort { Popular, Rating, Newest });
-mirror_enum!(HyperParameterChangeKind => hyperparameters::ChangeKind { Added, Removed, TypeChanged, DefaultChanged, RequiredChanged });
+mirror_enum!(HyperParameterChangeKind => keynet_hyperparameters::ChangeKind { Added, Removed, TypeChanged, DefaultChanged, RequiredChanged });
 
 /// The formats `startExportJob` knows; each trainer declares the ones it produces.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

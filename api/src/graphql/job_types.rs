@@ -18,10 +18,8 @@ use keynet_domain::entities::{
     inference_results, job_events, job_logs, jobs, trainer_versions, trainers,
 };
 use keynet_domain::events::JobSummary;
-use keynet_domain::hyperparameters::{
-    self, HyperParameter as DomainHyperParameter, ParameterChange,
-};
 use keynet_domain::jobs::queries::{LogFilter, MetricSeries as DomainSeries};
+use keynet_hyperparameters::{HyperParameter as DomainHyperParameter, ParameterChange};
 use keynet_marketplace::{ReportFormat, ScanReport, marketplace_slug, visible_versions};
 use serde_json::Value;
 
@@ -173,7 +171,7 @@ impl TrainerVersion {
             .find(|v| v.version < self.0.version && v.status != VersionStatus::AwaitingUpload);
         let changes = previous
             .map(|previous| {
-                hyperparameters::changes(&previous.hyperparameters, &self.0.hyperparameters)
+                keynet_hyperparameters::changes(&previous.hyperparameters, &self.0.hyperparameters)
             })
             .unwrap_or_default();
         Ok(changes.into_iter().map(HyperParameterChange).collect())

@@ -12,7 +12,6 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject, Subscr
 use futures_util::{Stream, StreamExt};
 use keynet_domain::Error;
 use keynet_domain::events::{Event, job_logs_topic, org_jobs_topic};
-use keynet_domain::hyperparameters::HyperParameter;
 use keynet_domain::ids::{
     ExperimentId, JobId, OrgId, ProjectId, SnapshotId, TrainerId, TrainerVersionId,
 };
@@ -21,6 +20,7 @@ use keynet_domain::jobs::queries::JobFilter;
 use keynet_domain::jobs::start::{InferenceInput, NewExportJob, NewInferenceJob, NewTrainingJob};
 use keynet_domain::jobs::trainers::NewTrainerImage;
 use keynet_domain::roles::Permission;
+use keynet_hyperparameters::HyperParameter;
 use keynet_workers::TrainerImages;
 use serde_json::Value;
 use std::sync::Arc;

@@ -20,12 +20,17 @@
 //! - A default, `required=`, `help=` and `choices=` are read when statically known (see
 //!   [`super::values`]); an unknown default or one that is not a single value (a list) is
 //!   left out, and the trainer's own default applies when the job does not set one.
-//! - A parameter the server would refuse (see [`super::schema`]) is skipped with the
-//!   server's reason; so is a name declared twice (the first is kept).
+//! - A parameter the server would refuse is skipped with the server's reason: the checks
+//!   are the server's own ([`HyperParameter::check`]), worded here for the argument; so is
+//!   a name declared twice (the first is kept). A help over the server's limit is cut
+//!   instead (see [`fit_help`]).
 
-use super::schema::{self, MAX_PARAMETERS};
 use super::values::{Const, Constants, eval};
-use super::{Extraction, HyperParameter, ParamType, Skipped, line_column};
+use super::{Extraction, Skipped, line_column};
+use keynet_hyperparameters::{
+    HyperParameter, MAX_CHOICES, MAX_HELP, MAX_NAME, MAX_PARAMETERS, MAX_STRING_VALUE, ParamType,
+    Refusal, ValueError, check_name,
+};
 use ruff_python_ast::visitor::{Visitor, walk_expr};
 use ruff_python_ast::{Expr, ExprCall, ModModule};
 use ruff_text_size::Ranged;
@@ -42,7 +47,10 @@ pub(super) fn extract(source: &str, module: &ModModule) -> Extraction {
         let line = line_column(source, call.start()).0;
         let (argument, parameter) = declaration(call, source, &constants);
         let checked = parameter
-            .and_then(|parameter| schema::check(&parameter).map(|()| parameter))
+            .and_then(|parameter| match parameter.check() {
+                Ok(()) => Ok(parameter),
+                Err(refusal) => Err(refused(&parameter.name, &refusal)),
+            })
             .and_then(|parameter| match declared_on.get(&parameter.name) {
                 Some(first) => Err(format!("{argument} is already declared on line {first}")),
                 None if extraction.parameters.len() >= MAX_PARAMETERS => Err(format!(
@@ -138,7 +146,7 @@ fn parameter(
     source: &str,
     constants: &Constants,
 ) -> Result<HyperParameter, String> {
-    schema::check_name(name)?;
+    check_name(name).map_err(|refusal| refused(name, &refusal))?;
     let arguments = &call.arguments;
     if let Some(unpacked) = arguments.keywords.iter().find(|k| k.arg.is_none()) {
         return Err(format!(
@@ -150,7 +158,7 @@ fn parameter(
     let known = |name: &str| keyword(name).and_then(|value| eval(value, constants));
     let required = known("required") == Some(Const::Bool(true));
     let help = match known("help") {
-        Some(Const::Str(help)) => Some(schema::fit_help(help)),
+        Some(Const::Str(help)) => Some(fit_help(help)),
         _ => None,
     };
     let default = keyword("default").map(|value| eval(value, constants));
@@ -335,6 +343,51 @@ fn choice_value(param_type: ParamType, value: &Const, render: bool) -> Option<Va
     }
 }
 
+/// The help as the server accepts it: a help longer than the server's limit is cut (with
+/// an ellipsis) rather than losing the parameter over its documentation.
+fn fit_help(help: String) -> String {
+    if help.chars().count() <= MAX_HELP {
+        return help;
+    }
+    let mut cut: String = help.chars().take(MAX_HELP - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The server's refusal of the declaration `name`, worded for the argument it skips: the
+/// server's own message names the parameter among the others of a schema, a skip is
+/// already listed under its argument.
+fn refused(name: &str, refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::InvalidName => format!(
+            "{name:?} is not a name the platform accepts (letters, digits, _ and -, \
+             starting with a letter or _, at most {MAX_NAME} characters)"
+        ),
+        // Not met after extraction (a long help is cut, a switch is a BOOL), but worded
+        // all the same should that change.
+        Refusal::HelpTooLong => format!("its help is longer than {MAX_HELP} characters"),
+        Refusal::SwitchNotBool => "it is a switch, so its type must be BOOL".into(),
+        Refusal::TooManyChoices => format!("it has more than {MAX_CHOICES} choices"),
+        Refusal::Choice { choice, error } => format!("a choice {}", not_of_type(choice, error)),
+        Refusal::Default { default, error } => {
+            format!("its default {}", not_of_type(default, error))
+        }
+        Refusal::DefaultNotAChoice { default } => {
+            format!("its default {default} is not one of its choices")
+        }
+    }
+}
+
+/// Why `value` is not a value of its parameter's type, after the words naming it.
+fn not_of_type(value: &Value, error: &ValueError) -> String {
+    match error {
+        ValueError::TooLong => format!("{value} is longer than {MAX_STRING_VALUE} characters"),
+        // Only a FLOAT requires a finite number.
+        ValueError::NotFinite => format!("{value} is not of type {:?}", ParamType::Float),
+        ValueError::WrongType { expected, .. } => format!("{value} is not of type {expected:?}"),
+    }
+}
+
 /// The type as a reason names it: "an integer", "a string" and so on.
 fn a(param_type: ParamType) -> &'static str {
     match param_type {
@@ -357,6 +410,7 @@ fn text(source: &str, node: &impl Ranged) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::HyperParameterInput;
     use serde_json::json;
 
     fn extraction(source: &str) -> Extraction {
@@ -371,7 +425,9 @@ mod tests {
         let extraction = extraction(source);
         assert_eq!(extraction.skipped, [], "{source}");
         match extraction.parameters.as_slice() {
-            [parameter] => serde_json::to_value(parameter).expect("serializes"),
+            [parameter] => {
+                serde_json::to_value(HyperParameterInput::from(parameter)).expect("serializes")
+            }
             other => panic!("expected one parameter from {source}, got {other:?}"),
         }
     }
@@ -751,5 +807,45 @@ mod tests {
             .map(|p| p.name.as_str())
             .collect();
         assert_eq!(names, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn a_long_help_is_cut_to_the_limit() {
+        assert_eq!(fit_help("short".into()), "short");
+        let exact = "h".repeat(MAX_HELP);
+        assert_eq!(fit_help(exact.clone()), exact);
+        let cut = fit_help("é".repeat(MAX_HELP + 1));
+        assert_eq!(cut.chars().count(), MAX_HELP);
+        assert!(cut.ends_with("é…"));
+        let help = format!("p.add_argument('--n', help='{}')", "h".repeat(MAX_HELP + 1));
+        assert_eq!(
+            only(&help)["help"].as_str().map(|h| h.chars().count()),
+            Some(MAX_HELP)
+        );
+    }
+
+    #[test]
+    fn refusals_worded_for_the_argument() {
+        let long = "x".repeat(MAX_STRING_VALUE + 1);
+        assert_eq!(
+            skipped(&format!("p.add_argument('--n', default='{long}')")),
+            format!("its default \"{long}\" is longer than {MAX_STRING_VALUE} characters")
+        );
+        let choices: Vec<String> = (0..=MAX_CHOICES).map(|i| i.to_string()).collect();
+        assert_eq!(
+            skipped(&format!(
+                "p.add_argument('--n', type=int, choices=[{}])",
+                choices.join(", ")
+            )),
+            format!("it has more than {MAX_CHOICES} choices")
+        );
+        let wrong_type = Refusal::Choice {
+            choice: json!(1),
+            error: ValueError::WrongType {
+                expected: ParamType::Str,
+                found: "an integer".into(),
+            },
+        };
+        assert_eq!(refused("n", &wrong_type), "a choice 1 is not of type Str");
     }
 }

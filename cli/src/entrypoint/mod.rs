@@ -7,13 +7,12 @@
 //! left out (a default) or skipped with a reason (a parameter), never guessed.
 
 mod argparse;
-mod schema;
 mod values;
 
 use crate::error::{Error, Result};
+use keynet_hyperparameters::HyperParameter;
 use ruff_python_ast::ModModule;
 use ruff_text_size::{Ranged, TextSize};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// A parsed entrypoint.
@@ -41,30 +40,6 @@ pub struct Skipped {
     /// 1-based line of the call.
     pub line: usize,
     pub reason: String,
-}
-
-/// One hyperparameter, serialized as the server's GraphQL `HyperParameterInput`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct HyperParameter {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub param_type: ParamType,
-    pub default: Option<serde_json::Value>,
-    pub required: bool,
-    pub help: Option<String>,
-    pub choices: Vec<serde_json::Value>,
-    /// argparse `store_true`: the platform passes a bare `--name` when true and leaves it
-    /// out when false.
-    pub switch: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum ParamType {
-    Str,
-    Int,
-    Float,
-    Bool,
 }
 
 impl Entrypoint {

@@ -1,7 +1,7 @@
 use crate::entities::datasets::TaskTypes;
 use crate::entities::trainers::Names;
-use crate::hyperparameters::HyperParameterSchema;
 use crate::ids::{OrgId, TrainerId, TrainerVersionId, UserId};
+use keynet_hyperparameters::HyperParameterSchema;
 use sea_orm::FromJsonQueryResult;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,6 @@ use crate::entities::projects::TaskType;
 use crate::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
 use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
-use crate::hyperparameters::{HyperParameter, HyperParameterSchema};
 use crate::ids::{OrgId, TrainerId, TrainerVersionId};
 use crate::page::{Page, PageRequest};
 use crate::roles::Permission;
@@ -18,6 +17,7 @@ use crate::scoped::find_scoped;
 use crate::time::now;
 use crate::validate;
 use crate::viewer::Viewer;
+use keynet_hyperparameters::{HyperParameter, HyperParameterSchema};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
     Set,
