@@ -28,6 +28,12 @@ impl From<sea_orm::DbErr> for Error {
     }
 }
 
+impl From<keynet_hyperparameters::Error> for Error {
+    fn from(e: keynet_hyperparameters::Error) -> Self {
+        Self::Domain(e.into())
+    }
+}
+
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Self {
         Self::Domain(DomainError::Internal(e))
