@@ -8,7 +8,12 @@ use std::path::PathBuf;
     name = "keynet-train",
     version,
     about = "Build, push and follow trainer images on Keynet",
-    after_help = "Exit codes: 0 ok, 2 usage, 3 configuration, 4 authentication, 5 validation, 6 network, 7 server, 8 build, 9 push"
+    // What the pushed image must do is the contract's to say, not this tool's: say where it is.
+    after_help = concat!(
+        "Exit codes: 0 ok, 2 usage, 3 configuration, 4 authentication, 5 validation, 6 network, 7 server, 8 build, 9 push\n\n",
+        "What Keynet gives a trainer and expects of it (environment, folders, events, exit rules, hyperparameter flags): ",
+        "the trainer contract, docs/trainer-contract.md in the Keynet repository"
+    )
 )]
 pub struct Cli {
     /// Show the detail of each step and the causes of an error.
@@ -114,4 +119,22 @@ pub struct StatusArgs {
 pub struct VersionsArgs {
     /// The trainer's name, slug or id.
     pub trainer: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_help_points_to_the_trainer_contract_in_the_repository() {
+        let contract = "docs/trainer-contract.md";
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains(contract), "{help}");
+        let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        assert!(
+            repository.join(contract).is_file(),
+            "{contract} is not in the repository"
+        );
+    }
 }

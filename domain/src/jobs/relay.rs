@@ -14,7 +14,9 @@ use crate::events::{Event, job_events_topic, job_logs_topic};
 use crate::ids::{JobEventId, JobId, JobLogId, JobMetricId};
 use crate::time::{Timestamp, now};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, EnumIter, Iterable, QueryFilter, QuerySelect, Set,
+};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -33,9 +35,43 @@ pub struct IngestReport {
     pub rejected: Vec<String>,
 }
 
+/// The events of the trainer contract. `docs/trainer-contract.md` lists the same ones for
+/// trainer authors; its test (`contract_doc`) compares the two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
+pub enum EventKind {
+    Started,
+    Progress,
+    Log,
+    Checkpoint,
+    Completed,
+    Failed,
+    InferenceCompleted,
+    ExportCompleted,
+}
+
+impl EventKind {
+    /// The name a trainer gives the event, and the stored event's `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Progress => "progress",
+            Self::Log => "log",
+            Self::Checkpoint => "checkpoint",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::InferenceCompleted => "inference_completed",
+            Self::ExportCompleted => "export_completed",
+        }
+    }
+
+    fn named(name: &str) -> Option<Self> {
+        Self::iter().find(|kind| kind.name() == name)
+    }
+}
+
 /// An event that passed the contract's checks.
 struct Checked {
-    kind: String,
+    kind: EventKind,
     trainer_seq: i64,
     ts: Timestamp,
     body: Map<String, Value>,
@@ -54,12 +90,12 @@ fn check(raw: &Value) -> std::result::Result<Checked, String> {
         Value::String(unreadable) => return Err(format!("unreadable line: {unreadable}")),
         _ => return Err("an event must be a JSON object".into()),
     };
-    let kind = body
+    let name = body
         .get("event")
         .or_else(|| body.get("type"))
         .and_then(Value::as_str)
-        .ok_or("missing \"event\" (the event's name)")?
-        .to_string();
+        .ok_or("missing \"event\" (the event's name)")?;
+    let kind = EventKind::named(name).ok_or_else(|| format!("unknown event {name:?}"))?;
     let trainer_seq = body
         .get("seq")
         .and_then(Value::as_i64)
@@ -81,16 +117,16 @@ fn check(raw: &Value) -> std::result::Result<Checked, String> {
         if ok {
             Ok(())
         } else {
-            Err(format!("{kind}: {what}"))
+            Err(format!("{name}: {what}"))
         }
     };
-    match kind.as_str() {
-        "started" => need(
+    match kind {
+        EventKind::Started => need(
             body.get("total_epochs")
                 .is_none_or(|v| v.is_null() || int("total_epochs").is_some()),
             "total_epochs must be a whole number",
         )?,
-        "progress" => {
+        EventKind::Progress => {
             need(int("epoch").is_some(), "epoch must be a whole number")?;
             need(
                 body.get("total_epochs")
@@ -99,14 +135,14 @@ fn check(raw: &Value) -> std::result::Result<Checked, String> {
             )?;
             check_metrics(body.get("metrics")).map_err(|e| format!("progress: {e}"))?;
         }
-        "log" => {
+        EventKind::Log => {
             need(
                 text("level").and_then(level_of).is_some(),
                 "level must be DEBUG, INFO, WARNING or ERROR",
             )?;
             need(text("message").is_some(), "message must be a string")?;
         }
-        "checkpoint" => {
+        EventKind::Checkpoint => {
             need(
                 text("path").is_some_and(is_relative_path),
                 "path must be a relative path under the output folder",
@@ -120,27 +156,26 @@ fn check(raw: &Value) -> std::result::Result<Checked, String> {
                 check_metrics(Some(metrics)).map_err(|e| format!("checkpoint: {e}"))?;
             }
         }
-        "completed" => {
+        EventKind::Completed => {
             if let Some(metrics) = body.get("final_metrics").filter(|m| !m.is_null()) {
                 check_metrics(Some(metrics)).map_err(|e| format!("completed: {e}"))?;
             }
         }
-        "failed" => {
+        EventKind::Failed => {
             need(text("error_type").is_some(), "error_type must be a string")?;
             need(text("message").is_some(), "message must be a string")?;
         }
-        "inference_completed" => need(
+        EventKind::InferenceCompleted => need(
             text("results_path").is_some_and(is_relative_path),
             "results_path must be a relative path under the output folder",
         )?,
-        "export_completed" => {
+        EventKind::ExportCompleted => {
             need(text("format").is_some(), "format must be a string")?;
             need(
                 text("path").is_some_and(is_relative_path),
                 "path must be a relative path under the output folder",
             )?;
         }
-        other => return Err(format!("unknown event {other:?}")),
     }
     let mut body = body.clone();
     if let Some(Value::String(message)) = body.get_mut("message")
@@ -319,9 +354,9 @@ impl Domain {
     async fn store_event(&self, tx: &mut Tx, job: &mut jobs::Model, event: Checked) -> Result<()> {
         let body = &event.body;
         let int = |name: &str| body.get(name).and_then(Value::as_i64).map(|n| n as i32);
-        match event.kind.as_str() {
-            "started" => job.total_epochs = int("total_epochs").or(job.total_epochs),
-            "progress" => {
+        match event.kind {
+            EventKind::Started => job.total_epochs = int("total_epochs").or(job.total_epochs),
+            EventKind::Progress => {
                 let epoch = int("epoch").unwrap_or_default();
                 job.current_epoch = Some(epoch);
                 job.total_epochs = int("total_epochs").or(job.total_epochs);
@@ -345,7 +380,7 @@ impl Domain {
                 }
                 job.latest_metrics = Some(metrics);
             }
-            "log" => {
+            EventKind::Log => {
                 let level = body
                     .get("level")
                     .and_then(Value::as_str)
@@ -371,7 +406,7 @@ impl Domain {
                 .await?;
                 tx.announce(job_logs_topic(job.id), Event::JobLog(line));
             }
-            "completed" => {
+            EventKind::Completed => {
                 job.best_epoch = int("best_epoch").or(job.best_epoch);
                 job.best_metric = body
                     .get("best_metric")
@@ -380,7 +415,7 @@ impl Domain {
                 job.best_metric_value = body.get("best_metric_value").and_then(Value::as_f64);
                 job.final_metrics = body.get("final_metrics").filter(|m| !m.is_null()).cloned();
             }
-            "failed" => {
+            EventKind::Failed => {
                 job.error_type = body
                     .get("error_type")
                     .and_then(Value::as_str)
@@ -390,7 +425,8 @@ impl Domain {
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            _ => {}
+            // The worker acts on these (it stores the files they name) once they are stored.
+            EventKind::Checkpoint | EventKind::InferenceCompleted | EventKind::ExportCompleted => {}
         }
         let body = Value::Object(event.body);
         let stored = job_events::ActiveModel {
@@ -400,7 +436,7 @@ impl Domain {
             seq: Set(job.last_seq),
             attempt: Set(job.attempt),
             trainer_seq: Set(event.trainer_seq),
-            kind: Set(event.kind),
+            kind: Set(event.kind.name().to_owned()),
             body: Set(body),
             ts: Set(event.ts),
         }
@@ -436,6 +472,9 @@ impl Domain {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod contract_doc;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 
 Module-level functions act on a default ``Trainer`` made on first use from ``os.environ``;
 make a ``Trainer`` (alias ``KeynetClient``) yourself for explicit control.
-See README.md and TRAINER_CONTRACT.md.
+See README.md, and the trainer contract: docs/trainer-contract.md in the Keynet repository.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Job configuration from the environment (see TRAINER_CONTRACT.md, "Configuration").
+"""Job configuration from the environment (see docs/trainer-contract.md, "Environment").
 
 Basic config precedence, highest first:
 

@@ -1,5 +1,5 @@
 """The DICE dataset under ``$KEYNET_INPUT_DIR/dataset`` and conversions to the layouts
-frameworks read (see TRAINER_CONTRACT.md, "Dataset layout").
+frameworks read (see docs/trainer-contract.md, "Dataset layout (DICE)").
 
 DICE::
 

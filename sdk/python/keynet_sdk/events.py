@@ -1,4 +1,5 @@
-"""Event bodies as TRAINER_CONTRACT.md defines them, and the stamps every event carries.
+"""Event bodies as docs/trainer-contract.md ("Events") defines them, and the stamps every
+event carries.
 
 Each event is one JSON object::
 

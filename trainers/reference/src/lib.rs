@@ -1,5 +1,5 @@
 //! The Keynet reference trainer: a small, real trainer that implements the trainer
-//! contract (`shared/design/TRAINER_CONTRACT.md`): configuration from the environment,
+//! contract (`docs/trainer-contract.md`): configuration from the environment,
 //! DICE datasets, JSON-lines lifecycle events, checkpoints, inference and ONNX export.
 //! The model is softmax regression on downscaled RGB pixels: pure Rust, no network, fast
 //! enough for tests and compliance runs, deterministic for a seed.
