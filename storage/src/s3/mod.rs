@@ -16,6 +16,7 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream as S3Body, Length};
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use keynet_domain::storage::{BlobReader, BlobStore, ByteStream, StorageError, StorageResult};
@@ -49,8 +50,14 @@ impl S3Store {
             None,
             "keynet",
         );
+        // rustls on ring, like every other client of the platform (see the workspace's
+        // aws-sdk-s3 entry for why not the SDK's default client).
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(https)
             .region(Region::new(settings.region.clone()))
             .force_path_style(settings.path_style)
             .credentials_provider(credentials)

@@ -3,10 +3,8 @@
 //! so one file serves whichever task type the trainer declares.
 
 use anyhow::Context as _;
-use image::{ImageFormat, Rgb, RgbImage};
 use keynet_domain::entities::projects::TaskType;
 use serde_json::json;
-use std::io::Cursor;
 use std::path::Path;
 
 const SIDE: u32 = 16;
@@ -29,16 +27,17 @@ pub async fn write(dir: &Path, task_type: TaskType) -> anyhow::Result<()> {
             let file_name = format!("{id}.png");
             // Dark and light images: a classifier can learn them in an epoch or two.
             let base = if class_id == 0 { 30 } else { 220 };
-            let picture = RgbImage::from_fn(SIDE, SIDE, |x, y| {
-                Rgb([
-                    base,
-                    (base as u32 + x * 3 + n) as u8,
-                    (base as u32 + y * 3) as u8,
-                ])
-            });
-            let mut png = Cursor::new(Vec::new());
-            picture.write_to(&mut png, ImageFormat::Png)?;
-            tokio::fs::write(images_dir.join(&file_name), png.into_inner()).await?;
+            let pixels: Vec<u8> = (0..SIDE)
+                .flat_map(|y| (0..SIDE).map(move |x| (x, y)))
+                .flat_map(|(x, y)| {
+                    [
+                        base,
+                        (base as u32 + x * 3 + n) as u8,
+                        (base as u32 + y * 3) as u8,
+                    ]
+                })
+                .collect();
+            tokio::fs::write(images_dir.join(&file_name), png_rgb(&pixels)?).await?;
             images.push(json!({"id": id, "file_name": file_name, "width": SIDE, "height": SIDE}));
             annotations.push(json!({
                 "id": id,
@@ -75,4 +74,18 @@ fn task_name(task_type: TaskType) -> &'static str {
         TaskType::Segmentation => "segmentation",
         TaskType::Pose => "pose",
     }
+}
+
+/// A SIDE × SIDE 8-bit RGB PNG of `pixels` (rows top to bottom). The png crate alone: the
+/// `image` crate would add its decoders and colour management to the server's build for
+/// this one encoder.
+fn png_rgb(pixels: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoded = Vec::new();
+    let mut encoder = png::Encoder::new(&mut encoded, SIDE, SIDE);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(pixels)?;
+    writer.finish()?;
+    Ok(encoded)
 }
