@@ -9,10 +9,9 @@ use crate::entities::trainer_upload_keys;
 use crate::error::Result;
 use crate::registry::{Digest, RegistryCode, RepositoryAccess, refuse};
 use keynet_domain::audit::Change;
-use keynet_domain::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
+use keynet_domain::entities::trainer_versions::{self, Runtime, VersionStatus};
 use keynet_domain::entities::trainers::Names;
-use keynet_domain::ids::TrainerVersionId;
-use keynet_domain::jobs::trainers::next_version_number;
+use keynet_domain::jobs::trainers::{NewVersion, insert_version};
 use keynet_domain::tasks;
 use keynet_domain::time::now;
 use keynet_hyperparameters::HyperParameterSchema;
@@ -131,35 +130,22 @@ impl Marketplace {
             return Ok(None);
         }
         let at = now();
-        let version = trainer_versions::ActiveModel {
-            id: Set(TrainerVersionId::new()),
-            org_id: Set(access.trainer.org_id),
-            trainer_id: Set(access.trainer.id),
-            version: Set(next_version_number(&**tx, access.trainer.id).await?),
-            image: Set(format!("{}@{digest}", access.name)),
-            runtime: Set(Runtime::Image),
-            reference: Set(String::new()),
-            status: Set(VersionStatus::Validating),
-            framework: Set(String::new()),
+        let new = NewVersion {
+            image: format!("{}@{digest}", access.name),
+            runtime: Runtime::Image,
+            reference: String::new(),
+            status: VersionStatus::Validating,
+            framework: String::new(),
             // Declared by the image's labels; read by the validation.
-            hyperparameters: Set(HyperParameterSchema::default()),
-            task_types: Set(access.trainer.task_types.clone()),
-            export_formats: Set(Names::default()),
-            manifest_digest: Set(Some(digest.to_string())),
-            checks: Set(Checks::default()),
-            scan: Set(None),
-            created_by: Set(access.user),
-            created_at: Set(at),
-            updated_at: Set(Some(at)),
-        }
-        .insert(&**tx)
-        .await
-        .map_err(|e| {
-            keynet_domain::error::conflict_on_unique(
-                e,
-                "another version of this trainer was pushed at the same time; push again",
-            )
-        })?;
+            hyperparameters: HyperParameterSchema::default(),
+            task_types: access.trainer.task_types.clone(),
+            export_formats: Names::default(),
+            manifest_digest: Some(digest.to_string()),
+            created_by: access.user,
+            at,
+        };
+        let race = "another version of this trainer was pushed at the same time; push again";
+        let version = insert_version(tx, &access.trainer, new, race).await?;
         Ok(Some(version))
     }
 }

@@ -12,10 +12,10 @@ use keynet_domain::audit::Change;
 use keynet_domain::auth::secrets;
 use keynet_domain::entities::datasets::TaskTypes;
 use keynet_domain::entities::projects;
-use keynet_domain::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
+use keynet_domain::entities::trainer_versions::{self, Runtime, VersionStatus};
 use keynet_domain::entities::trainers::{self, Names};
-use keynet_domain::ids::{ProjectId, TrainerVersionId, UploadKeyId};
-use keynet_domain::jobs::trainers::{next_version_number, trainer_named};
+use keynet_domain::ids::{ProjectId, UploadKeyId};
+use keynet_domain::jobs::trainers::{NewVersion, insert_version, trainer_named};
 use keynet_domain::orgs::org_row;
 use keynet_domain::roles::Permission;
 use keynet_domain::scoped::find_scoped;
@@ -101,34 +101,21 @@ impl Marketplace {
         let at = now();
         let secret = new_upload_key();
         let repository = format!("{}/{}/{}", self.registry_host(), org.slug, trainer.slug);
-        let version = trainer_versions::ActiveModel {
-            id: Set(TrainerVersionId::new()),
-            org_id: Set(trainer.org_id),
-            trainer_id: Set(trainer.id),
-            version: Set(next_version_number(&*tx, trainer.id).await?),
-            image: Set(format!("{repository}:{secret}")),
-            runtime: Set(Runtime::Image),
-            reference: Set(String::new()),
-            status: Set(VersionStatus::AwaitingUpload),
-            framework: Set(String::new()),
-            hyperparameters: Set(schema),
-            task_types: Set(trainer.task_types.clone()),
-            export_formats: Set(Names::default()),
-            manifest_digest: Set(None),
-            checks: Set(Checks::default()),
-            scan: Set(None),
-            created_by: Set(Some(viewer.user_id)),
-            created_at: Set(at),
-            updated_at: Set(Some(at)),
-        }
-        .insert(&*tx)
-        .await
-        .map_err(|e| {
-            keynet_domain::error::conflict_on_unique(
-                e,
-                "another version of this trainer was requested at the same time; try again",
-            )
-        })?;
+        let new = NewVersion {
+            image: format!("{repository}:{secret}"),
+            runtime: Runtime::Image,
+            reference: String::new(),
+            status: VersionStatus::AwaitingUpload,
+            framework: String::new(),
+            hyperparameters: schema,
+            task_types: trainer.task_types.clone(),
+            export_formats: Names::default(),
+            manifest_digest: None,
+            created_by: Some(viewer.user_id),
+            at,
+        };
+        let race = "another version of this trainer was requested at the same time; try again";
+        let version = insert_version(&tx, &trainer, new, race).await?;
         let expires_at = at + Duration::hours(UPLOAD_KEY_TTL_HOURS);
         let key = trainer_upload_keys::ActiveModel {
             id: Set(UploadKeyId::new()),

@@ -10,11 +10,11 @@ use crate::entities::projects::TaskType;
 use crate::entities::trainer_versions::{self, Checks, Runtime, VersionStatus};
 use crate::entities::trainers::{self, Names};
 use crate::error::{Error, Result, conflict_on_unique};
-use crate::ids::{OrgId, TrainerId, TrainerVersionId};
+use crate::ids::{OrgId, TrainerId, TrainerVersionId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::roles::Permission;
 use crate::scoped::find_scoped;
-use crate::time::now;
+use crate::time::{Timestamp, now};
 use crate::validate;
 use crate::viewer::Viewer;
 use keynet_hyperparameters::{HyperParameter, HyperParameterSchema};
@@ -112,35 +112,21 @@ impl Domain {
             Names(vec![framework.clone()]),
         )
         .await?;
-        let number = next_version_number(&*tx, trainer.id).await?;
-        let version = trainer_versions::ActiveModel {
-            id: Set(TrainerVersionId::new()),
-            org_id: Set(trainer.org_id),
-            trainer_id: Set(trainer.id),
-            version: Set(number),
-            image: Set(input.image.trim().to_string()),
-            runtime: Set(resolved.runtime),
-            reference: Set(resolved.reference),
-            status: Set(VersionStatus::Ready),
-            framework: Set(framework),
-            hyperparameters: Set(schema),
-            task_types: Set(TaskTypes(input.task_types)),
-            export_formats: Set(Names(export_formats)),
-            manifest_digest: Set(None),
-            checks: Set(Checks::default()),
-            scan: Set(None),
-            created_by: Set(Some(viewer.user_id)),
-            created_at: Set(at),
-            updated_at: Set(Some(at)),
-        }
-        .insert(&*tx)
-        .await
-        .map_err(|e| {
-            conflict_on_unique(
-                e,
-                "another version of this trainer was registered at the same time; try again",
-            )
-        })?;
+        let new = NewVersion {
+            image: input.image.trim().to_string(),
+            runtime: resolved.runtime,
+            reference: resolved.reference,
+            status: VersionStatus::Ready,
+            framework,
+            hyperparameters: schema,
+            task_types: TaskTypes(input.task_types),
+            export_formats: Names(export_formats),
+            manifest_digest: None,
+            created_by: Some(viewer.user_id),
+            at,
+        };
+        let race = "another version of this trainer was registered at the same time; try again";
+        let version = insert_version(&tx, &trainer, new, race).await?;
         Change::new(trainer.org_id, "trainer.version_registered", "trainer_version", version.id)
             .by(viewer)
             .meta(json!({"trainer": trainer.name, "version": version.version, "image": version.image, "reference": version.reference}))
@@ -287,8 +273,58 @@ pub async fn trainer_named(
     }
 }
 
+/// What sets a new version apart; [`insert_version`] numbers it and fills in the rest (a
+/// fresh id, no checks or scan yet).
+pub struct NewVersion {
+    pub image: String,
+    pub runtime: Runtime,
+    pub reference: String,
+    pub status: VersionStatus,
+    pub framework: String,
+    pub hyperparameters: HyperParameterSchema,
+    pub task_types: TaskTypes,
+    pub export_formats: Names,
+    pub manifest_digest: Option<String>,
+    pub created_by: Option<UserId>,
+    pub at: Timestamp,
+}
+
+/// Inserts `new` as the trainer's next version in the caller's transaction: registered,
+/// requested for upload or pushed. Two at once take the same number, and the unique key
+/// refuses the second with `Conflict` and `race`, the message for its user.
+pub async fn insert_version(
+    tx: &Tx,
+    trainer: &trainers::Model,
+    new: NewVersion,
+    race: &str,
+) -> Result<trainer_versions::Model> {
+    trainer_versions::ActiveModel {
+        id: Set(TrainerVersionId::new()),
+        org_id: Set(trainer.org_id),
+        trainer_id: Set(trainer.id),
+        version: Set(next_version_number(&**tx, trainer.id).await?),
+        image: Set(new.image),
+        runtime: Set(new.runtime),
+        reference: Set(new.reference),
+        status: Set(new.status),
+        framework: Set(new.framework),
+        hyperparameters: Set(new.hyperparameters),
+        task_types: Set(new.task_types),
+        export_formats: Set(new.export_formats),
+        manifest_digest: Set(new.manifest_digest),
+        checks: Set(Checks::default()),
+        scan: Set(None),
+        created_by: Set(new.created_by),
+        created_at: Set(new.at),
+        updated_at: Set(Some(new.at)),
+    }
+    .insert(&**tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, race))
+}
+
 /// The number the trainer's next version gets.
-pub async fn next_version_number(db: &impl ConnectionTrait, trainer: TrainerId) -> Result<i32> {
+async fn next_version_number(db: &impl ConnectionTrait, trainer: TrainerId) -> Result<i32> {
     let latest = trainer_versions::Entity::find()
         .filter(trainer_versions::Column::TrainerId.eq(trainer))
         .order_by_desc(trainer_versions::Column::Version)
