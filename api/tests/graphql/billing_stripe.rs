@@ -165,6 +165,8 @@ async fn the_portal_makes_the_customer_once(app: &TestApp, stub: &Stub) {
         created.authorization.as_deref(),
         Some(format!("Bearer {SECRET_KEY}").as_str())
     );
+    // Answers are read with one pinned API version, not the account's default.
+    assert_eq!(created.stripe_version.as_deref(), Some("2026-09-30.endive"));
 
     let account = app.data(Some(&owner.token), ACCOUNT, vars.clone()).await;
     let customer = account["billingAccount"]["stripeCustomerId"]
@@ -433,6 +435,10 @@ async fn drift_between_stripe_and_the_ledger_is_reported(app: &TestApp, stub: &S
 
     let billing = &app.platform().billing;
     assert_eq!(billing.reconcile_stripe().await.unwrap(), []);
+    // The meters come in two pages: the second starts after the first's last meter.
+    let pages = stub.requests("GET", "/v1/billing/meters");
+    let after: Vec<_> = pages.iter().map(|p| p.param("starting_after")).collect();
+    assert_eq!(after, [None, Some("mtr_cpu")]);
     let summaries = stub.requests("GET", "/v1/billing/meters/mtr_gpu/event_summaries");
     assert_eq!(summaries.len(), 1);
     let customer = stub.meter_events()[0].customer.clone();

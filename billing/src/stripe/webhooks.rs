@@ -3,9 +3,9 @@
 //! (it is recorded in the same transaction as its change), and an event created before the
 //! one that last set the account's status does not undo it.
 //!
-//! The body is read with a few serde structs of the fields used rather than async-stripe's
-//! typed events: those need every field of the object of the SDK's API version, so an
-//! event rendered with another version would be refused, and Stripe would give up on it.
+//! The body is read with a few serde structs of the fields used, not a typed copy of
+//! Stripe's objects: those would need every field of one API version, so an event rendered
+//! with another version would be refused, and Stripe would give up on it.
 
 use super::signature;
 use crate::entities::billing_accounts::{self, AccountStatus};

@@ -1,6 +1,6 @@
 //! A local stand-in for Stripe's API: records every request (method, path, form or query,
 //! the headers that matter) and answers the calls Keynet makes as Stripe does, with the
-//! fields async-stripe requires. Customers are kept per Idempotency-Key, as Stripe keeps an
+//! fields Stripe sends; the meter list comes in pages of two, so the client's paging runs. Customers are kept per Idempotency-Key, as Stripe keeps an
 //! idempotent request's answer; meter summaries add up the meter events it received.
 
 use actix_web::dev::ServerHandle;
@@ -16,6 +16,9 @@ pub const METERS: [(&str, &str); 3] = [
     ("mtr_inference", "keynet_inference_requests"),
 ];
 
+/// Fewer than [`METERS`], so listing them takes more than one page.
+const METER_PAGE: usize = 2;
+
 #[derive(Clone, Debug)]
 pub struct Recorded {
     pub method: String,
@@ -24,6 +27,7 @@ pub struct Recorded {
     pub params: Vec<(String, String)>,
     pub idempotency_key: Option<String>,
     pub authorization: Option<String>,
+    pub stripe_version: Option<String>,
 }
 
 impl Recorded {
@@ -136,6 +140,7 @@ async fn answer(
         params,
         idempotency_key: header("idempotency-key"),
         authorization: header("authorization"),
+        stripe_version: header("stripe-version"),
     };
     let mut state = state.lock().unwrap();
     state.requests.push(recorded.clone());
@@ -143,10 +148,7 @@ async fn answer(
     match (recorded.method.as_str(), path.as_slice()) {
         ("POST", ["v1", "customers"]) => customer(&mut state, &recorded),
         ("POST", ["v1", "billing", "meter_events"]) => meter_event(&mut state, &recorded),
-        ("GET", ["v1", "billing", "meters"]) => HttpResponse::Ok().json(list(
-            "/v1/billing/meters",
-            METERS.iter().map(|(id, name)| meter(id, name)).collect(),
-        )),
+        ("GET", ["v1", "billing", "meters"]) => meters_page(&recorded),
         ("GET", ["v1", "billing", "meters", id, "event_summaries"]) => {
             summary(&state, id, &recorded)
         }
@@ -258,6 +260,25 @@ fn summary(state: &State, meter_id: &str, request: &Recorded) -> HttpResponse {
             "meter": meter_id,
         })],
     ))
+}
+
+/// The meters after `starting_after`, at most [`METER_PAGE`] of them.
+fn meters_page(request: &Recorded) -> HttpResponse {
+    let start = match request.param("starting_after") {
+        None => 0,
+        Some(after) => match METERS.iter().position(|(id, _)| *id == after) {
+            Some(index) => index + 1,
+            None => return error(400, "invalid_request_error", "no such meter to start after"),
+        },
+    };
+    let rest = &METERS[start..];
+    let page = &rest[..rest.len().min(METER_PAGE)];
+    let mut body = list(
+        "/v1/billing/meters",
+        page.iter().map(|(id, name)| meter(id, name)).collect(),
+    );
+    body["has_more"] = json!(rest.len() > page.len());
+    HttpResponse::Ok().json(body)
 }
 
 fn meter(id: &str, event_name: &str) -> Value {
