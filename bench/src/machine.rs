@@ -22,9 +22,9 @@ impl Machine {
                 .unwrap_or_else(|| "unknown CPU".into()),
             load_average: load_average(),
             profile: if cfg!(debug_assertions) {
-                "debug build (not representative: use --release)"
+                "debug build (not representative: use --profile production)"
             } else {
-                "release build"
+                "optimized build"
             },
         }
     }

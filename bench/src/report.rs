@@ -42,7 +42,7 @@ impl Environment {
             profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
-                "release"
+                "optimized"
             },
             command: std::env::args().collect::<Vec<_>>().join(" "),
         })

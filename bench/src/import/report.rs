@@ -57,9 +57,9 @@ fn proc_field(path: &str, name: &str) -> Option<String> {
 
 fn build_profile() -> &'static str {
     if cfg!(debug_assertions) {
-        "debug (not representative: use --release)"
+        "debug (not representative: use --profile production)"
     } else {
-        "release"
+        "optimized"
     }
 }
 
