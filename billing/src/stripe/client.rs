@@ -183,9 +183,9 @@ impl StripeApi {
     ) -> Result<T> {
         let mut request = self.request(reqwest::Method::POST, path).form(form);
         if let Some(key) = idempotency_key {
-            if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+            if key.len() > MAX_IDEMPOTENCY_KEY {
                 return Err(Error::Stripe(format!(
-                    "bad idempotency key: {} characters (1 to {MAX_IDEMPOTENCY_KEY})",
+                    "bad idempotency key: {} characters (at most {MAX_IDEMPOTENCY_KEY})",
                     key.len()
                 )));
             }
@@ -232,9 +232,9 @@ impl StripeApi {
 /// Sends the request and reads the answer: the JSON it asks for on a 2xx, Stripe's error
 /// message and the status otherwise.
 async fn send<T: DeserializeOwned>(request: RequestBuilder) -> Result<T> {
-    let response = request.send().await.map_err(unreachable)?;
+    let response = request.send().await.map_err(transport_error)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(unreachable)?;
+    let body = response.bytes().await.map_err(transport_error)?;
     if !status.is_success() {
         return Err(refused(status, &body));
     }
@@ -255,6 +255,6 @@ fn refused(status: StatusCode, body: &[u8]) -> Error {
 }
 
 /// reqwest's error names the URL (the API base, no secret: the key travels in a header).
-fn unreachable(error: reqwest::Error) -> Error {
+fn transport_error(error: reqwest::Error) -> Error {
     Error::Stripe(format!("cannot reach Stripe: {error}"))
 }
