@@ -2,8 +2,8 @@
 //!
 //! - [`LocalStore`]: files under one folder, the embedded default. Its signed URLs point at
 //!   Keynet itself (`/api/v1/blobs/{key}`), which checks them with [`LocalStore::verify`].
-//! - [`S3Store`]: any S3-compatible service through aws-sdk-s3; its signed URLs are S3
-//!   presigned URLs, so the bytes never pass through Keynet.
+//! - [`S3Store`]: any S3-compatible service, its requests signed by rusty-s3 and sent by
+//!   reqwest; its signed URLs are S3 presigned URLs, so the bytes never pass through Keynet.
 //!
 //! Both stream: no whole blob is held in memory (the S3 store buffers one 8 MiB part).
 

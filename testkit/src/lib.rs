@@ -22,6 +22,8 @@ pub mod pg;
 #[cfg(feature = "app")]
 pub mod registry;
 pub mod s3;
+#[cfg(feature = "app")]
+pub mod stub;
 pub mod trainer;
 #[cfg(feature = "app")]
 pub mod ws;

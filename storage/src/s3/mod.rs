@@ -1,6 +1,8 @@
-//! Blobs in an S3 bucket (AWS or any S3-compatible service) through aws-sdk-s3. Signed URLs
-//! are S3 presigned URLs: clients move the bytes to and from S3 directly.
+//! Blobs in an S3 bucket (AWS or any S3-compatible service). Requests are signed by rusty-s3
+//! and sent by reqwest (see [`connection`]). Signed URLs are S3 presigned URLs: clients move
+//! the bytes to and from S3 directly.
 
+mod connection;
 mod multipart;
 mod settings;
 
@@ -9,20 +11,17 @@ pub use settings::S3Settings;
 use crate::content_disposition;
 use crate::keys::{check_key, check_ttl};
 use anyhow::Context;
-use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-};
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
-use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::primitives::{ByteStream as S3Body, Length};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use connection::{Connection, Payload, Request};
 use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use keynet_domain::storage::{BlobReader, BlobStore, ByteStream, StorageError, StorageResult};
 use multipart::{MAX_PARTS, MultipartUpload, PART_SIZE, PartReader};
+use reqwest::{Method, StatusCode, Url};
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::io::StreamReader;
 
 /// Files up to this size go up in one PutObject; larger ones in parts.
 const FILE_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
@@ -35,61 +34,70 @@ const FILE_PART_CONCURRENCY: usize = 4;
 const MAX_SINGLE_UPLOAD: u64 = 5 * 1024 * 1024 * 1024;
 
 pub struct S3Store {
-    client: Client,
-    bucket: String,
+    s3: Arc<Connection>,
 }
 
 impl S3Store {
     /// Checks the settings and builds the client; nothing is sent yet (see [`Self::check`]).
     pub fn new(settings: &S3Settings) -> Result<Self, crate::Error> {
         settings.check()?;
-        let credentials = Credentials::new(
-            &settings.access_key_id,
-            &settings.secret_access_key,
-            None,
-            None,
-            "keynet",
-        );
-        // rustls on ring, like every other client of the platform (see the workspace's
-        // aws-sdk-s3 entry for why not the SDK's default client).
-        let https = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .http_client(https)
-            .region(Region::new(settings.region.clone()))
-            .force_path_style(settings.path_style)
-            .credentials_provider(credentials)
-            // The SDK's default since 2025 adds CRC trailers to every upload, which many
-            // S3-compatible services refuse; send checksums only where S3 requires them.
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
-        if let Some(endpoint) = &settings.endpoint {
-            config = config.endpoint_url(endpoint);
-        }
+        let endpoint = settings
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://s3.{}.amazonaws.com", settings.region));
+        let setting = |key, reason: String| crate::Error::Setting { key, reason };
+        let endpoint: Url = endpoint
+            .parse()
+            .map_err(|e| setting("endpoint", format!("is not a URL: {e}")))?;
+        let style = if settings.path_style {
+            UrlStyle::Path
+        } else {
+            UrlStyle::VirtualHost
+        };
+        let bucket = Bucket::new(
+            endpoint,
+            style,
+            settings.bucket.clone(),
+            settings.region.clone(),
+        )
+        .map_err(|e| {
+            setting(
+                "bucket",
+                format!("cannot be addressed at the endpoint: {e:?}"),
+            )
+        })?;
+        let credentials = Credentials::new(&settings.access_key_id, &settings.secret_access_key);
         Ok(Self {
-            client: Client::from_conf(config.build()),
-            bucket: settings.bucket.clone(),
+            s3: Arc::new(Connection::new(bucket, credentials)?),
         })
     }
 
     /// Asks S3 for the bucket: fails when the endpoint, credentials or bucket are wrong.
     /// For start-up and readiness checks.
     pub async fn check(&self) -> StorageResult<()> {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(|e| {
-                StorageError::Backend(anyhow::anyhow!(
-                    "the S3 bucket `{}` cannot be reached: {}",
-                    self.bucket,
-                    DisplayErrorContext(&e)
-                ))
-            })?;
-        Ok(())
+        let s3 = &self.s3;
+        let bucket = s3.bucket.name();
+        let request = Request {
+            action: "HeadBucket",
+            key: bucket,
+            method: Method::HEAD,
+            url: s3.sign(&s3.bucket.head_bucket(Some(&s3.credentials))),
+            payload: Payload::Empty,
+        };
+        // Unreachable: the error names the endpoint and what the connection met.
+        let response = s3.send(&request).await?;
+        let reason = match response.status() {
+            status if status.is_success() => return Ok(()),
+            StatusCode::NOT_FOUND => "it does not exist".to_string(),
+            StatusCode::FORBIDDEN => {
+                "S3 refused the credentials (HTTP 403: a wrong key, or one without access to it)"
+                    .to_string()
+            }
+            status => format!("HTTP {}", status.as_u16()),
+        };
+        Err(StorageError::Backend(anyhow::anyhow!(
+            "the S3 bucket `{bucket}` cannot be used: {reason}"
+        )))
     }
 
     async fn put_file_inner(&self, key: &str, path: &Path) -> StorageResult<u64> {
@@ -99,10 +107,12 @@ impl S3Store {
             .with_context(|| format!("cannot read {}", path.display()))?
             .len();
         if size <= FILE_MULTIPART_THRESHOLD {
-            let body = S3Body::from_path(path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            self.put_object(key, body, size).await?;
+            let whole = Payload::File {
+                path,
+                offset: 0,
+                len: size,
+            };
+            self.put_object(key, whole).await?;
         } else {
             self.put_file_in_parts(key, path, size).await?;
         }
@@ -112,20 +122,15 @@ impl S3Store {
 
     async fn put_file_in_parts(&self, key: &str, path: &Path, size: u64) -> StorageResult<()> {
         let part_size = (PART_SIZE as u64).max(size.div_ceil(MAX_PARTS));
-        let upload = MultipartUpload::start(&self.client, &self.bucket, key).await?;
+        let upload = MultipartUpload::start(&self.s3, key).await?;
         let parts = futures_util::stream::iter(0..size.div_ceil(part_size))
             .map(|index| {
                 let upload = &upload;
                 async move {
                     let offset = index * part_size;
-                    let body = S3Body::read_from()
-                        .path(path)
-                        .offset(offset)
-                        .length(Length::Exact(part_size.min(size - offset)))
-                        .build()
-                        .await
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    upload.send_part(index + 1, body).await
+                    let len = part_size.min(size - offset);
+                    let part = Payload::File { path, offset, len };
+                    upload.send_part(index + 1, part).await
                 }
             })
             .buffered(FILE_PART_CONCURRENCY)
@@ -150,10 +155,9 @@ impl S3Store {
         let mut reader = PartReader::new(body, max_bytes);
         reader.fill().await?;
         if reader.ended {
-            let size = reader.total;
-            self.put_object(key, reader.rest(), size).await?;
+            self.put_object(key, Payload::Bytes(reader.rest())).await?;
         } else {
-            let upload = MultipartUpload::start(&self.client, &self.bucket, key).await?;
+            let upload = MultipartUpload::start(&self.s3, key).await?;
             match send_parts(&upload, &mut reader).await {
                 Ok(parts) => upload.complete(parts).await?,
                 Err(e) => {
@@ -166,71 +170,77 @@ impl S3Store {
         Ok(reader.total)
     }
 
-    async fn put_object(&self, key: &str, body: S3Body, size: u64) -> StorageResult<()> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_length(i64::try_from(size).context("blob too large")?)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| failed("PutObject", key, e))?;
+    async fn put_object(&self, key: &str, payload: Payload<'_>) -> StorageResult<()> {
+        let s3 = &self.s3;
+        let request = Request {
+            action: "PutObject",
+            key,
+            method: Method::PUT,
+            url: s3.sign(&s3.bucket.put_object(Some(&s3.credentials), key)),
+            payload,
+        };
+        s3.expect_success(&request).await?;
         Ok(())
     }
 
     async fn open_inner(&self, key: &str) -> StorageResult<BlobReader> {
         check_key(key)?;
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| e.is_no_such_key()) || is_404(&e) {
-                    StorageError::NotFound(key.to_string())
-                } else {
-                    failed("GetObject", key, e)
-                }
-            })?;
-        Ok(Box::pin(output.body.into_async_read()))
+        let s3 = &self.s3;
+        let request = Request {
+            action: "GetObject",
+            key,
+            method: Method::GET,
+            url: s3.sign(&s3.bucket.get_object(Some(&s3.credentials), key)),
+            payload: Payload::Empty,
+        };
+        let response = s3.send(&request).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Err(StorageError::NotFound(key.to_string()));
+        }
+        if !response.status().is_success() {
+            return Err(connection::refused(&request, response).await);
+        }
+        let body = response.bytes_stream().map_err(std::io::Error::other);
+        Ok(Box::pin(StreamReader::new(body)))
     }
 
     async fn size_inner(&self, key: &str) -> StorageResult<Option<u64>> {
         check_key(key)?;
-        let result = self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await;
-        match result {
-            Ok(output) => {
-                let size = output
-                    .content_length
-                    .and_then(|len| u64::try_from(len).ok())
-                    .context("S3 answered HeadObject without a size")?;
-                Ok(Some(size))
-            }
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) || is_404(&e) => {
-                Ok(None)
-            }
-            Err(e) => Err(failed("HeadObject", key, e)),
+        let s3 = &self.s3;
+        let request = Request {
+            action: "HeadObject",
+            key,
+            method: Method::HEAD,
+            url: s3.sign(&s3.bucket.head_object(Some(&s3.credentials), key)),
+            payload: Payload::Empty,
+        };
+        let response = s3.send(&request).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
         }
+        if !response.status().is_success() {
+            return Err(connection::refused(&request, response).await);
+        }
+        // A HEAD's body is empty, so its length is in the header, not `content_length()`.
+        let size = response
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .context("S3 answered HeadObject without a size")?;
+        Ok(Some(size))
     }
 
     async fn delete_inner(&self, key: &str) -> StorageResult<()> {
         check_key(key)?;
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| failed("DeleteObject", key, e))?;
+        let s3 = &self.s3;
+        let request = Request {
+            action: "DeleteObject",
+            key,
+            method: Method::DELETE,
+            url: s3.sign(&s3.bucket.delete_object(Some(&s3.credentials), key)),
+            payload: Payload::Empty,
+        };
+        s3.expect_success(&request).await?;
         tracing::debug!(key, "deleted a blob in S3");
         Ok(())
     }
@@ -242,61 +252,53 @@ impl S3Store {
         filename: Option<&str>,
     ) -> StorageResult<String> {
         check_key(key)?;
-        let presigning = presigning(ttl)?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .set_response_content_disposition(
-                filename
-                    .filter(|name| !name.is_empty())
-                    .map(content_disposition),
-            )
-            .presigned(presigning)
-            .await
-            .map_err(|e| failed("presigning GetObject", key, e))?;
-        Ok(request.uri().to_string())
+        check_ttl(ttl)?;
+        let s3 = &self.s3;
+        let mut action = s3.bucket.get_object(Some(&s3.credentials), key);
+        if let Some(name) = filename.filter(|name| !name.is_empty()) {
+            action
+                .query_mut()
+                .insert("response-content-disposition", content_disposition(name));
+        }
+        Ok(action.sign(ttl).into())
     }
 
     async fn upload_url_inner(&self, key: &str, size: u64, ttl: Duration) -> StorageResult<String> {
         check_key(key)?;
+        check_ttl(ttl)?;
         if size > MAX_SINGLE_UPLOAD {
             return Err(StorageError::Backend(anyhow::anyhow!(
                 "an upload URL takes at most 5 GiB (S3's limit for one PUT), not {size} bytes"
             )));
         }
-        let presigning = presigning(ttl)?;
+        let s3 = &self.s3;
+        let mut action = s3.bucket.put_object(Some(&s3.credentials), key);
         // The length is a signed header: S3 refuses a PUT of any other size.
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_length(i64::try_from(size).context("size too large")?)
-            .presigned(presigning)
-            .await
-            .map_err(|e| failed("presigning PutObject", key, e))?;
-        Ok(request.uri().to_string())
+        action
+            .headers_mut()
+            .insert("content-length", size.to_string());
+        Ok(action.sign(ttl).into())
     }
 }
 
 /// Sends a body that needs more than one part, part by part: reading waits while a part
-/// is sent, so no more than one part is buffered.
+/// is sent, so no more than one part is buffered. Returns the parts' ETags in order.
 async fn send_parts(
     upload: &MultipartUpload,
     reader: &mut PartReader<'_>,
-) -> StorageResult<Vec<aws_sdk_s3::types::CompletedPart>> {
+) -> StorageResult<Vec<String>> {
     let mut parts = Vec::new();
     loop {
         while let Some(part) = reader.full_part() {
-            parts.push(upload.send_part(parts.len() as u64 + 1, part).await?);
+            let number = parts.len() as u64 + 1;
+            parts.push(upload.send_part(number, Payload::Bytes(part)).await?);
         }
         if reader.ended {
             if reader.buffered() > 0 {
+                let number = parts.len() as u64 + 1;
                 parts.push(
                     upload
-                        .send_part(parts.len() as u64 + 1, reader.rest())
+                        .send_part(number, Payload::Bytes(reader.rest()))
                         .await?,
                 );
             }
@@ -304,41 +306,6 @@ async fn send_parts(
         }
         reader.fill().await?;
     }
-}
-
-fn presigning(ttl: Duration) -> StorageResult<PresigningConfig> {
-    check_ttl(ttl)?;
-    Ok(PresigningConfig::expires_in(ttl).context("invalid URL lifetime")?)
-}
-
-fn is_404<E, R: HttpStatus>(error: &SdkError<E, R>) -> bool {
-    error.raw_response().is_some_and(|r| r.status_code() == 404)
-}
-
-/// The status of the SDK's raw response type, named once here.
-trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
-/// A failed S3 call, with the SDK's full explanation (code, message, request id).
-pub(super) fn failed<E>(
-    action: &str,
-    key: &str,
-    error: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
-) -> StorageError
-where
-    E: std::error::Error + Send + Sync + 'static,
-{
-    StorageError::Backend(anyhow::anyhow!(
-        "S3 {action} of `{key}` failed: {}",
-        DisplayErrorContext(&error)
-    ))
 }
 
 impl BlobStore for S3Store {

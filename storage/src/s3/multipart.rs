@@ -1,14 +1,14 @@
 //! S3 multipart uploads: how a stream of unknown length, or a file too large for one
 //! PutObject, reaches S3 without being held in memory whole.
 
-use super::failed;
+use super::connection::{self, Connection, Payload, Request};
 use anyhow::Context;
-use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream as S3Body;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use keynet_domain::storage::{ByteStream, StorageError, StorageResult};
+use reqwest::Method;
+use rusty_s3::actions::{CompleteMultipartUploadResponse, CreateMultipartUpload};
+use std::sync::Arc;
 
 /// The part size for streams (S3 needs at least 5 MiB for all but the last part). A stream
 /// holds at most one part (and one chunk) in memory.
@@ -21,86 +21,91 @@ pub(super) const MAX_PARTS: u64 = 10_000;
 /// the future running it is dropped (a client gone mid-upload), so S3 keeps no orphaned
 /// parts that cost storage.
 pub(super) struct MultipartUpload {
-    client: Client,
-    bucket: String,
+    s3: Arc<Connection>,
     key: String,
     upload_id: String,
     finished: bool,
 }
 
 impl MultipartUpload {
-    pub(super) async fn start(client: &Client, bucket: &str, key: &str) -> StorageResult<Self> {
-        let output = client
-            .create_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| failed("CreateMultipartUpload", key, e))?;
-        let upload_id = output
-            .upload_id
+    pub(super) async fn start(s3: &Arc<Connection>, key: &str) -> StorageResult<Self> {
+        let request = Request {
+            action: "CreateMultipartUpload",
+            key,
+            method: Method::POST,
+            url: s3.sign(
+                &s3.bucket
+                    .create_multipart_upload(Some(&s3.credentials), key),
+            ),
+            payload: Payload::Empty,
+        };
+        let answer = s3.expect_success(&request).await?.text().await;
+        let answer = answer.context("S3's answer to CreateMultipartUpload broke off")?;
+        let created = CreateMultipartUpload::parse_response(&answer)
             .context("S3 started a multipart upload without an upload id")?;
         Ok(Self {
-            client: client.clone(),
-            bucket: bucket.to_string(),
+            s3: Arc::clone(s3),
             key: key.to_string(),
-            upload_id,
+            upload_id: created.upload_id().to_string(),
             finished: false,
         })
     }
 
-    /// Sends part `number` (from 1).
-    pub(super) async fn send_part(
-        &self,
-        number: u64,
-        body: S3Body,
-    ) -> StorageResult<CompletedPart> {
-        let number = i32::try_from(number).context("too many parts")?;
-        let output = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .part_number(number)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| failed("UploadPart", &self.key, e))?;
-        Ok(CompletedPart::builder()
-            .part_number(number)
-            .set_e_tag(output.e_tag)
-            .build())
+    /// Sends part `number` (from 1); returns its ETag.
+    pub(super) async fn send_part(&self, number: u64, part: Payload<'_>) -> StorageResult<String> {
+        let number = u16::try_from(number).context("too many parts")?;
+        let s3 = &self.s3;
+        let action =
+            s3.bucket
+                .upload_part(Some(&s3.credentials), &self.key, number, &self.upload_id);
+        let request = Request {
+            action: "UploadPart",
+            key: &self.key,
+            method: Method::PUT,
+            url: s3.sign(&action),
+            payload: part,
+        };
+        let response = s3.expect_success(&request).await?;
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .context("S3 stored a part without an ETag")?;
+        Ok(etag.to_string())
     }
 
-    pub(super) async fn complete(mut self, parts: Vec<CompletedPart>) -> StorageResult<()> {
-        let result = self
-            .client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(&self.upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                self.finished = true;
-                Ok(())
-            }
-            // Drop aborts it.
-            Err(e) => Err(failed("CompleteMultipartUpload", &self.key, e)),
+    /// Completes the upload from its parts' ETags, in order.
+    pub(super) async fn complete(mut self, etags: Vec<String>) -> StorageResult<()> {
+        let s3 = &self.s3;
+        let action = s3.bucket.complete_multipart_upload(
+            Some(&s3.credentials),
+            &self.key,
+            &self.upload_id,
+            etags.iter().map(String::as_str),
+        );
+        let url = s3.sign(&action);
+        let request = Request {
+            action: "CompleteMultipartUpload",
+            key: &self.key,
+            method: Method::POST,
+            url,
+            payload: Payload::Bytes(Bytes::from(action.body())),
+        };
+        // On an error, Drop aborts it.
+        let answer = s3.expect_success(&request).await?.text().await;
+        let answer = answer.context("S3's answer to CompleteMultipartUpload broke off")?;
+        // S3 may answer 200 and still fail, with an error document instead of the result.
+        if CompleteMultipartUploadResponse::parse(&answer).is_err() {
+            return Err(connection::refused_in_body(&request, &answer));
         }
+        self.finished = true;
+        Ok(())
     }
 
     /// Aborts now; a failure is logged, as the upload failed anyway.
     pub(super) async fn abort(mut self) {
         self.finished = true;
-        abort(&self.client, &self.bucket, &self.key, &self.upload_id).await;
+        abort(&self.s3, &self.key, &self.upload_id).await;
     }
 }
 
@@ -113,29 +118,28 @@ impl Drop for MultipartUpload {
             tracing::warn!(key = %self.key, "cannot abort an unfinished multipart upload: no runtime");
             return;
         };
-        let client = self.client.clone();
-        let (bucket, key, upload_id) = (
-            self.bucket.clone(),
-            self.key.clone(),
-            self.upload_id.clone(),
-        );
-        runtime.spawn(async move { abort(&client, &bucket, &key, &upload_id).await });
+        let s3 = Arc::clone(&self.s3);
+        let (key, upload_id) = (self.key.clone(), self.upload_id.clone());
+        runtime.spawn(async move { abort(&s3, &key, &upload_id).await });
     }
 }
 
-async fn abort(client: &Client, bucket: &str, key: &str, upload_id: &str) {
-    let result = client
-        .abort_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .send()
-        .await;
-    match result {
+async fn abort(s3: &Connection, key: &str, upload_id: &str) {
+    let action = s3
+        .bucket
+        .abort_multipart_upload(Some(&s3.credentials), key, upload_id);
+    let request = Request {
+        action: "AbortMultipartUpload",
+        key,
+        method: Method::DELETE,
+        url: s3.sign(&action),
+        payload: Payload::Empty,
+    };
+    match s3.expect_success(&request).await {
         Ok(_) => tracing::debug!(key, "aborted a multipart upload"),
         Err(e) => tracing::warn!(
             key,
-            error = %aws_sdk_s3::error::DisplayErrorContext(&e),
+            error = %format!("{:#}", anyhow::Error::from(e)),
             "cannot abort a multipart upload; a bucket lifecycle rule \
              (AbortIncompleteMultipartUpload) removes its parts"
         ),
@@ -183,13 +187,13 @@ impl<'a> PartReader<'a> {
     }
 
     /// A full part, when more than one is buffered (so the last part is never empty).
-    pub(super) fn full_part(&mut self) -> Option<S3Body> {
-        (self.buffer.len() > PART_SIZE).then(|| self.buffer.split_to(PART_SIZE).freeze().into())
+    pub(super) fn full_part(&mut self) -> Option<Bytes> {
+        (self.buffer.len() > PART_SIZE).then(|| self.buffer.split_to(PART_SIZE).freeze())
     }
 
     /// Everything buffered (the last part, or the whole body).
-    pub(super) fn rest(&mut self) -> S3Body {
-        self.buffer.split().freeze().into()
+    pub(super) fn rest(&mut self) -> Bytes {
+        self.buffer.split().freeze()
     }
 
     pub(super) fn buffered(&self) -> usize {

@@ -98,7 +98,6 @@ fn files_under(dir: &Path) -> Vec<String> {
     names
 }
 
-/// An `s3s-fs` process serving a fresh folder on a free loopback port; killed on drop.
 /// The storage settings that reach the test server.
 pub fn settings(server: &S3Server) -> S3Settings {
     S3Settings {

@@ -1,10 +1,11 @@
 //! A local stand-in for Stripe's API: records every request (method, path, form or query,
 //! the headers that matter) and answers the calls Keynet makes as Stripe does, with the
-//! fields Stripe sends; the meter list comes in pages of two, so the client's paging runs. Customers are kept per Idempotency-Key, as Stripe keeps an
-//! idempotent request's answer; meter summaries add up the meter events it received.
+//! fields Stripe sends. The meter list comes in pages of two, so the client's paging runs.
+//! Customers are kept per Idempotency-Key, as Stripe keeps an idempotent request's answer;
+//! meter summaries add up the meter events it received.
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use keynet_testkit::stub::StubServer;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -64,31 +65,21 @@ pub struct State {
 pub struct Stub {
     pub url: String,
     state: Arc<Mutex<State>>,
-    server: ServerHandle,
+    server: StubServer,
 }
 
 impl Stub {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let shared = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
-                .default_service(web::to(answer))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+        let server = StubServer::start(move |app| {
+            app.app_data(shared.clone())
+                .default_service(web::to(answer));
+        });
         Self {
-            url,
+            url: format!("{}/", server.url),
             state,
-            server: handle,
+            server,
         }
     }
 
@@ -111,7 +102,7 @@ impl Stub {
     }
 
     pub async fn stop(self) {
-        self.server.stop(true).await;
+        self.server.stop().await;
     }
 }
 
