@@ -22,7 +22,7 @@ pub mod pg;
 #[cfg(feature = "app")]
 pub mod registry;
 pub mod s3;
-#[cfg(feature = "app")]
+#[cfg(feature = "stub")]
 pub mod stub;
 pub mod trainer;
 #[cfg(feature = "app")]

@@ -60,14 +60,19 @@ pub fn run(config: &Config, sink: &mut EventSink) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What a caller needs to feed the model: `input_shape` uses -1 for the free batch size.
+/// What a caller needs to feed the model (docs/trainer-contract.md, "Serving an ONNX
+/// export"): `input_shape` uses -1 for the free batch size; the resize filter is the one
+/// `features::load_features` uses.
 pub fn metadata(model: &SoftmaxModel) -> Value {
     let side = i64::from(model.image_size);
     json!({
         "input_shape": [-1, model.channels, side, side],
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
+        "layout": "NCHW",
+        "resize": "bilinear",
         "input_range": [0.0, 1.0],
+        "output": "probabilities",
         "classes": model.classes,
         "opset": onnx::OPSET_VERSION,
     })

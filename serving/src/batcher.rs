@@ -1,0 +1,160 @@
+//! Dynamic batching for one replica: requests queue; the runner takes the first, waits at
+//! most the queue delay for more (up to the batch size), runs the model once on all of them
+//! on a blocking thread, and answers each. While a batch runs the next one gathers, so under
+//! load batches fill without waiting.
+
+use crate::{Error, OnnxModel};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// At least 1; 1 turns batching off.
+    pub max_batch_size: usize,
+    /// How long the first request of a batch waits for others.
+    pub max_queue_delay: Duration,
+    /// Requests waiting beyond this are refused ([`Error::Overloaded`]).
+    pub max_queued: usize,
+}
+
+/// What the runner has done: for the deployment's metrics.
+#[derive(Debug, Default)]
+pub struct BatchStats {
+    queued: AtomicUsize,
+    /// `batches_by_size[n]`: batches of `n` requests run so far.
+    batches_by_size: Vec<AtomicU64>,
+}
+
+impl BatchStats {
+    fn new(max_batch_size: usize) -> Self {
+        Self {
+            queued: AtomicUsize::new(0),
+            batches_by_size: (0..=max_batch_size).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Requests waiting for a batch now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Batches run so far, by size (index 0 unused).
+    pub fn batches_by_size(&self) -> Vec<u64> {
+        self.batches_by_size
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
+struct Pending {
+    input: Vec<f32>,
+    answer: oneshot::Sender<Result<Vec<f32>, Error>>,
+}
+
+/// A replica's queue; dropping it stops the runner once the queue is drained.
+pub struct Batcher {
+    queue: mpsc::Sender<Pending>,
+    input_len: usize,
+    max_queued: usize,
+    stats: Arc<BatchStats>,
+}
+
+impl Batcher {
+    /// Starts the runner on the current Tokio runtime.
+    pub fn start(model: Arc<OnnxModel>, settings: BatchSettings) -> Self {
+        let settings = BatchSettings {
+            max_batch_size: settings.max_batch_size.max(1),
+            max_queued: settings.max_queued.max(1),
+            ..settings
+        };
+        // The channel's own bound is only a backstop: `max_queued` is counted in `stats`.
+        let (queue, requests) = mpsc::channel(settings.max_queued);
+        let stats = Arc::new(BatchStats::new(settings.max_batch_size));
+        let input_len = model.metadata().input_len();
+        tokio::spawn(run_batches(model, requests, settings, Arc::clone(&stats)));
+        Self {
+            queue,
+            input_len,
+            max_queued: settings.max_queued,
+            stats,
+        }
+    }
+
+    pub fn stats(&self) -> &BatchStats {
+        &self.stats
+    }
+
+    /// Queues one input and waits for its probabilities.
+    pub async fn infer(&self, input: Vec<f32>) -> Result<Vec<f32>, Error> {
+        if input.len() != self.input_len {
+            return Err(Error::Input(format!(
+                "the input has {} values; the model takes {}",
+                input.len(),
+                self.input_len
+            )));
+        }
+        let queued = self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if queued >= self.max_queued {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::Overloaded { queued });
+        }
+        let (answer, answered) = oneshot::channel();
+        if self.queue.try_send(Pending { input, answer }).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(Error::Stopped);
+        }
+        answered.await.unwrap_or(Err(Error::Stopped))
+    }
+}
+
+async fn run_batches(
+    model: Arc<OnnxModel>,
+    mut requests: mpsc::Receiver<Pending>,
+    settings: BatchSettings,
+    stats: Arc<BatchStats>,
+) {
+    while let Some(first) = requests.recv().await {
+        let mut batch = vec![first];
+        let deadline = Instant::now() + settings.max_queue_delay;
+        while batch.len() < settings.max_batch_size {
+            match tokio::time::timeout_at(deadline, requests.recv()).await {
+                Ok(Some(next)) => batch.push(next),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        stats.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+        // A caller that gave up (its connection closed) costs no model time.
+        batch.retain(|pending| !pending.answer.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
+        stats.batches_by_size[batch.len()].fetch_add(1, Ordering::Relaxed);
+        let (inputs, answers): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|pending| (pending.input, pending.answer))
+            .unzip();
+        let runner = Arc::clone(&model);
+        let outcome = tokio::task::spawn_blocking(move || runner.run(&inputs)).await;
+        let outcome = outcome.unwrap_or_else(|panic| {
+            tracing::error!(error = %panic, "the model panicked on a batch");
+            Err(Error::Run("the model crashed on this batch".into()))
+        });
+        match outcome {
+            Ok(rows) => {
+                for (answer, row) in answers.into_iter().zip(rows) {
+                    // The caller may have gone meanwhile; nothing to do then.
+                    let _ = answer.send(Ok(row));
+                }
+            }
+            Err(error) => {
+                for answer in answers {
+                    let _ = answer.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}

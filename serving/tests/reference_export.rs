@@ -1,0 +1,288 @@
+//! The runtime against the reference trainer's own export and inference: the same model and
+//! image give the same classes and the same scores (within 1e-4), and what cannot be served
+//! is refused with the field or input named.
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use futures_util::future::join_all;
+use image::{ImageFormat, Rgb, RgbImage};
+use keynet_reference_trainer::dataset::ClassInfo;
+use keynet_reference_trainer::model::SoftmaxModel;
+use keynet_reference_trainer::{export, features};
+use keynet_serving::{BatchSettings, Batcher, Error, OnnxModel};
+use prost::Message;
+use serde_json::{Value, json};
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SIDE: u32 = 16;
+
+/// A trained-looking model: fixed, varied weights (the reference trainer starts from zeros).
+fn reference_model() -> SoftmaxModel {
+    let classes = ["cat", "dog", "bird", "fish"]
+        .iter()
+        .enumerate()
+        .map(|(id, name)| ClassInfo {
+            id: id as u32 * 10 + 1,
+            name: name.to_string(),
+        })
+        .collect();
+    let mut model = SoftmaxModel::new(classes, SIDE, 3);
+    for (index, weight) in model.weights.iter_mut().enumerate() {
+        *weight = ((index * 7919 % 1000) as f64 / 1000.0 - 0.5) * 0.4;
+    }
+    for (index, bias) in model.bias.iter_mut().enumerate() {
+        *bias = index as f64 * 0.1 - 0.15;
+    }
+    model
+}
+
+fn export_of(model: &SoftmaxModel) -> (Vec<u8>, Value) {
+    let onnx = export::build_model(model, "reference").encode_to_vec();
+    (onnx, export::metadata(model))
+}
+
+/// A picture with structure in every channel, of a size the model has to resize.
+fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        Rgb([
+            ((x * 255 / width + seed * 40) % 256) as u8,
+            ((y * 255 / height + seed * 90) % 256) as u8,
+            (((x + y) * 7 + seed * 13) % 256) as u8,
+        ])
+    })
+}
+
+fn encoded(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, format).unwrap();
+    bytes.into_inner()
+}
+
+/// The reference trainer's probabilities for an image file, as its inference job computes
+/// them.
+fn trainer_probabilities(model: &SoftmaxModel, bytes: &[u8], extension: &str) -> Vec<f64> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("image.{extension}"));
+    std::fs::write(&path, bytes).unwrap();
+    let input = features::load_features(&path, model.image_size).unwrap();
+    model.probabilities(&input)
+}
+
+#[test]
+fn predictions_equal_the_trainers_own_inference() {
+    let model = reference_model();
+    let (onnx, metadata) = export_of(&model);
+    let served = OnnxModel::load(&onnx, &metadata).unwrap();
+    let images = [
+        (encoded(&picture(40, 30, 1), ImageFormat::Png), "png"),
+        (encoded(&picture(17, 64, 2), ImageFormat::Png), "png"),
+        (encoded(&picture(300, 200, 3), ImageFormat::Jpeg), "jpg"),
+        (encoded(&picture(1, 1, 4), ImageFormat::Bmp), "bmp"),
+    ];
+    let inputs: Vec<Vec<f32>> = images
+        .iter()
+        .map(|(bytes, _)| served.prepare(bytes).unwrap())
+        .collect();
+    // One batch of all of them, as the batcher runs them.
+    let served_rows = served.run(&inputs).unwrap();
+    for ((bytes, extension), served_row) in images.iter().zip(&served_rows) {
+        let expected = trainer_probabilities(&model, bytes, extension);
+        assert_eq!(served_row.len(), expected.len());
+        for (served, expected) in served_row.iter().zip(&expected) {
+            assert!(
+                (f64::from(*served) - expected).abs() < 1e-4,
+                "{extension}: {served_row:?} vs {expected:?}"
+            );
+        }
+        let mut ranked: Vec<usize> = (0..expected.len()).collect();
+        ranked.sort_by(|a, b| expected[*b].total_cmp(&expected[*a]));
+        let top: Vec<u32> = served
+            .top_k(served_row, 3)
+            .iter()
+            .map(|prediction| prediction.class_id)
+            .collect();
+        let trainer_top: Vec<u32> = ranked[..3]
+            .iter()
+            .map(|index| model.classes[*index].id)
+            .collect();
+        assert_eq!(top, trainer_top);
+    }
+}
+
+#[test]
+fn logits_get_a_softmax_and_normalisation_is_applied() {
+    let model = reference_model();
+    let (onnx, mut metadata) = export_of(&model);
+    let image = encoded(&picture(20, 20, 5), ImageFormat::Png);
+    let plain = OnnxModel::load(&onnx, &metadata).unwrap();
+    let plain_input = plain.prepare(&image).unwrap();
+
+    metadata["input_range"] = json!([0, 255]);
+    metadata["mean"] = json!([10.0, 20.0, 30.0]);
+    metadata["std"] = json!([255.0, 255.0, 255.0]);
+    metadata["output"] = json!("logits");
+    let normalised = OnnxModel::load(&onnx, &metadata).unwrap();
+    let input = normalised.prepare(&image).unwrap();
+    let plane = (SIDE * SIDE) as usize;
+    for (index, (value, plain)) in input.iter().zip(&plain_input).enumerate() {
+        let mean = [10.0, 20.0, 30.0][index / plane];
+        let expected = (plain * 255.0 - mean) / 255.0;
+        assert!(
+            (value - expected).abs() < 1e-5,
+            "{index}: {value} vs {expected}"
+        );
+    }
+    // The export's output is already a softmax: a second one keeps the order and sums to 1.
+    let row = &normalised.run(&[input]).unwrap()[0];
+    assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn metadata_that_cannot_be_served_is_refused_naming_the_field() {
+    let model = reference_model();
+    let (onnx, metadata) = export_of(&model);
+    let with = |field: &str, value: Value| {
+        let mut changed = metadata.clone();
+        changed[field] = value;
+        changed
+    };
+    let without = |field: &str| {
+        let mut changed = metadata.clone();
+        changed.as_object_mut().unwrap().remove(field);
+        changed
+    };
+    let cases = [
+        (without("input_name"), "input_name"),
+        (with("input_name", json!("pixels")), "input_name"),
+        (with("output_name", json!("scores")), "output_name"),
+        (without("input_shape"), "input_shape"),
+        (with("input_shape", json!([-1, 3, 16])), "input_shape"),
+        (with("input_shape", json!([8, 3, 16, 16])), "input_shape"),
+        (with("input_shape", json!([-1, 4, 16, 16])), "input_shape"),
+        (with("input_shape", json!([-1, 3, 0, 16])), "input_shape"),
+        (with("input_range", json!([1, 0])), "input_range"),
+        (with("mean", json!([0.5])), "mean"),
+        (with("std", json!([1, 0, 1])), "std"),
+        (with("layout", json!("CHW")), "layout"),
+        (with("resize", json!("area")), "resize"),
+        (with("output", json!("boxes")), "output"),
+        (without("classes"), "classes"),
+        (with("classes", json!([{"id": 1}])), "classes"),
+        // Three labels for four scores.
+        (
+            with(
+                "classes",
+                json!([{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]),
+            ),
+            "classes",
+        ),
+        (json!("onnx"), "metadata"),
+    ];
+    for (metadata, field) in cases {
+        match OnnxModel::load(&onnx, &metadata) {
+            Err(Error::Metadata {
+                field: named,
+                reason,
+            }) => {
+                assert_eq!(named, field, "{reason}")
+            }
+            Err(other) => panic!("{field}: {other}"),
+            Ok(_) => panic!("{field}: accepted {metadata}"),
+        }
+    }
+}
+
+#[test]
+fn a_file_that_is_no_onnx_model_is_refused() {
+    let (_, metadata) = export_of(&reference_model());
+    for bytes in [&b""[..], b"not a model", &[0xff; 64]] {
+        match OnnxModel::load(bytes, &metadata) {
+            Err(Error::Model(reason)) => assert!(!reason.is_empty()),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("accepted {bytes:?}"),
+        }
+    }
+}
+
+#[test]
+fn inputs_that_are_no_usable_image_are_refused_with_the_reason() {
+    let (onnx, metadata) = export_of(&reference_model());
+    let served = OnnxModel::load(&onnx, &metadata).unwrap();
+    let png = encoded(&picture(30, 30, 6), ImageFormat::Png);
+    // A PNG header claiming 100 000 × 100 000 pixels, in a few bytes.
+    let mut huge = png[..33].to_vec();
+    huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let cases: [(&[u8], &str); 4] = [
+        (b"", "not an image"),
+        (b"{\"image\": \"cat.png\"}", "not an image"),
+        (&png[..png.len() / 2], "cannot be decoded"),
+        (&huge, "cannot be decoded"),
+    ];
+    for (bytes, reason) in cases {
+        match served.prepare(bytes) {
+            Err(Error::Input(message)) => assert!(message.contains(reason), "{message}"),
+            Err(other) => panic!("{reason}: {other}"),
+            Ok(_) => panic!("{reason}: accepted"),
+        }
+    }
+    assert!(matches!(served.run(&[vec![0.0; 5]]), Err(Error::Input(_))));
+}
+
+fn batcher(max_batch_size: usize, max_queued: usize) -> (Arc<OnnxModel>, Batcher) {
+    let (onnx, metadata) = export_of(&reference_model());
+    let model = Arc::new(OnnxModel::load(&onnx, &metadata).unwrap());
+    let settings = BatchSettings {
+        max_batch_size,
+        max_queue_delay: Duration::from_millis(5),
+        max_queued,
+    };
+    (Arc::clone(&model), Batcher::start(model, settings))
+}
+
+fn inputs(model: &OnnxModel, count: u32) -> Vec<Vec<f32>> {
+    (0..count)
+        .map(|seed| {
+            let image = encoded(&picture(24, 24, seed), ImageFormat::Png);
+            model.prepare(&image).unwrap()
+        })
+        .collect()
+}
+
+/// The test's runtime runs one task at a time, so every request is queued before the
+/// runner first looks: the batches are then exactly 4, 4 and 2.
+#[tokio::test]
+async fn queued_requests_run_in_batches_of_at_most_the_batch_size() {
+    let (model, batcher) = batcher(4, 100);
+    let inputs = inputs(&model, 10);
+    let answers = join_all(inputs.iter().map(|input| batcher.infer(input.clone()))).await;
+    for (input, answer) in inputs.iter().zip(answers) {
+        let alone = model.run(std::slice::from_ref(input)).unwrap().remove(0);
+        let batched = answer.unwrap();
+        for (a, b) in alone.iter().zip(&batched) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+    assert_eq!(batcher.stats().batches_by_size(), vec![0, 0, 1, 0, 2]);
+    assert_eq!(batcher.stats().queued(), 0);
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_and_a_bad_input_is_refused_before_queueing() {
+    let (model, batcher) = batcher(8, 2);
+    let inputs = inputs(&model, 3);
+    let answers = join_all(inputs.iter().map(|input| batcher.infer(input.clone()))).await;
+    assert!(answers[0].is_ok() && answers[1].is_ok());
+    assert!(
+        matches!(answers[2], Err(Error::Overloaded { queued: 2 })),
+        "{:?}",
+        answers[2]
+    );
+    assert!(matches!(
+        batcher.infer(vec![0.0; 3]).await,
+        Err(Error::Input(_))
+    ));
+    assert_eq!(batcher.stats().batches_by_size()[2], 1);
+}
