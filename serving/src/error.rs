@@ -9,6 +9,11 @@ pub enum Error {
     #[error("the export's metadata field `{field}` {reason}")]
     Metadata { field: String, reason: String },
 
+    /// An inference request (Open Inference Protocol) the model cannot take; `field` names
+    /// the part of it to fix (`inputs[0].shape`, `Inference-Header-Content-Length`, …).
+    #[error("the request's `{field}` {reason}")]
+    Request { field: String, reason: String },
+
     /// tract cannot read, type or plan the ONNX graph.
     #[error("the ONNX model cannot be served: {0}")]
     Model(String),

@@ -8,11 +8,14 @@
 //!   own inference gives it.
 //! - [`Batcher`]: one replica's queue; requests wait at most the queue delay for others to
 //!   share a run of the model, in batches of at most the batch size.
+//! - [`oip`]: the Open Inference Protocol's requests and responses for such a model, the
+//!   binary tensor data extension included (what `tritonclient` speaks).
 
 mod batcher;
 mod error;
 mod metadata;
 mod model;
+pub mod oip;
 mod prepare;
 
 pub use batcher::{BatchSettings, BatchStats, Batcher};

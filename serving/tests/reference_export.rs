@@ -4,71 +4,19 @@
 
 #![expect(clippy::unwrap_used, reason = "tests")]
 
+#[allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared support"
+)]
+mod support;
+
 use futures_util::future::join_all;
-use image::{ImageFormat, Rgb, RgbImage};
-use keynet_reference_trainer::dataset::ClassInfo;
-use keynet_reference_trainer::model::SoftmaxModel;
-use keynet_reference_trainer::{export, features};
+use image::ImageFormat;
 use keynet_serving::{BatchSettings, Batcher, Error, OnnxModel};
-use prost::Message;
 use serde_json::{Value, json};
-use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Duration;
-
-const SIDE: u32 = 16;
-
-/// A trained-looking model: fixed, varied weights (the reference trainer starts from zeros).
-fn reference_model() -> SoftmaxModel {
-    let classes = ["cat", "dog", "bird", "fish"]
-        .iter()
-        .enumerate()
-        .map(|(id, name)| ClassInfo {
-            id: id as u32 * 10 + 1,
-            name: name.to_string(),
-        })
-        .collect();
-    let mut model = SoftmaxModel::new(classes, SIDE, 3);
-    for (index, weight) in model.weights.iter_mut().enumerate() {
-        *weight = ((index * 7919 % 1000) as f64 / 1000.0 - 0.5) * 0.4;
-    }
-    for (index, bias) in model.bias.iter_mut().enumerate() {
-        *bias = index as f64 * 0.1 - 0.15;
-    }
-    model
-}
-
-fn export_of(model: &SoftmaxModel) -> (Vec<u8>, Value) {
-    let onnx = export::build_model(model, "reference").encode_to_vec();
-    (onnx, export::metadata(model))
-}
-
-/// A picture with structure in every channel, of a size the model has to resize.
-fn picture(width: u32, height: u32, seed: u32) -> RgbImage {
-    RgbImage::from_fn(width, height, |x, y| {
-        Rgb([
-            ((x * 255 / width + seed * 40) % 256) as u8,
-            ((y * 255 / height + seed * 90) % 256) as u8,
-            (((x + y) * 7 + seed * 13) % 256) as u8,
-        ])
-    })
-}
-
-fn encoded(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
-    let mut bytes = Cursor::new(Vec::new());
-    image.write_to(&mut bytes, format).unwrap();
-    bytes.into_inner()
-}
-
-/// The reference trainer's probabilities for an image file, as its inference job computes
-/// them.
-fn trainer_probabilities(model: &SoftmaxModel, bytes: &[u8], extension: &str) -> Vec<f64> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("image.{extension}"));
-    std::fs::write(&path, bytes).unwrap();
-    let input = features::load_features(&path, model.image_size).unwrap();
-    model.probabilities(&input)
-}
+use support::{SIDE, encoded, export_of, picture, reference_model, trainer_probabilities};
 
 #[test]
 fn predictions_equal_the_trainers_own_inference() {
