@@ -79,16 +79,12 @@ impl ExportMetadata {
         let fields = metadata
             .as_object()
             .ok_or_else(|| Error::metadata("metadata", "must be a JSON object"))?;
-        let layout = match optional_str(fields, "layout")?.unwrap_or("NCHW") {
-            "NCHW" => Layout::Nchw,
-            "NHWC" => Layout::Nhwc,
-            other => {
-                return Err(Error::metadata(
-                    "layout",
-                    format!("must be NCHW or NHWC, not {other:?}"),
-                ));
-            }
-        };
+        let layout = choice(
+            fields,
+            "layout",
+            Layout::Nchw,
+            &[("NCHW", Layout::Nchw), ("NHWC", Layout::Nhwc)],
+        )?;
         let (channels, height, width) = input_shape(fields, layout)?;
         let input_range = input_range(fields)?;
         let mean = per_channel(fields, "mean", channels, 0.0)?;
@@ -99,28 +95,26 @@ impl ExportMetadata {
                 format!("must be positive, not {zero}"),
             ));
         }
-        let resize = match optional_str(fields, "resize")?.unwrap_or("bilinear") {
-            "nearest" => ResizeFilter::Nearest,
-            "bilinear" => ResizeFilter::Bilinear,
-            "bicubic" => ResizeFilter::Bicubic,
-            "lanczos3" => ResizeFilter::Lanczos3,
-            other => {
-                return Err(Error::metadata(
-                    "resize",
-                    format!("must be nearest, bilinear, bicubic or lanczos3, not {other:?}"),
-                ));
-            }
-        };
-        let output = match optional_str(fields, "output")?.unwrap_or("probabilities") {
-            "probabilities" => OutputKind::Probabilities,
-            "logits" => OutputKind::Logits,
-            other => {
-                return Err(Error::metadata(
-                    "output",
-                    format!("must be probabilities or logits, not {other:?}"),
-                ));
-            }
-        };
+        let resize = choice(
+            fields,
+            "resize",
+            ResizeFilter::Bilinear,
+            &[
+                ("nearest", ResizeFilter::Nearest),
+                ("bilinear", ResizeFilter::Bilinear),
+                ("bicubic", ResizeFilter::Bicubic),
+                ("lanczos3", ResizeFilter::Lanczos3),
+            ],
+        )?;
+        let output = choice(
+            fields,
+            "output",
+            OutputKind::Probabilities,
+            &[
+                ("probabilities", OutputKind::Probabilities),
+                ("logits", OutputKind::Logits),
+            ],
+        )?;
         Ok(Self {
             input_name: required_str(fields, "input_name")?.to_string(),
             output_name: required_str(fields, "output_name")?.to_string(),
@@ -163,6 +157,27 @@ fn optional_str<'a>(fields: &'a Map<String, Value>, name: &str) -> Result<Option
         Some(Value::String(value)) => Ok(Some(value)),
         Some(_) => Err(Error::metadata(name, "must be a string")),
     }
+}
+
+/// The value of the field `name` among `choices`, `default` when it is absent.
+fn choice<T: Copy>(
+    fields: &Map<String, Value>,
+    name: &str,
+    default: T,
+    choices: &[(&str, T)],
+) -> Result<T, Error> {
+    let Some(given) = optional_str(fields, name)? else {
+        return Ok(default);
+    };
+    if let Some((_, value)) = choices.iter().find(|(choice, _)| *choice == given) {
+        return Ok(*value);
+    }
+    let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    Err(Error::metadata(
+        name,
+        format!("must be {} or {last}, not {given:?}", rest.join(", ")),
+    ))
 }
 
 /// `[-1 or 1, C, H, W]` (or `[…, H, W, C]` for NHWC): the batch dimension free (or 1, and

@@ -47,11 +47,36 @@ pub(super) enum Payload<'a> {
 
 /// One request: the action it performs and the blob it concerns name it in errors.
 pub(super) struct Request<'a> {
-    pub(super) action: &'static str,
-    pub(super) key: &'a str,
-    pub(super) method: Method,
-    pub(super) url: Url,
-    pub(super) payload: Payload<'a>,
+    action: &'static str,
+    key: &'a str,
+    method: Method,
+    url: Url,
+    payload: Payload<'a>,
+}
+
+impl<'a> Request<'a> {
+    /// The rusty-s3 `action` as a request without a body: its method, and its URL signed for
+    /// one request. `name` (S3's name of the call) and `key` name it in errors.
+    pub(super) fn new<'s, A: S3Action<'s>>(name: &'static str, key: &'a str, action: &A) -> Self {
+        let method = match A::METHOD {
+            rusty_s3::Method::Head => Method::HEAD,
+            rusty_s3::Method::Get => Method::GET,
+            rusty_s3::Method::Post => Method::POST,
+            rusty_s3::Method::Put => Method::PUT,
+            rusty_s3::Method::Delete => Method::DELETE,
+        };
+        Self {
+            action: name,
+            key,
+            method,
+            url: action.sign(REQUEST_LIFETIME),
+            payload: Payload::Empty,
+        }
+    }
+
+    pub(super) fn with_payload(self, payload: Payload<'a>) -> Self {
+        Self { payload, ..self }
+    }
 }
 
 impl Connection {
@@ -65,11 +90,6 @@ impl Connection {
             bucket,
             credentials,
         })
-    }
-
-    /// The action's URL, signed for one request.
-    pub(super) fn sign<'a>(&self, action: &impl S3Action<'a>) -> Url {
-        action.sign(REQUEST_LIFETIME)
     }
 
     /// Sends the request, retrying transient failures; any answer S3 gives is returned, so
@@ -107,6 +127,19 @@ impl Connection {
         }
     }
 
+    /// As [`Self::expect_success`], with `None` when S3 has no such object (404).
+    pub(super) async fn expect_found(
+        &self,
+        request: &Request<'_>,
+    ) -> StorageResult<Option<Response>> {
+        let response = self.send(request).await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => Ok(Some(response)),
+            _ => Err(refused(request, response).await),
+        }
+    }
+
     async fn attempt(&self, request: &Request<'_>) -> Result<Response, Attempt> {
         let builder = self
             .http
@@ -133,11 +166,11 @@ impl Connection {
         match failure {
             Attempt::Payload(e) => StorageError::Backend(e),
             Attempt::Transport(e) => StorageError::Backend(anyhow::anyhow!(
-                "S3 {} of `{}` failed: cannot reach S3 at {}: {}",
+                "S3 {} of `{}` failed: cannot reach S3 at {}: {:#}",
                 request.action,
                 request.key,
                 self.bucket.base_url().origin().ascii_serialization(),
-                error_chain(&e)
+                anyhow::Error::new(e)
             )),
         }
     }
@@ -165,18 +198,6 @@ async fn file_range(path: &Path, offset: u64, len: u64) -> anyhow::Result<reqwes
     Ok(reqwest::Body::wrap_stream(ReaderStream::new(
         file.take(len),
     )))
-}
-
-/// reqwest's error with its causes ("error sending request: connection refused").
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// S3's `<Error>` document: what was refused and why.

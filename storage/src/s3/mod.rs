@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, TryStreamExt};
 use keynet_domain::storage::{BlobReader, BlobStore, ByteStream, StorageError, StorageResult};
 use multipart::{MAX_PARTS, MultipartUpload, PART_SIZE, PartReader};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::{StatusCode, Url};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 use std::path::Path;
 use std::sync::Arc;
@@ -77,13 +77,11 @@ impl S3Store {
     pub async fn check(&self) -> StorageResult<()> {
         let s3 = &self.s3;
         let bucket = s3.bucket.name();
-        let request = Request {
-            action: "HeadBucket",
-            key: bucket,
-            method: Method::HEAD,
-            url: s3.sign(&s3.bucket.head_bucket(Some(&s3.credentials))),
-            payload: Payload::Empty,
-        };
+        let request = Request::new(
+            "HeadBucket",
+            bucket,
+            &s3.bucket.head_bucket(Some(&s3.credentials)),
+        );
         // Unreachable: the error names the endpoint and what the connection met.
         let response = s3.send(&request).await?;
         let reason = match response.status() {
@@ -172,13 +170,8 @@ impl S3Store {
 
     async fn put_object(&self, key: &str, payload: Payload<'_>) -> StorageResult<()> {
         let s3 = &self.s3;
-        let request = Request {
-            action: "PutObject",
-            key,
-            method: Method::PUT,
-            url: s3.sign(&s3.bucket.put_object(Some(&s3.credentials), key)),
-            payload,
-        };
+        let action = s3.bucket.put_object(Some(&s3.credentials), key);
+        let request = Request::new("PutObject", key, &action).with_payload(payload);
         s3.expect_success(&request).await?;
         Ok(())
     }
@@ -186,20 +179,11 @@ impl S3Store {
     async fn open_inner(&self, key: &str) -> StorageResult<BlobReader> {
         check_key(key)?;
         let s3 = &self.s3;
-        let request = Request {
-            action: "GetObject",
-            key,
-            method: Method::GET,
-            url: s3.sign(&s3.bucket.get_object(Some(&s3.credentials), key)),
-            payload: Payload::Empty,
-        };
-        let response = s3.send(&request).await?;
-        if response.status() == StatusCode::NOT_FOUND {
-            return Err(StorageError::NotFound(key.to_string()));
-        }
-        if !response.status().is_success() {
-            return Err(connection::refused(&request, response).await);
-        }
+        let action = s3.bucket.get_object(Some(&s3.credentials), key);
+        let response = s3
+            .expect_found(&Request::new("GetObject", key, &action))
+            .await?
+            .ok_or_else(|| StorageError::NotFound(key.to_string()))?;
         let body = response.bytes_stream().map_err(std::io::Error::other);
         Ok(Box::pin(StreamReader::new(body)))
     }
@@ -207,20 +191,13 @@ impl S3Store {
     async fn size_inner(&self, key: &str) -> StorageResult<Option<u64>> {
         check_key(key)?;
         let s3 = &self.s3;
-        let request = Request {
-            action: "HeadObject",
-            key,
-            method: Method::HEAD,
-            url: s3.sign(&s3.bucket.head_object(Some(&s3.credentials), key)),
-            payload: Payload::Empty,
-        };
-        let response = s3.send(&request).await?;
-        if response.status() == StatusCode::NOT_FOUND {
+        let action = s3.bucket.head_object(Some(&s3.credentials), key);
+        let Some(response) = s3
+            .expect_found(&Request::new("HeadObject", key, &action))
+            .await?
+        else {
             return Ok(None);
-        }
-        if !response.status().is_success() {
-            return Err(connection::refused(&request, response).await);
-        }
+        };
         // A HEAD's body is empty, so its length is in the header, not `content_length()`.
         let size = response
             .headers()
@@ -233,14 +210,9 @@ impl S3Store {
     async fn delete_inner(&self, key: &str) -> StorageResult<()> {
         check_key(key)?;
         let s3 = &self.s3;
-        let request = Request {
-            action: "DeleteObject",
-            key,
-            method: Method::DELETE,
-            url: s3.sign(&s3.bucket.delete_object(Some(&s3.credentials), key)),
-            payload: Payload::Empty,
-        };
-        s3.expect_success(&request).await?;
+        let action = s3.bucket.delete_object(Some(&s3.credentials), key);
+        s3.expect_success(&Request::new("DeleteObject", key, &action))
+            .await?;
         tracing::debug!(key, "deleted a blob in S3");
         Ok(())
     }

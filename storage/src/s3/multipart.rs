@@ -6,7 +6,6 @@ use anyhow::Context;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use keynet_domain::storage::{ByteStream, StorageError, StorageResult};
-use reqwest::Method;
 use rusty_s3::actions::{CompleteMultipartUploadResponse, CreateMultipartUpload};
 use std::sync::Arc;
 
@@ -29,16 +28,10 @@ pub(super) struct MultipartUpload {
 
 impl MultipartUpload {
     pub(super) async fn start(s3: &Arc<Connection>, key: &str) -> StorageResult<Self> {
-        let request = Request {
-            action: "CreateMultipartUpload",
-            key,
-            method: Method::POST,
-            url: s3.sign(
-                &s3.bucket
-                    .create_multipart_upload(Some(&s3.credentials), key),
-            ),
-            payload: Payload::Empty,
-        };
+        let action = s3
+            .bucket
+            .create_multipart_upload(Some(&s3.credentials), key);
+        let request = Request::new("CreateMultipartUpload", key, &action);
         let answer = s3.expect_success(&request).await?.text().await;
         let answer = answer.context("S3's answer to CreateMultipartUpload broke off")?;
         let created = CreateMultipartUpload::parse_response(&answer)
@@ -58,13 +51,7 @@ impl MultipartUpload {
         let action =
             s3.bucket
                 .upload_part(Some(&s3.credentials), &self.key, number, &self.upload_id);
-        let request = Request {
-            action: "UploadPart",
-            key: &self.key,
-            method: Method::PUT,
-            url: s3.sign(&action),
-            payload: part,
-        };
+        let request = Request::new("UploadPart", &self.key, &action).with_payload(part);
         let response = s3.expect_success(&request).await?;
         let etag = response
             .headers()
@@ -83,14 +70,8 @@ impl MultipartUpload {
             &self.upload_id,
             etags.iter().map(String::as_str),
         );
-        let url = s3.sign(&action);
-        let request = Request {
-            action: "CompleteMultipartUpload",
-            key: &self.key,
-            method: Method::POST,
-            url,
-            payload: Payload::Bytes(Bytes::from(action.body())),
-        };
+        let request = Request::new("CompleteMultipartUpload", &self.key, &action)
+            .with_payload(Payload::Bytes(Bytes::from(action.body())));
         // On an error, Drop aborts it.
         let answer = s3.expect_success(&request).await?.text().await;
         let answer = answer.context("S3's answer to CompleteMultipartUpload broke off")?;
@@ -128,13 +109,7 @@ async fn abort(s3: &Connection, key: &str, upload_id: &str) {
     let action = s3
         .bucket
         .abort_multipart_upload(Some(&s3.credentials), key, upload_id);
-    let request = Request {
-        action: "AbortMultipartUpload",
-        key,
-        method: Method::DELETE,
-        url: s3.sign(&action),
-        payload: Payload::Empty,
-    };
+    let request = Request::new("AbortMultipartUpload", key, &action);
     match s3.expect_success(&request).await {
         Ok(_) => tracing::debug!(key, "aborted a multipart upload"),
         Err(e) => tracing::warn!(
