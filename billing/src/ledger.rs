@@ -7,7 +7,9 @@ use crate::entities::usage_events;
 use crate::error::Result;
 use crate::meters::Meter;
 use chrono::{DateTime, Utc};
-use keynet_domain::ids::{ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId};
+use keynet_domain::ids::{
+    DeploymentId, DeploymentKeyId, ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId,
+};
 use keynet_domain::time::now;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -26,12 +28,17 @@ pub struct Usage {
     pub job_id: Option<JobId>,
     pub trainer_version_id: Option<TrainerVersionId>,
     pub trainer_org_id: Option<OrgId>,
+    /// The deployment an endpoint request or a replica's time was metered for, and the key
+    /// that called it.
+    pub deployment_id: Option<DeploymentId>,
+    pub deployment_key_id: Option<DeploymentKeyId>,
     /// Why it is not charged, if it is not.
     pub credit_reason: Option<String>,
 }
 
 impl Usage {
-    fn into_row(self, at: DateTime<Utc>) -> usage_events::ActiveModel {
+    /// The row the ledger stores for this fact.
+    pub fn into_row(self, at: DateTime<Utc>) -> usage_events::ActiveModel {
         usage_events::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(self.org_id),
@@ -44,6 +51,8 @@ impl Usage {
             job_id: Set(self.job_id),
             trainer_version_id: Set(self.trainer_version_id),
             trainer_org_id: Set(self.trainer_org_id),
+            deployment_id: Set(self.deployment_id),
+            deployment_key_id: Set(self.deployment_key_id),
             credited: Set(self.credit_reason.is_some()),
             credit_reason: Set(self.credit_reason),
             stripe_sent_at: Set(None),
@@ -52,7 +61,7 @@ impl Usage {
     }
 }
 
-/// Facts per statement: 15 bind parameters each keeps a statement under both PostgreSQL's
+/// Facts per statement: 17 bind parameters each keeps a statement under both PostgreSQL's
 /// (65,535) and SQLite's (32,766) limit.
 const FACTS_PER_STATEMENT: usize = 1_000;
 

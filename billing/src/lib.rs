@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admission;
 pub mod config;
 pub mod earnings;
+pub mod endpoints;
 pub mod entities;
 pub mod error;
 pub mod invoices;

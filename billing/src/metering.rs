@@ -29,6 +29,8 @@ pub fn attempt_facts(usage: &AttemptUsage<'_>, trainer_org: Option<OrgId>) -> Ve
         job_id: Some(job.id),
         trainer_version_id: Some(job.trainer_version_id),
         trainer_org_id: trainer_org,
+        deployment_id: None,
+        deployment_key_id: None,
         credit_reason: credit.clone(),
     };
     let mut facts = Vec::with_capacity(2);
@@ -58,6 +60,8 @@ pub fn inference_request(job_id: keynet_domain::ids::JobId, org: OrgId) -> Usage
         job_id: Some(job_id),
         trainer_version_id: None,
         trainer_org_id: None,
+        deployment_id: None,
+        deployment_key_id: None,
         credit_reason: None,
     }
 }
@@ -67,4 +71,66 @@ fn credit_reason(job: &jobs::Model, platform_fault: Option<&str>) -> Option<Stri
         return Some("the marketplace's compliance run".into());
     }
     platform_fault.map(|fault| format!("platform failure ({fault})"))
+}
+
+/// Endpoint requests answered for `deployment` through `key` (none: a member's token) in
+/// one flush of an API instance's counters: `flush` numbers the instance's flushes, so a
+/// retried write of the same flush is stored once.
+pub struct EndpointRequests {
+    pub org_id: OrgId,
+    pub project_id: keynet_domain::ids::ProjectId,
+    pub deployment_id: keynet_domain::ids::DeploymentId,
+    pub key_id: Option<keynet_domain::ids::DeploymentKeyId>,
+    pub instance: uuid::Uuid,
+    pub flush: u64,
+    pub requests: i64,
+}
+
+pub fn endpoint_requests(counted: EndpointRequests) -> Usage {
+    let caller = counted
+        .key_id
+        .map_or_else(|| "member".to_string(), |key| key.to_string());
+    Usage {
+        org_id: counted.org_id,
+        meter: Meter::InferenceRequests,
+        quantity: counted.requests,
+        idempotency_key: format!(
+            "deployment:{}:caller:{caller}:instance:{}:flush:{}",
+            counted.deployment_id, counted.instance, counted.flush
+        ),
+        occurred_at: now(),
+        project_id: Some(counted.project_id),
+        experiment_id: None,
+        job_id: None,
+        trainer_version_id: None,
+        trainer_org_id: None,
+        deployment_id: Some(counted.deployment_id),
+        deployment_key_id: counted.key_id,
+        credit_reason: None,
+    }
+}
+
+/// A replica's CPU time since its previous beat: CPUs asked × whole seconds (rounded up),
+/// keyed by replica and beat.
+pub fn replica_time(
+    deployment: &keynet_domain::entities::deployments::Model,
+    replica: keynet_domain::ids::ReplicaId,
+    beat: u64,
+    elapsed_ms: u64,
+) -> Usage {
+    Usage {
+        org_id: deployment.org_id,
+        meter: Meter::CpuSeconds,
+        quantity: seconds(elapsed_ms as f64 * deployment.resources.cpus.max(0.0)),
+        idempotency_key: format!("replica:{replica}:beat:{beat}:cpu_seconds"),
+        occurred_at: now(),
+        project_id: Some(deployment.project_id),
+        experiment_id: None,
+        job_id: None,
+        trainer_version_id: None,
+        trainer_org_id: None,
+        deployment_id: Some(deployment.id),
+        deployment_key_id: None,
+        credit_reason: None,
+    }
 }

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::meters::Meter;
 use crate::periods::Period;
 use chrono::{DateTime, Utc};
-use keynet_domain::ids::{ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId};
+use keynet_domain::ids::{DeploymentId, ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId};
 use keynet_domain::time::now;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -18,6 +18,7 @@ pub enum GroupBy {
     Experiment,
     Job,
     TrainerVersion,
+    Deployment,
 }
 
 impl GroupBy {
@@ -38,6 +39,7 @@ impl GroupBy {
             (GroupBy::Experiment, _) => "experiment_id",
             (GroupBy::Job, _) => "job_id",
             (GroupBy::TrainerVersion, _) => "trainer_version_id",
+            (GroupBy::Deployment, _) => "deployment_id",
         }
     }
 
@@ -50,6 +52,7 @@ impl GroupBy {
             GroupBy::Experiment => "experiment_id",
             GroupBy::Job => "job_id",
             GroupBy::TrainerVersion => "trainer_version_id",
+            GroupBy::Deployment => "deployment_id",
         }
     }
 }
@@ -64,6 +67,7 @@ pub struct UsageGroup {
     pub experiment_id: Option<ExperimentId>,
     pub job_id: Option<JobId>,
     pub trainer_version_id: Option<TrainerVersionId>,
+    pub deployment_id: Option<DeploymentId>,
     /// Charged.
     pub quantity: i64,
     /// Metered but credited (not charged).
@@ -139,6 +143,7 @@ pub(crate) async fn grouped(
                 GroupBy::TrainerVersion => {
                     group.trainer_version_id = row.try_get("", "trainer_version_id")?
                 }
+                GroupBy::Deployment => group.deployment_id = row.try_get("", "deployment_id")?,
             }
         }
         groups.push(group);

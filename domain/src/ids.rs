@@ -84,4 +84,8 @@ id_type!(
     InferenceResultId,
     BusMessageId,
     InferenceUploadId,
+    DeploymentId,
+    DeploymentKeyId,
+    ReplicaId,
+    ServingHostId,
 );

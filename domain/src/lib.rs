@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod datasets;
+pub mod deployments;
 pub mod email;
 pub mod entities;
 pub mod error;

@@ -39,6 +39,9 @@ pub enum Scope {
     Read,
     Write,
     TrainerPush,
+    /// Calling the organization's deployments (`POST /v1/infer/…`, the Open Inference
+    /// Protocol), and nothing else.
+    Inference,
     Admin,
 }
 
@@ -50,6 +53,7 @@ impl Scope {
             Scope::Write => matches!(needed, Scope::Read | Scope::Write),
             Scope::TrainerPush => matches!(needed, Scope::Read | Scope::TrainerPush),
             Scope::Read => needed == Scope::Read,
+            Scope::Inference => needed == Scope::Inference,
         }
     }
 
@@ -57,7 +61,7 @@ impl Scope {
     pub fn min_role(self) -> Role {
         match self {
             Scope::Read => Role::Viewer,
-            Scope::Write | Scope::TrainerPush => Role::Member,
+            Scope::Write | Scope::TrainerPush | Scope::Inference => Role::Member,
             Scope::Admin => Role::Admin,
         }
     }
@@ -94,6 +98,10 @@ pub enum Permission {
     /// Usage, invoices, the billing account and its portal; the author's earnings.
     ManageBilling,
     ChangePlan,
+    /// Create, change, stop and delete deployments, and their keys.
+    ManageDeployments,
+    /// Call a deployment's endpoint (each request is billed).
+    CallDeployments,
 }
 
 impl Permission {
@@ -104,7 +112,8 @@ impl Permission {
         match self {
             ReadOrganization | ReadMembers | ReadProjects => (Role::Viewer, Scope::Read),
             UseApiTokens => (Role::Viewer, Scope::Admin),
-            WriteProjects | RunJobs => (Role::Member, Scope::Write),
+            WriteProjects | RunJobs | ManageDeployments => (Role::Member, Scope::Write),
+            CallDeployments => (Role::Member, Scope::Inference),
             PushTrainers => (Role::Member, Scope::TrainerPush),
             ArchiveProjects | DeleteDatasets => (Role::Admin, Scope::Write),
             UpdateOrganization | ManageMembers | ManageInvitations | ManageOrgApiTokens
@@ -132,5 +141,8 @@ mod tests {
         assert!(!Scope::Write.covers(Scope::TrainerPush));
         assert!(!Scope::Read.covers(Scope::Write));
         assert!(!Scope::TrainerPush.covers(Scope::Write));
+        assert!(Scope::Admin.covers(Scope::Inference));
+        assert!(!Scope::Write.covers(Scope::Inference));
+        assert!(!Scope::Inference.covers(Scope::Read));
     }
 }

@@ -75,7 +75,7 @@ impl Domain {
                 ),
             ));
         }
-        let secret = secrets::new_api_token();
+        let secret = secrets::new_prefixed_secret(secrets::API_TOKEN_MARK);
         let mut tx = self.begin().await?;
         let token = api_tokens::ActiveModel {
             id: Set(ApiTokenId::new()),
@@ -165,7 +165,8 @@ impl Domain {
         presented: &str,
         client_addr: Option<String>,
     ) -> Result<Viewer> {
-        let prefix = secrets::api_token_prefix(presented).ok_or(Error::Unauthenticated)?;
+        let prefix = secrets::lookup_prefix(secrets::API_TOKEN_MARK, presented)
+            .ok_or(Error::Unauthenticated)?;
         let at = now();
         let token = api_tokens::Entity::find()
             .filter(api_tokens::Column::Prefix.eq(prefix))

@@ -19,6 +19,7 @@ mod m20261204_000012_billing;
 mod m20261207_000013_billing_plan_history;
 mod m20261207_000014_job_idempotency;
 mod m20261207_000015_dataset_last_import;
+mod m20261207_000016_deployments;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_billing_plan_history::Migration),
             Box::new(m20261207_000014_job_idempotency::Migration),
             Box::new(m20261207_000015_dataset_last_import::Migration),
+            Box::new(m20261207_000016_deployments::Migration),
         ]
     }
 }

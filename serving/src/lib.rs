@@ -20,5 +20,5 @@ mod prepare;
 
 pub use batcher::{BatchSettings, BatchStats, Batcher};
 pub use error::Error;
-pub use metadata::{ClassLabel, ExportMetadata, Layout, OutputKind, ResizeFilter};
-pub use model::{OnnxModel, Prediction};
+pub use metadata::{ClassLabel, ExportMetadata, Layout, OutputKind, Prediction, ResizeFilter};
+pub use model::OnnxModel;

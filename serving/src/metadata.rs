@@ -31,6 +31,15 @@ pub struct ExportMetadata {
     pub classes: Vec<ClassLabel>,
 }
 
+/// One class of an image's top-k, as the trainer's inference writes it
+/// (`[{class_id, class_name, score}]`, `job.inferenceResults`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    pub class_id: u32,
+    pub class_name: String,
+    pub score: f32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     /// `[N, C, H, W]`, as PyTorch exports.
@@ -129,6 +138,30 @@ impl ExportMetadata {
             output,
             classes: classes(fields)?,
         })
+    }
+
+    /// One image's bytes as the model's input.
+    pub fn prepare(&self, image: &[u8]) -> Result<Vec<f32>, Error> {
+        crate::prepare::image_to_input(image, self)
+    }
+
+    /// The `k` most likely classes, most likely first; equal scores keep the classes'
+    /// order, as the trainer's inference does.
+    pub fn top_k(&self, probabilities: &[f32], k: usize) -> Vec<Prediction> {
+        let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
+        ranked.sort_by(|a, b| probabilities[*b].total_cmp(&probabilities[*a]));
+        ranked
+            .into_iter()
+            .take(k)
+            .filter_map(|index| {
+                let class = self.classes.get(index)?;
+                Some(Prediction {
+                    class_id: class.id,
+                    class_name: class.name.clone(),
+                    score: probabilities[index],
+                })
+            })
+            .collect()
     }
 
     /// Values in one input (one image).

@@ -1,9 +1,8 @@
 //! An ONNX export, planned once by tract with a free batch dimension, and the predictions
 //! it makes.
 
+use crate::Error;
 use crate::metadata::{ExportMetadata, OutputKind};
-use crate::{Error, prepare};
-use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
@@ -11,15 +10,6 @@ use tract_onnx::prelude::*;
 pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
     metadata: ExportMetadata,
-}
-
-/// One class of an image's top-k, as the trainer's inference writes it
-/// (`[{class_id, class_name, score}]`, `job.inferenceResults`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    pub class_id: u32,
-    pub class_name: String,
-    pub score: f32,
 }
 
 impl OnnxModel {
@@ -101,11 +91,6 @@ impl OnnxModel {
         &self.metadata
     }
 
-    /// One image's bytes as the model's input.
-    pub fn prepare(&self, image: &[u8]) -> Result<Vec<f32>, Error> {
-        prepare::image_to_input(image, &self.metadata)
-    }
-
     /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) and
     /// returns each one's class probabilities.
     pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, Error> {
@@ -137,25 +122,6 @@ impl OnnxModel {
             })
             .collect();
         Ok(rows)
-    }
-
-    /// The `k` most likely classes, most likely first; equal scores keep the classes'
-    /// order, as the trainer's inference does.
-    pub fn top_k(&self, probabilities: &[f32], k: usize) -> Vec<Prediction> {
-        let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
-        ranked.sort_by(|a, b| probabilities[*b].total_cmp(&probabilities[*a]));
-        ranked
-            .into_iter()
-            .take(k)
-            .filter_map(|index| {
-                let class = self.metadata.classes.get(index)?;
-                Some(Prediction {
-                    class_id: class.id,
-                    class_name: class.name.clone(),
-                    score: probabilities[index],
-                })
-            })
-            .collect()
     }
 }
 

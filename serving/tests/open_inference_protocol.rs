@@ -28,6 +28,7 @@ fn images(model: &OnnxModel, count: u32) -> Vec<Vec<f32>> {
     (0..count)
         .map(|seed| {
             model
+                .metadata()
                 .prepare(&encoded(&picture(20, 20, seed), ImageFormat::Png))
                 .unwrap()
         })

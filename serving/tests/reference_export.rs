@@ -31,7 +31,7 @@ fn predictions_equal_the_trainers_own_inference() {
     ];
     let inputs: Vec<Vec<f32>> = images
         .iter()
-        .map(|(bytes, _)| served.prepare(bytes).unwrap())
+        .map(|(bytes, _)| served.metadata().prepare(bytes).unwrap())
         .collect();
     // One batch of all of them, as the batcher runs them.
     let served_rows = served.run(&inputs).unwrap();
@@ -47,6 +47,7 @@ fn predictions_equal_the_trainers_own_inference() {
         let mut ranked: Vec<usize> = (0..expected.len()).collect();
         ranked.sort_by(|a, b| expected[*b].total_cmp(&expected[*a]));
         let top: Vec<u32> = served
+            .metadata()
             .top_k(served_row, 3)
             .iter()
             .map(|prediction| prediction.class_id)
@@ -65,14 +66,14 @@ fn logits_get_a_softmax_and_normalisation_is_applied() {
     let (onnx, mut metadata) = export_of(&model);
     let image = encoded(&picture(20, 20, 5), ImageFormat::Png);
     let plain = OnnxModel::load(&onnx, &metadata).unwrap();
-    let plain_input = plain.prepare(&image).unwrap();
+    let plain_input = plain.metadata().prepare(&image).unwrap();
 
     metadata["input_range"] = json!([0, 255]);
     metadata["mean"] = json!([10.0, 20.0, 30.0]);
     metadata["std"] = json!([255.0, 255.0, 255.0]);
     metadata["output"] = json!("logits");
     let normalised = OnnxModel::load(&onnx, &metadata).unwrap();
-    let input = normalised.prepare(&image).unwrap();
+    let input = normalised.metadata().prepare(&image).unwrap();
     let plane = (SIDE * SIDE) as usize;
     for (index, (value, plain)) in input.iter().zip(&plain_input).enumerate() {
         let mean = [10.0, 20.0, 30.0][index / plane];
@@ -170,7 +171,7 @@ fn inputs_that_are_no_usable_image_are_refused_with_the_reason() {
         (&huge, "cannot be decoded"),
     ];
     for (bytes, reason) in cases {
-        match served.prepare(bytes) {
+        match served.metadata().prepare(bytes) {
             Err(Error::Input(message)) => assert!(message.contains(reason), "{message}"),
             Err(other) => panic!("{reason}: {other}"),
             Ok(_) => panic!("{reason}: accepted"),
@@ -194,7 +195,7 @@ fn inputs(model: &OnnxModel, count: u32) -> Vec<Vec<f32>> {
     (0..count)
         .map(|seed| {
             let image = encoded(&picture(24, 24, seed), ImageFormat::Png);
-            model.prepare(&image).unwrap()
+            model.metadata().prepare(&image).unwrap()
         })
         .collect()
 }

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mailer;
 pub mod queue;
 pub mod runner;
+pub mod serving;
 pub mod trainer_checks;
 pub mod upload_expiry;
 

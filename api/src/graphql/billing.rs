@@ -327,6 +327,10 @@ impl UsageGroup {
     async fn trainer_version_id(&self) -> Option<ID> {
         self.0.trainer_version_id.map(id)
     }
+    /// The deployment an endpoint request or a replica's time was metered for.
+    async fn deployment_id(&self) -> Option<ID> {
+        self.0.deployment_id.map(id)
+    }
     /// Charged quantity (GPU-seconds, CPU-seconds or requests; summed across meters when
     /// not grouped by meter).
     async fn quantity(&self) -> i64 {

@@ -28,7 +28,7 @@ macro_rules! mirror_enum {
 }
 
 mirror_enum!(Role => roles::Role { Owner, Admin, Member, Viewer });
-mirror_enum!(Scope => roles::Scope { Read, Write, TrainerPush, Admin });
+mirror_enum!(Scope => roles::Scope { Read, Write, TrainerPush, Inference, Admin });
 mirror_enum!(TaskType => projects::TaskType { Classification, Detection, Segmentation, Pose });
 mirror_enum!(InvitationStatus => DomainStatus { Pending, Accepted, Revoked, Expired });
 mirror_enum!(ImportStatus => datasets::ImportStatus { Empty, Queued, Importing, Ready, Failed });
@@ -95,5 +95,5 @@ impl ExportFormat {
 mirror_enum!(PlanName => keynet_billing::plans::PlanName { Free, Team, Enterprise });
 mirror_enum!(AccountStatus => keynet_billing::entities::billing_accounts::AccountStatus { Active, PastDue, Canceled });
 mirror_enum!(Meter => keynet_billing::meters::Meter { GpuSeconds, CpuSeconds, InferenceRequests });
-mirror_enum!(UsageGroupBy => keynet_billing::usage::GroupBy { Day, Month, Meter, Project, Experiment, Job, TrainerVersion });
+mirror_enum!(UsageGroupBy => keynet_billing::usage::GroupBy { Day, Month, Meter, Project, Experiment, Job, TrainerVersion, Deployment });
 mirror_enum!(InvoiceStatus => keynet_billing::entities::invoices::InvoiceStatus { Draft, Open, Paid, Uncollectible, Void });

@@ -666,6 +666,8 @@ async fn authors_earn_from_other_orgs_use(app: &TestApp) {
         job_id: Some(job),
         trainer_version_id: Some(version),
         trainer_org_id: Some(author_org),
+        deployment_id: None,
+        deployment_key_id: None,
         credit_reason: None,
     };
     let bought = JobId::new();

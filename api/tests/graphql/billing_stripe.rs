@@ -120,6 +120,8 @@ pub(crate) async fn record(
         job_id: None,
         trainer_version_id: None,
         trainer_org_id: None,
+        deployment_id: None,
+        deployment_key_id: None,
         credit_reason: credit_reason.map(str::to_string),
     };
     ledger::record(app.platform().domain.db(), vec![usage])

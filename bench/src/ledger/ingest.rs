@@ -53,33 +53,12 @@ impl Measured {
     }
 }
 
-/// The row `ledger::record` writes for a fact (its `Usage::into_row` is private).
-fn row(fact: Usage, at: DateTime<Utc>) -> usage_events::ActiveModel {
-    usage_events::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        org_id: Set(fact.org_id),
-        meter: Set(fact.meter),
-        quantity: Set(fact.quantity),
-        idempotency_key: Set(fact.idempotency_key),
-        occurred_at: Set(fact.occurred_at),
-        project_id: Set(fact.project_id),
-        experiment_id: Set(fact.experiment_id),
-        job_id: Set(fact.job_id),
-        trainer_version_id: Set(fact.trainer_version_id),
-        trainer_org_id: Set(fact.trainer_org_id),
-        credited: Set(fact.credit_reason.is_some()),
-        credit_reason: Set(fact.credit_reason),
-        stripe_sent_at: Set(None),
-        created_at: Set(at),
-    }
-}
-
 /// The ledger's statement built the same way, without `ON CONFLICT`: a key already stored
 /// fails it.
 pub async fn insert_plain(db: &impl ConnectionTrait, facts: Vec<Usage>) -> Result<u64> {
     let at = now();
     Ok(
-        usage_events::Entity::insert_many(facts.into_iter().map(|f| row(f, at)))
+        usage_events::Entity::insert_many(facts.into_iter().map(|f| f.into_row(at)))
             .exec_without_returning(db)
             .await?,
     )

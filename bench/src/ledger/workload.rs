@@ -92,6 +92,8 @@ pub fn facts(count: usize, orgs: &[OrgId]) -> Vec<Usage> {
                 job_id: Some(job),
                 trainer_version_id: Some(trainer),
                 trainer_org_id: Some(author),
+                deployment_id: None,
+                deployment_key_id: None,
                 credit_reason: None,
             });
         }

@@ -1,5 +1,7 @@
 use crate::meters::Meter;
-use keynet_domain::ids::{ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId};
+use keynet_domain::ids::{
+    DeploymentId, DeploymentKeyId, ExperimentId, JobId, OrgId, ProjectId, TrainerVersionId,
+};
 use sea_orm::entity::prelude::*;
 
 /// One metered fact. Append-only: a correction is a new row, never an update (only
@@ -22,6 +24,8 @@ pub struct Model {
     pub trainer_version_id: Option<TrainerVersionId>,
     /// The organization that owns the trainer used (its author), for earnings.
     pub trainer_org_id: Option<OrgId>,
+    pub deployment_id: Option<DeploymentId>,
+    pub deployment_key_id: Option<DeploymentKeyId>,
     /// Metered but not charged (the platform's fault, or the platform's own work).
     pub credited: bool,
     pub credit_reason: Option<String>,

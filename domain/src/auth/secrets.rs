@@ -23,34 +23,37 @@ pub fn hashes_match(a: &str, b: &str) -> bool {
 }
 
 pub const API_TOKEN_MARK: &str = "knt_";
+/// Deployment keys: they call one deployment's endpoint and nothing else.
+pub const DEPLOYMENT_KEY_MARK: &str = "kdk_";
 const LOOKUP_LEN: usize = 8;
 const SECRET_LEN: usize = 40;
 
-/// An API token: `knt_`, 8 characters to find the row by, 40 secret ones (238 bits).
-pub struct ApiTokenSecret {
+/// A prefixed secret (an API token, a deployment key): the mark, 8 characters to find the
+/// row by, 40 secret ones (238 bits).
+pub struct PrefixedSecret {
     pub token: String,
     pub prefix: String,
 }
 
-pub fn new_api_token() -> ApiTokenSecret {
+pub fn new_prefixed_secret(mark: &str) -> PrefixedSecret {
     let body: String = OsRng
         .sample_iter(&Alphanumeric)
         .take(LOOKUP_LEN + SECRET_LEN)
         .map(char::from)
         .collect();
-    let token = format!("{API_TOKEN_MARK}{body}");
-    let prefix = token[..API_TOKEN_MARK.len() + LOOKUP_LEN].to_string();
-    ApiTokenSecret { token, prefix }
+    let token = format!("{mark}{body}");
+    let prefix = token[..mark.len() + LOOKUP_LEN].to_string();
+    PrefixedSecret { token, prefix }
 }
 
-/// The lookup prefix of a presented API token, if it has the right shape.
-pub fn api_token_prefix(token: &str) -> Option<&str> {
-    let well_formed = token.len() == API_TOKEN_MARK.len() + LOOKUP_LEN + SECRET_LEN
-        && token.starts_with(API_TOKEN_MARK)
-        && token[API_TOKEN_MARK.len()..]
+/// The lookup prefix of a presented secret with `mark`, if it has the right shape.
+pub fn lookup_prefix<'a>(mark: &str, token: &'a str) -> Option<&'a str> {
+    let well_formed = token.len() == mark.len() + LOOKUP_LEN + SECRET_LEN
+        && token.starts_with(mark)
+        && token[mark.len()..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric());
-    well_formed.then(|| &token[..API_TOKEN_MARK.len() + LOOKUP_LEN])
+    well_formed.then(|| &token[..mark.len() + LOOKUP_LEN])
 }
 
 #[cfg(test)]
@@ -59,14 +62,15 @@ mod tests {
 
     #[test]
     fn api_tokens_have_a_lookup_prefix() {
-        let secret = new_api_token();
+        let secret = new_prefixed_secret(API_TOKEN_MARK);
         assert!(secret.token.starts_with("knt_"));
         assert_eq!(
-            api_token_prefix(&secret.token),
+            lookup_prefix(API_TOKEN_MARK, &secret.token),
             Some(secret.prefix.as_str())
         );
-        assert_eq!(api_token_prefix("knt_short"), None);
-        assert_ne!(new_api_token().token, secret.token);
+        assert_eq!(lookup_prefix(API_TOKEN_MARK, "knt_short"), None);
+        assert_eq!(lookup_prefix(DEPLOYMENT_KEY_MARK, &secret.token), None);
+        assert_ne!(new_prefixed_secret(API_TOKEN_MARK).token, secret.token);
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! process; a PostgreSQL-backed bus fans out across instances.
 
 use crate::entities::dataset_uploads::UploadStatus;
+use crate::entities::deployments::DeploymentStatus;
 use crate::entities::jobs::JobStatus;
 use crate::entities::{audit_log, job_events, job_logs, trainer_versions};
-use crate::ids::{DatasetId, DatasetUploadId, JobId, OrgId, TrainerVersionId, UserId};
+use crate::ids::{
+    DatasetId, DatasetUploadId, DeploymentId, JobId, OrgId, TrainerVersionId, UserId,
+};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
 use sea_orm::{DatabaseTransaction, DbErr};
@@ -40,6 +43,8 @@ pub enum Event {
     AccessChanged {
         user_id: UserId,
     },
+    /// A deployment's status, reason or replicas changed.
+    DeploymentUpdated(DeploymentSummary),
     /// Never announced: the bus tells a subscriber that it may have missed announcements
     /// (it fell behind, or the bus lost its connection), so what it shows should be read
     /// again from the store.
@@ -68,6 +73,22 @@ pub struct JobSummary {
     pub total_epochs: Option<i32>,
     pub latest_metrics: Option<serde_json::Value>,
     pub error_message: Option<String>,
+}
+
+/// What `deploymentUpdated` carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeploymentSummary {
+    pub deployment_id: DeploymentId,
+    pub org_id: OrgId,
+    pub status: DeploymentStatus,
+    pub status_reason: Option<String>,
+    /// Replicas ready to answer.
+    pub ready_replicas: i64,
+}
+
+/// Status and replicas of one deployment.
+pub fn deployment_topic(deployment: DeploymentId) -> String {
+    format!("deployment:{deployment}")
 }
 
 /// Status and progress of one job.
