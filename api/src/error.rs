@@ -61,7 +61,7 @@ pub fn code(error: &Error) -> &'static str {
 }
 
 /// What the client may read. Internal causes stay in the log, under the request's id.
-fn public_message(error: &Error) -> String {
+pub(crate) fn public_message(error: &Error) -> String {
     match error {
         Error::Database(cause) => {
             tracing::error!(error = %cause, "database error");
@@ -100,16 +100,7 @@ pub fn rest_error(error: impl Into<ApiError>) -> HttpResponse {
     let ApiError(error) = error.into();
     let error = &*error;
     let code = code(error);
-    let status = match code {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
-        "CONFLICT" => StatusCode::CONFLICT,
-        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
-        "QUOTA_EXCEEDED" => StatusCode::PAYMENT_REQUIRED,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = status_of(code);
     let field = match error {
         Error::InvalidInput { field, .. } => Some(field.as_ref()),
         _ => None,
@@ -118,6 +109,20 @@ pub fn rest_error(error: impl Into<ApiError>) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "errors": [{"message": message, "extensions": {"code": code, "field": field}}]
     }))
+}
+
+/// The HTTP status of an error code.
+pub(crate) fn status_of(code: &str) -> StatusCode {
+    match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
+        "CONFLICT" => StatusCode::CONFLICT,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "QUOTA_EXCEEDED" => StatusCode::PAYMENT_REQUIRED,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// An HTTP answer in the same shape as a GraphQL error, for the REST endpoints and for

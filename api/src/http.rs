@@ -1,5 +1,5 @@
 //! The HTTP surface: `/graphql` (POST; GraphiQL on GET is in `pages`), `/graphql/ws`
-//! subscriptions, Stripe's webhooks, health, readiness and metrics. Authentication happens
+//! subscriptions, Stripe's webhooks, deployments' endpoints, health, readiness and metrics. Authentication happens
 //! once here, at the edge.
 
 use crate::error::{code, http_error};
@@ -36,6 +36,8 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Set when blobs are on the local filesystem: Keynet serves their signed URLs.
     pub local_store: Option<Arc<keynet_storage::LocalStore>>,
+    /// Deployments' endpoints.
+    pub inference: Arc<crate::inference::Inference>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -48,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::pages::routes)
         .configure(crate::rest::routes)
         .configure(crate::registry::routes)
+        .configure(crate::inference::routes)
         .default_service(web::to(|| async {
             http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         }));
@@ -162,39 +165,60 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// Why a request body was not read.
+pub(crate) enum BodyError {
+    TooLarge(usize),
+    Broken(String),
+}
+
+impl BodyError {
+    pub(crate) fn response(&self) -> HttpResponse {
+        match self {
+            BodyError::TooLarge(limit) => http_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("the request body is larger than {limit} bytes"),
+            ),
+            BodyError::Broken(reason) => http_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("cannot read the request body: {reason}"),
+            ),
+        }
+    }
+}
+
 /// The request body, at most `limit` bytes (refused from `Content-Length` before a byte is
 /// read, when it says so); a refusal is the response to send.
 pub(crate) async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<Vec<u8>, HttpResponse> {
-    let too_large = || {
-        http_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            &format!("the request body is larger than {limit} bytes"),
-        )
-    };
+    read_limited(req, payload, limit)
+        .await
+        .map_err(|error| error.response())
+}
+
+/// [`read_body`] with the reason kept, for endpoints that answer in their own format.
+pub(crate) async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|len| len > limit) {
-        return Err(too_large());
+        return Err(BodyError::TooLarge(limit));
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            http_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                &format!("cannot read the request body: {e}"),
-            )
-        })?;
+        let chunk = chunk.map_err(|e| BodyError::Broken(e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(BodyError::TooLarge(limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -340,6 +364,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.inference.refresh_gauges();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())

@@ -1,10 +1,11 @@
 //! Prometheus metrics: HTTP requests by route and status, GraphQL operations by name and
-//! outcome, with latency histograms. One registry per running platform.
+//! outcome, deployments' requests and replicas, with latency histograms. One registry per running platform.
 
 use async_graphql::Response;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use keynet_workers::serving::Replica;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,75 @@ pub struct Metrics {
     http_latency: HistogramVec,
     operations: IntCounterVec,
     operation_latency: HistogramVec,
+    deployments: DeploymentMetrics,
+}
+
+/// Per deployment: requests by outcome and their latency (as this instance answered them),
+/// and of the replicas this process holds: how many, their queues and their batch sizes.
+struct DeploymentMetrics {
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    replicas: IntGaugeVec,
+    queued: IntGaugeVec,
+    batches: IntGaugeVec,
+}
+
+impl DeploymentMetrics {
+    fn new() -> Self {
+        Self {
+            requests: IntCounterVec::new(
+                Opts::new(
+                    "deployment_requests_total",
+                    "Endpoint requests by deployment and outcome (ok, or the error's class)",
+                ),
+                &["deployment", "outcome"],
+            )
+            .expect("valid metric"),
+            latency: HistogramVec::new(
+                HistogramOpts::new(
+                    "deployment_request_duration_seconds",
+                    "Endpoint latency by deployment, request to answer",
+                )
+                .buckets(LATENCY_BUCKETS.to_vec()),
+                &["deployment"],
+            )
+            .expect("valid metric"),
+            replicas: IntGaugeVec::new(
+                Opts::new(
+                    "deployment_replicas",
+                    "Replicas this process holds, by deployment",
+                ),
+                &["deployment"],
+            )
+            .expect("valid metric"),
+            queued: IntGaugeVec::new(
+                Opts::new(
+                    "deployment_queue_depth",
+                    "Requests waiting for a batch on this process's replicas",
+                ),
+                &["deployment"],
+            )
+            .expect("valid metric"),
+            batches: IntGaugeVec::new(
+                Opts::new(
+                    "deployment_batches",
+                    "Batches run by this process's replicas since they started, by size",
+                ),
+                &["deployment", "size"],
+            )
+            .expect("valid metric"),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.requests.clone()),
+            Box::new(self.latency.clone()),
+            Box::new(self.replicas.clone()),
+            Box::new(self.queued.clone()),
+            Box::new(self.batches.clone()),
+        ]
+    }
 }
 
 impl Metrics {
@@ -53,12 +123,15 @@ impl Metrics {
             &["operation"],
         )
         .expect("valid metric");
-        for metric in [
-            Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
+        let deployments = DeploymentMetrics::new();
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(http_requests.clone()),
             Box::new(http_latency.clone()),
             Box::new(operations.clone()),
             Box::new(operation_latency.clone()),
-        ] {
+        ];
+        collectors.extend(deployments.collectors());
+        for metric in collectors {
             registry.register(metric).expect("metric names are unique");
         }
         Self {
@@ -67,6 +140,43 @@ impl Metrics {
             http_latency,
             operations,
             operation_latency,
+            deployments,
+        }
+    }
+
+    pub fn observe_inference(&self, deployment: &str, outcome: &str, elapsed: Duration) {
+        let metrics = &self.deployments;
+        metrics
+            .requests
+            .with_label_values(&[deployment, outcome])
+            .inc();
+        metrics
+            .latency
+            .with_label_values(&[deployment])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the replica gauges from the replicas this process holds now.
+    pub fn observe_replicas(&self, held: &[Arc<Replica>]) {
+        let metrics = &self.deployments;
+        metrics.replicas.reset();
+        metrics.queued.reset();
+        metrics.batches.reset();
+        for replica in held {
+            let deployment = replica.deployment_id.to_string();
+            metrics.replicas.with_label_values(&[&deployment]).inc();
+            metrics
+                .queued
+                .with_label_values(&[&deployment])
+                .add(replica.queued() as i64);
+            for (size, count) in replica.batches_by_size().iter().enumerate().skip(1) {
+                if *count > 0 {
+                    metrics
+                        .batches
+                        .with_label_values(&[&deployment, &size.to_string()])
+                        .add(*count as i64);
+                }
+            }
         }
     }
 

@@ -4,11 +4,13 @@
 use crate::browser;
 use crate::graphql;
 use crate::http::{AppState, observe, routes};
+use crate::inference::{Inference, InferenceSettings, RemoteReplicas};
 use crate::metrics::Metrics;
 use crate::settings::{DockerMode, Settings, StorageBackend};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use keynet_billing::endpoints::EndpointMeter;
 use keynet_billing::{Billing, BillingHook};
 use keynet_domain::Domain;
 use keynet_domain::auth::jwt::JwtKeys;
@@ -19,6 +21,7 @@ use keynet_marketplace::{Catalog, Marketplace};
 use keynet_migrations::{Migrator, MigratorTrait};
 use keynet_storage::{LocalStore, S3Store};
 use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
+use keynet_workers::serving::{LocalReplicas, ServingHost, ServingHostConfig};
 use keynet_workers::{
     CollectBlobsHandler, EmailHandler, ImportHandler, JobHandler, JobRunnerConfig, Mailer,
     RunnerConfig, TaskRunner, TrainerCheckHandler, TrainerImages,
@@ -39,6 +42,8 @@ pub struct Platform {
     server: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     workers: Option<JoinHandle<()>>,
+    /// Writes the endpoint requests this instance answered to the ledger.
+    metering: JoinHandle<()>,
     shutdown: CancellationToken,
 }
 
@@ -282,6 +287,8 @@ struct Assembled {
     marketplace: Arc<Marketplace>,
     billing: Arc<Billing>,
     local_store: Option<Arc<LocalStore>>,
+    /// What API instances present to worker hosts' replicas.
+    internal_secret: String,
 }
 
 async fn assemble_domain(
@@ -351,6 +358,7 @@ async fn assemble_domain(
         marketplace,
         billing,
         local_store,
+        internal_secret: crate::inference::internal_secret(&jwt_secret),
     })
 }
 
@@ -371,21 +379,59 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         marketplace,
         billing,
         local_store,
+        internal_secret,
     } = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
     let executors = executors(&settings).await?;
+    // With workers, this process hosts replicas for itself (no address: only it calls them).
+    let local_replicas = settings
+        .run_workers
+        .then(|| Arc::new(LocalReplicas::default()));
     let workers = if settings.run_workers {
-        let runners = task_runners(db, &settings, marketplace.clone(), &executors, &public_url)?;
-        Some(spawn_runners(
+        let runners = task_runners(
+            db.clone(),
+            &settings,
+            marketplace.clone(),
+            &executors,
+            &public_url,
+        )?;
+        let mut handles = vec![spawn_runners(
             runners,
             (marketplace.clone(), billing.clone()),
             &settings,
             &shutdown,
-        ))
+        )];
+        if let Some(replicas) = &local_replicas {
+            let host = ServingHost::new(
+                domain.clone(),
+                replicas.clone(),
+                host_config(&settings, None),
+            );
+            handles.push(tokio::spawn(host.run(shutdown.clone())));
+        }
+        Some(join_all(handles))
     } else {
         None
     };
 
     let metrics = Arc::new(Metrics::new());
+    let inference = Arc::new(Inference::new(
+        domain.clone(),
+        local_replicas,
+        RemoteReplicas::new(internal_secret),
+        Arc::new(EndpointMeter::new(db, Arc::new(settings.billing.clone()))),
+        metrics.clone(),
+        InferenceSettings {
+            max_request_bytes: settings.serving.max_request_bytes,
+            cold_start_wait: Duration::from_secs(settings.serving.cold_start_wait_secs),
+            trust_forwarded_for: settings.trust_forwarded_for,
+        },
+    ));
+    let metering = {
+        let inference = inference.clone();
+        let every = Duration::from_millis(settings.serving.meter_flush_ms.max(10));
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { inference.meter_until(every, shutdown).await })
+    };
     let state = web::Data::new(AppState {
         domain: domain.clone(),
         marketplace: marketplace.clone(),
@@ -402,6 +448,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         limits: settings.api.clone(),
         trust_forwarded_for: settings.trust_forwarded_for,
         local_store,
+        inference,
     });
     let server = HttpServer::new(move || {
         // The last wrap is the outermost: every response, even a refused preflight, gets a
@@ -426,6 +473,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         server: handle,
         server_task: tokio::spawn(server),
         workers,
+        metering,
         shutdown,
     })
 }
@@ -450,6 +498,7 @@ impl Platform {
         if let Some(workers) = self.workers {
             workers.await?;
         }
+        self.metering.await?;
         Ok(())
     }
 }
@@ -470,11 +519,97 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
         &public_url,
     )?;
     let periodic = (assembled.marketplace, assembled.billing);
-    let workers = spawn_runners(runners, periodic, &settings, &shutdown);
+    let mut handles = vec![spawn_runners(runners, periodic, &settings, &shutdown)];
+    let replica_server = match &settings.serving.bind {
+        Some(bind) => {
+            let (handle, server) = host_replicas(
+                &settings,
+                bind,
+                assembled.domain.clone(),
+                assembled.internal_secret,
+                &shutdown,
+            )?;
+            handles.push(handle);
+            Some(server)
+        }
+        None => None,
+    };
     shutdown_signal().await;
+    if let Some((server, task)) = replica_server {
+        server.stop(true).await;
+        task.await??;
+    }
     shutdown.cancel();
-    workers.await?;
+    join_all(handles).await?;
     Ok(())
+}
+
+/// A worker host's replicas, served to API instances on `bind`: the host's reconciliation
+/// and the internal server.
+#[expect(clippy::type_complexity, reason = "the server's handle and its task")]
+fn host_replicas(
+    settings: &Settings,
+    bind: &str,
+    domain: Arc<Domain>,
+    secret: String,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(
+    JoinHandle<()>,
+    (ServerHandle, JoinHandle<std::io::Result<()>>),
+)> {
+    let listener = std::net::TcpListener::bind(bind)
+        .with_context(|| format!("cannot listen on {bind} (serving.bind)"))?;
+    let address = settings.serving.advertise_url.clone().unwrap_or_else(|| {
+        format!(
+            "http://{}",
+            listener
+                .local_addr()
+                .map_or(bind.to_string(), |a| a.to_string())
+        )
+    });
+    let replicas = Arc::new(LocalReplicas::default());
+    let host = ServingHost::new(
+        domain,
+        replicas.clone(),
+        host_config(settings, Some(address.clone())),
+    );
+    let state = web::Data::new(crate::inference::HostState { replicas, secret });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(256 << 20))
+            .configure(crate::inference::internal::routes)
+    })
+    .workers(settings.http_workers)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    tracing::info!(%address, "serving replicas to API instances");
+    let handle = server.handle();
+    Ok((
+        tokio::spawn(host.run(shutdown.clone())),
+        (handle, tokio::spawn(server)),
+    ))
+}
+
+fn host_config(settings: &Settings, address: Option<String>) -> ServingHostConfig {
+    ServingHostConfig {
+        max_replicas: settings.serving.max_replicas_per_host,
+        max_queued: settings.serving.max_queued_per_replica,
+        address,
+        ..ServingHostConfig::default()
+    }
+}
+
+/// One handle for several background tasks.
+fn join_all(handles: Vec<JoinHandle<()>>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        for handle in handles {
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "a background task ended abnormally");
+            }
+        }
+    })
 }
 
 /// The marketplace (and the domain under it) alone on the configured database (migrated

@@ -35,6 +35,7 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub executor: ExecutorSettings,
     pub billing: keynet_billing::BillingConfig,
+    pub serving: ServingSettings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,6 +138,42 @@ pub struct WorkerSettings {
     pub lease_secs: i64,
 }
 
+/// Deployments: the endpoint's limits, and the replicas a worker host holds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServingSettings {
+    /// The largest image (or Open Inference Protocol request) an endpoint takes.
+    pub max_request_bytes: usize,
+    /// How long a request waits for a deployment's first replica (a cold start after scale
+    /// to zero) before it is answered 503 with `Retry-After`.
+    pub cold_start_wait_secs: u64,
+    /// Replicas one worker host holds at most.
+    pub max_replicas_per_host: usize,
+    /// Requests waiting in one replica's queue at most; beyond, 503.
+    pub max_queued_per_replica: usize,
+    /// How often an API instance writes the endpoint requests it answered to the ledger.
+    pub meter_flush_ms: u64,
+    /// A worker host (`keynet worker`) serves its replicas to API instances on this address;
+    /// unset, it holds no replicas (only `keynet serve` with workers does, for itself).
+    pub bind: Option<String>,
+    /// The address API instances reach `bind` at (default: `http://<bind>`).
+    pub advertise_url: Option<String>,
+}
+
+impl Default for ServingSettings {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 20 << 20,
+            cold_start_wait_secs: 30,
+            max_replicas_per_host: 8,
+            max_queued_per_replica: 256,
+            meter_flush_ms: 1000,
+            bind: None,
+            advertise_url: None,
+        }
+    }
+}
+
 /// Whether jobs run on the Docker engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,6 +232,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             executor: ExecutorSettings::default(),
             billing: keynet_billing::BillingConfig::default(),
+            serving: ServingSettings::default(),
         }
     }
 }

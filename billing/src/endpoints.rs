@@ -131,10 +131,10 @@ impl EndpointMeter {
         })
     }
 
-    /// One answered request, written at the next flush.
-    pub fn count(&self, metered: Metered) {
+    /// Answered requests, written at the next flush.
+    pub fn count(&self, metered: Metered, requests: i64) {
         let mut counted = lock(&self.counted);
-        *counted.entry(metered).or_insert(0) += 1;
+        *counted.entry(metered).or_insert(0) += requests;
     }
 
     /// Writes what was counted since the last flush; returns the facts written. A flush

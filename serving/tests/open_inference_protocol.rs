@@ -14,9 +14,8 @@ mod support;
 use image::ImageFormat;
 use keynet_serving::oip::{self, InferRequest};
 use keynet_serving::{Error, ExportMetadata, OnnxModel};
+use keynet_testkit::clients::python;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use support::{encoded, export_of, picture, reference_model};
 
 fn served() -> OnnxModel {
@@ -241,36 +240,6 @@ fn model_metadata_describes_the_tensors() {
     );
 }
 
-/// The Python with `tritonclient[http]` that `.ci/run` prepares (KEYNET_CLIENTS_PYTHON, else
-/// its default venv).
-fn clients_python() -> PathBuf {
-    let python = std::env::var_os("KEYNET_CLIENTS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/keynet-clients-venv/bin/python"));
-    assert!(
-        python.is_file(),
-        "the protocol tests need Python with tritonclient: run .ci/run once, or \
-         `python3 -m venv /var/tmp/keynet-clients-venv && /var/tmp/keynet-clients-venv/bin/pip \
-         install 'tritonclient[http]==2.73.*'` (or point KEYNET_CLIENTS_PYTHON at one)"
-    );
-    python
-}
-
-fn python(script: &str, dir: &Path) -> String {
-    let output = Command::new(clients_python())
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// tritonclient builds its request bodies (binary and JSON inputs, binary and JSON outputs)
 /// without a server; Keynet reads them, runs the model and answers; tritonclient parses the
 /// answers, and its `as_numpy` gives the model's probabilities.
@@ -297,6 +266,7 @@ for binary in (True, False):
     open(f"request-{binary}.bin", "wb").write(body if isinstance(body, bytes) else body.encode())
     open(f"request-{binary}.len", "w").write("" if json_size is None else str(json_size))
 "#,
+        &[],
         dir.path(),
     );
     let mut expected = Vec::new();
@@ -344,6 +314,7 @@ for binary in (True, False):
                         "id": result.get_response()["id"]}
 print(json.dumps(out))
 "#,
+        &[],
         dir.path(),
     );
     let parsed: Value = serde_json::from_str(&parsed).unwrap();

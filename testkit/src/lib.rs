@@ -9,6 +9,7 @@
 
 #[cfg(feature = "app")]
 pub mod app;
+pub mod clients;
 pub mod docker;
 #[cfg(feature = "app")]
 pub mod fixtures;

@@ -2,7 +2,8 @@
 
 use async_graphql::Enum;
 use keynet_domain::entities::{
-    dataset_uploads, datasets, job_logs, jobs, projects, trainer_versions,
+    dataset_uploads, datasets, deployment_replicas, deployments, job_logs, jobs, projects,
+    trainer_versions,
 };
 use keynet_domain::invitations::InvitationStatus as DomainStatus;
 use keynet_domain::roles;
@@ -46,6 +47,9 @@ mirror_enum!(UploadStatus => dataset_uploads::UploadStatus { AwaitingUpload, Que
 mirror_enum!(JobKind => jobs::JobKind { Training, Inference, Export, Validation });
 mirror_enum!(JobStatus => jobs::JobStatus { Queued, Running, Succeeded, Failed, Cancelled });
 mirror_enum!(CheckpointKind => jobs::CheckpointKind { Best, Last });
+mirror_enum!(DeploymentStatus => deployments::DeploymentStatus { Pending, Starting, Ready, ScaledToZero, Stopped, Failed });
+mirror_enum!(DeploymentRuntime => deployments::Runtime { Onnx });
+mirror_enum!(ReplicaStatus => deployment_replicas::ReplicaStatus { Starting, Ready });
 mirror_enum!(LogLevel => job_logs::LogLevel { Debug, Info, Warning, Error });
 mirror_enum!(LogSource => job_logs::LogSource { Trainer, Stdout, Stderr, Platform });
 mirror_enum!(TrainerRuntime => trainer_versions::Runtime { Image, Local });

@@ -89,6 +89,16 @@ pub struct JobResourcesInput {
     pub memory_mb: Option<i64>,
 }
 
+impl From<JobResourcesInput> for ResourcesInput {
+    fn from(given: JobResourcesInput) -> Self {
+        Self {
+            gpus: given.gpus,
+            cpus: given.cpus,
+            memory_mb: given.memory_mb,
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct StartTrainingJobInput {
     pub project_id: ID,
@@ -348,11 +358,7 @@ impl JobMutation {
                     },
                     advanced_config: input.advanced_config.map(|j| j.0),
                     hyperparameters: input.hyperparameters.map(|j| j.0),
-                    resources: ResourcesInput {
-                        gpus: resources.gpus,
-                        cpus: resources.cpus,
-                        memory_mb: resources.memory_mb,
-                    },
+                    resources: resources.into(),
                     max_runtime_seconds: input.max_runtime_seconds,
                     idempotency_key: input.idempotency_key,
                 },

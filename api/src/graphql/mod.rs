@@ -5,6 +5,7 @@ mod billing;
 mod connection;
 pub mod context;
 mod datasets;
+mod deployments;
 mod enums;
 mod experiments;
 mod identity;
@@ -41,6 +42,7 @@ pub struct Query(
     datasets::DatasetQuery,
     experiments::ExperimentQuery,
     jobs::JobQuery,
+    deployments::DeploymentQuery,
     marketplace::MarketplaceQuery,
     marketplace_listing::MarketplaceListingQuery,
     billing::BillingQuery,
@@ -56,6 +58,7 @@ pub struct Mutation(
     datasets::DatasetMutation,
     experiments::ExperimentMutation,
     jobs::JobMutation,
+    deployments::DeploymentMutation,
     marketplace::MarketplaceMutation,
     marketplace_listing::MarketplaceListingMutation,
     billing::BillingMutation,
@@ -66,6 +69,7 @@ pub struct Subscription(
     audit::AuditSubscription,
     datasets::DatasetSubscription,
     jobs::JobSubscription,
+    deployments::DeploymentSubscription,
     marketplace::MarketplaceSubscription,
     billing::BillingSubscription,
 );

@@ -22,7 +22,7 @@ on_both_backends!(
     starts_and_retries_queue_one_job_per_request where super::process_only,
 );
 
-fn process_only(settings: &mut keynet_api::settings::Settings) {
+pub(crate) fn process_only(settings: &mut keynet_api::settings::Settings) {
     settings.executor.docker = DockerMode::Off;
     settings.executor.relay_interval_ms = 50;
 }

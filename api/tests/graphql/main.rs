@@ -39,6 +39,7 @@ mod billing_invoices;
 mod billing_stripe;
 mod browser;
 mod datasets;
+mod deployments;
 mod experiments;
 mod identity;
 mod imports;

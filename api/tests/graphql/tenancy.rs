@@ -60,6 +60,8 @@ struct Victim {
     job: String,
     invoice: String,
     upload_key: String,
+    deployment: String,
+    deployment_key: String,
 }
 
 async fn victim(app: &TestApp) -> Victim {
@@ -186,7 +188,29 @@ async fn victim(app: &TestApp) -> Victim {
         .as_str()
         .unwrap()
         .to_string();
+    let deployment = app
+        .data(
+            Some(&owner.token),
+            "mutation($p: ID!, $j: ID!) { createDeployment(input: {projectId: $p, name: \"secret model\", runtime: ONNX, source: {trainingJobId: $j}}) { id } }",
+            json!({"p": project, "j": job}),
+        )
+        .await["createDeployment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deployment_key = app
+        .data(
+            Some(&owner.token),
+            "mutation($d: ID!) { createDeploymentKey(input: {deploymentId: $d, name: \"secret key\"}) { key { id } } }",
+            json!({"d": deployment}),
+        )
+        .await["createDeploymentKey"]["key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     Victim {
+        deployment,
+        deployment_key,
         upload_key,
         invoice,
         trainer,
@@ -613,6 +637,61 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             "subscription($o: ID!) { orgJobs(orgId: $o) { status } }",
             json!({"o": v.org}),
         ),
+        (
+            "deployments",
+            "query($p: ID!) { deployments(projectId: $p) { edges { cursor } } }",
+            json!({"p": v.project}),
+        ),
+        (
+            "deployment",
+            "query($d: ID!) { deployment(id: $d) { id } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "deploymentKeys",
+            "query($d: ID!) { deploymentKeys(deploymentId: $d) { edges { cursor } } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "createDeployment",
+            "mutation($p: ID!, $j: ID!) { createDeployment(input: {projectId: $p, name: \"x\", runtime: ONNX, source: {trainingJobId: $j}}) { id } }",
+            json!({"p": v.project, "j": v.job}),
+        ),
+        (
+            "updateDeployment",
+            "mutation($d: ID!) { updateDeployment(id: $d, settings: {maxReplicas: 16}) { id } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "stopDeployment",
+            "mutation($d: ID!) { stopDeployment(id: $d) { id } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "startDeployment",
+            "mutation($d: ID!) { startDeployment(id: $d) { id } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "deleteDeployment",
+            "mutation($d: ID!) { deleteDeployment(id: $d) { id } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "createDeploymentKey",
+            "mutation($d: ID!) { createDeploymentKey(input: {deploymentId: $d, name: \"x\"}) { secret } }",
+            json!({"d": v.deployment}),
+        ),
+        (
+            "revokeDeploymentKey",
+            "mutation($k: ID!) { revokeDeploymentKey(keyId: $k) { id } }",
+            json!({"k": v.deployment_key}),
+        ),
+        (
+            "deploymentUpdated",
+            "subscription($d: ID!) { deploymentUpdated(deploymentId: $d) { status } }",
+            json!({"d": v.deployment}),
+        ),
     ]
 }
 
@@ -758,14 +837,18 @@ async fn another_orgs_ids_are_refused_everywhere(app: &TestApp) {
     let jobs = app
         .data(
             Some(&v.owner.token),
-            "query($p: ID!) { jobs(projectId: $p) { edges { node { id status } } } }",
-            json!({"p": v.project}),
+            "query($p: ID!, $d: ID!) { jobs(projectId: $p, kind: TRAINING) { edges { node { id status } } } deployment(id: $d) { name status maxReplicas } deploymentKeys(deploymentId: $d) { edges { node { revokedAt } } } }",
+            json!({"p": v.project, "d": v.deployment}),
         )
         .await;
     assert_eq!(
         jobs["jobs"]["edges"],
         json!([{"node": {"id": v.job, "status": "SUCCEEDED"}}])
     );
+    assert_eq!(jobs["deployment"]["name"], "secret model");
+    assert_eq!(jobs["deployment"]["maxReplicas"], 1);
+    assert_ne!(jobs["deployment"]["status"], "STOPPED");
+    assert!(jobs["deploymentKeys"]["edges"][0]["node"]["revokedAt"].is_null());
     assert_eq!(
         data["experiment"],
         json!({"name": "Secret run", "archived": false, "starred": false, "notes": [{"body": "secret"}]})

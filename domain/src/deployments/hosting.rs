@@ -77,6 +77,17 @@ impl Domain {
             .await?)
     }
 
+    /// The replica rows of one deployment (API instances look for remote replicas).
+    pub async fn replicas_of(
+        &self,
+        deployment: DeploymentId,
+    ) -> Result<Vec<deployment_replicas::Model>> {
+        Ok(deployment_replicas::Entity::find()
+            .filter(deployment_replicas::Column::DeploymentId.eq(deployment))
+            .all(&self.db)
+            .await?)
+    }
+
     /// Every replica row, of every deployment (hosts read them once per reconciliation).
     pub async fn all_replicas(&self) -> Result<Vec<deployment_replicas::Model>> {
         Ok(deployment_replicas::Entity::find().all(&self.db).await?)

@@ -12,6 +12,7 @@ use crate::entities::deployment_replicas::{self, ReplicaStatus};
 use crate::entities::deployments::{self, DeploymentStatus, Runtime};
 use crate::entities::job_artifacts::{self, ArtifactKind};
 use crate::entities::jobs::{self, CheckpointKind, JobKind, JobStatus};
+use crate::entities::projects::TaskType;
 use crate::error::{Error, Result, conflict_on_unique};
 use crate::events::{DeploymentSummary, Event, deployment_topic};
 use crate::ids::{DeploymentId, JobId, ProjectId};
@@ -60,6 +61,12 @@ impl Domain {
     ) -> Result<deployments::Model> {
         let project = self.project(viewer, input.project_id).await?;
         viewer.require(project.org_id, Permission::ManageDeployments)?;
+        if project.task_type != TaskType::Classification {
+            return Err(Error::invalid(
+                "runtime",
+                "the ONNX runtime serves classification models; detection, segmentation and pose models need the TRAINER runtime",
+            ));
+        }
         let name = validate::name("name", &input.name, 100)?;
         let settings = DeploymentSettings::default().apply(input.settings)?;
         let taken = deployments::Entity::find()
@@ -406,17 +413,6 @@ impl Domain {
         announce(&mut tx, &deployment, ready);
         self.commit(tx).await?;
         Ok(deployment)
-    }
-
-    /// Replicas of a deployment that answer now (for `deployment.replicas`).
-    pub async fn deployment_replicas(
-        &self,
-        deployment: &deployments::Model,
-    ) -> Result<Vec<deployment_replicas::Model>> {
-        Ok(deployment_replicas::Entity::find()
-            .filter(deployment_replicas::Column::DeploymentId.eq(deployment.id))
-            .all(&self.db)
-            .await?)
     }
 }
 

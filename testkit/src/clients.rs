@@ -1,0 +1,36 @@
+//! The field's own clients from PyPI (tritonclient), in the venv `.ci/run` prepares.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Python with `tritonclient[http]` (KEYNET_CLIENTS_PYTHON, else `.ci/run`'s venv).
+pub fn clients_python() -> PathBuf {
+    let python = std::env::var_os("KEYNET_CLIENTS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/keynet-clients-venv/bin/python"));
+    assert!(
+        python.is_file(),
+        "the protocol tests need Python with tritonclient: run .ci/run once, or \
+         `python3 -m venv /var/tmp/keynet-clients-venv && /var/tmp/keynet-clients-venv/bin/pip \
+         install 'tritonclient[http]==2.73.*'` (or point KEYNET_CLIENTS_PYTHON at one)"
+    );
+    python
+}
+
+/// Runs `script` with `args` in `dir`; its standard output. A failing script fails the test
+/// with its standard error.
+pub fn python(script: &str, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(clients_python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
