@@ -505,6 +505,26 @@ impl Platform {
 
 /// Runs only the background workers (`keynet worker`), until SIGINT or SIGTERM.
 pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
+    let host = launch_workers(settings).await?;
+    shutdown_signal().await;
+    host.stop().await
+}
+
+/// A worker host: the task runners, billing's periodic work and, with `serving.bind`, the
+/// replicas it holds for API instances.
+pub struct WorkerHost {
+    handles: Vec<JoinHandle<()>>,
+    replica_server: Option<ReplicaServer>,
+    shutdown: CancellationToken,
+}
+
+struct ReplicaServer {
+    addr: SocketAddr,
+    handle: ServerHandle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn launch_workers(settings: Settings) -> anyhow::Result<WorkerHost> {
     let db = connect(&settings).await?;
     migrate(&db).await?;
     let shutdown = CancellationToken::new();
@@ -522,43 +542,67 @@ pub async fn run_workers(settings: Settings) -> anyhow::Result<()> {
     let mut handles = vec![spawn_runners(runners, periodic, &settings, &shutdown)];
     let replica_server = match &settings.serving.bind {
         Some(bind) => {
-            let (handle, server) = host_replicas(
+            let (host, server) = host_replicas(
                 &settings,
                 bind,
                 assembled.domain.clone(),
                 assembled.internal_secret,
                 &shutdown,
             )?;
-            handles.push(handle);
+            handles.push(host);
             Some(server)
         }
         None => None,
     };
-    shutdown_signal().await;
-    if let Some((server, task)) = replica_server {
-        server.stop(true).await;
-        task.await??;
+    Ok(WorkerHost {
+        handles,
+        replica_server,
+        shutdown,
+    })
+}
+
+impl WorkerHost {
+    /// Where API instances reach this host's replicas, when it serves them.
+    pub fn replica_addr(&self) -> Option<SocketAddr> {
+        self.replica_server.as_ref().map(|server| server.addr)
     }
-    shutdown.cancel();
-    join_all(handles).await?;
-    Ok(())
+
+    /// Lets requests in flight finish, gives the replicas' slots back, drains the runners.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(server) = self.replica_server {
+            server.handle.stop(true).await;
+            server.task.await??;
+        }
+        self.shutdown.cancel();
+        join_all(self.handles).await?;
+        Ok(())
+    }
+
+    /// Ends at once, as a killed process would: connections drop, nothing is given back
+    /// (its replicas' slots are freed when their lease runs out).
+    pub async fn kill(self) {
+        for handle in &self.handles {
+            handle.abort();
+        }
+        if let Some(server) = self.replica_server {
+            server.handle.stop(false).await;
+            server.task.abort();
+        }
+    }
 }
 
 /// A worker host's replicas, served to API instances on `bind`: the host's reconciliation
 /// and the internal server.
-#[expect(clippy::type_complexity, reason = "the server's handle and its task")]
 fn host_replicas(
     settings: &Settings,
     bind: &str,
     domain: Arc<Domain>,
     secret: String,
     shutdown: &CancellationToken,
-) -> anyhow::Result<(
-    JoinHandle<()>,
-    (ServerHandle, JoinHandle<std::io::Result<()>>),
-)> {
+) -> anyhow::Result<(JoinHandle<()>, ReplicaServer)> {
     let listener = std::net::TcpListener::bind(bind)
         .with_context(|| format!("cannot listen on {bind} (serving.bind)"))?;
+    let addr = listener.local_addr()?;
     let address = settings.serving.advertise_url.clone().unwrap_or_else(|| {
         format!(
             "http://{}",
@@ -588,12 +632,17 @@ fn host_replicas(
     let handle = server.handle();
     Ok((
         tokio::spawn(host.run(shutdown.clone())),
-        (handle, tokio::spawn(server)),
+        ReplicaServer {
+            addr,
+            handle,
+            task: tokio::spawn(server),
+        },
     ))
 }
 
 fn host_config(settings: &Settings, address: Option<String>) -> ServingHostConfig {
     ServingHostConfig {
+        lease: Duration::from_secs(settings.serving.replica_lease_secs.max(1)),
         max_replicas: settings.serving.max_replicas_per_host,
         max_queued: settings.serving.max_queued_per_replica,
         address,

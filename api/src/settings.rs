@@ -151,6 +151,8 @@ pub struct ServingSettings {
     pub max_replicas_per_host: usize,
     /// Requests waiting in one replica's queue at most; beyond, 503.
     pub max_queued_per_replica: usize,
+    /// A host that has not beaten for this long is gone: its replicas' slots go to others.
+    pub replica_lease_secs: u64,
     /// How often an API instance writes the endpoint requests it answered to the ledger.
     pub meter_flush_ms: u64,
     /// A worker host (`keynet worker`) serves its replicas to API instances on this address;
@@ -167,6 +169,7 @@ impl Default for ServingSettings {
             cold_start_wait_secs: 30,
             max_replicas_per_host: 8,
             max_queued_per_replica: 256,
+            replica_lease_secs: 15,
             meter_flush_ms: 1000,
             bind: None,
             advertise_url: None,

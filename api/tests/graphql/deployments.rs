@@ -18,6 +18,7 @@ on_both_backends!(
     an_idle_deployment_scales_to_zero_and_starts_again where super::serving,
     tritonclient_calls_a_deployment where super::serving,
     the_plans_quota_refuses_before_inference where super::three_a_minute,
+    load_scales_replicas_up_and_back_down where super::serving,
 );
 
 fn serving(settings: &mut keynet_api::settings::Settings) {
@@ -919,4 +920,159 @@ async fn the_plans_quota_refuses_before_inference(app: &TestApp) {
     let extensions = &body["errors"][0]["extensions"];
     assert_eq!(extensions["code"], "QUOTA_EXCEEDED");
     assert_eq!(extensions["quota"], "inference_requests_per_minute");
+}
+
+/// The settings of a worker host (`keynet worker` with `serving.bind`) beside `app`, on its
+/// PostgreSQL database, its data folder (blobs on the local filesystem are shared that way)
+/// and its trainers.
+fn worker_host_settings(app: &TestApp) -> keynet_api::settings::Settings {
+    let mut settings = keynet_api::settings::Settings {
+        data_dir: app.data_dir.path().to_path_buf(),
+        database_url: Some(app.database_url().unwrap().to_string()),
+        ..Default::default()
+    };
+    serving(&mut settings);
+    settings.auth.jwt_secret = Some(keynet_testkit::app::JWT_SECRET.into());
+    settings.executor.process_dirs = vec![app.data_dir.path().join("trainers")];
+    settings.serving.bind = Some("127.0.0.1:0".into());
+    settings.serving.replica_lease_secs = 2;
+    settings.resolve().unwrap()
+}
+
+/// `keynet serve` instances and `keynet worker` hosts on one PostgreSQL database: the
+/// replica lives on a worker host, requests to any API instance reach it; the host is
+/// killed, requests get a clear 503 meanwhile, and another host takes the replica over once
+/// the lease runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_worker_hosts_serve_every_instance_and_are_replaced() {
+    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, |settings| {
+        serving(settings);
+        // This instance runs jobs but holds no replica: worker hosts do.
+        settings.serving.max_replicas_per_host = 0;
+        settings.serving.replica_lease_secs = 2;
+        settings.serving.cold_start_wait_secs = 2;
+    })
+    .await;
+    std::fs::create_dir_all(app.data_dir.path().join("trainers")).unwrap();
+    let first = keynet_api::platform::launch_workers(worker_host_settings(&app))
+        .await
+        .unwrap();
+    assert!(first.replica_addr().is_some());
+    let d = deploy(&app, json!({})).await;
+    let beside = app
+        .spawn_beside(|settings| {
+            settings.serving.cold_start_wait_secs = 2;
+            settings.billing.plans.free.inference_requests_per_minute = None;
+        })
+        .await;
+    let png = keynet_testkit::fixtures::png(16, 16, 6);
+    let call = |base: String| {
+        let (key, deployment, png) = (d.key.clone(), d.deployment.clone(), png.clone());
+        let http = app.http.clone();
+        async move {
+            let response = http
+                .post(format!("{base}/v1/infer/{deployment}"))
+                .bearer_auth(key)
+                .body(png)
+                .send()
+                .await
+                .unwrap();
+            json_of(response).await
+        }
+    };
+    for base in [app.url().to_string(), beside.url()] {
+        let (status, _, body) = call(base).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    first.kill().await;
+    let (status, retry_after, body) = call(beside.url()).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(retry_after.is_some());
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE");
+
+    let second = keynet_api::platform::launch_workers(worker_host_settings(&app))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let (status, _, body) = call(beside.url()).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            started.elapsed() < WAIT,
+            "no host took the replica over: {body}"
+        );
+    }
+    second.stop().await.unwrap();
+    beside.stop().await.unwrap();
+    app.stop().await;
+}
+
+async fn replica_count(app: &TestApp, token: &str, deployment: &str) -> usize {
+    app.data(Some(token), DEPLOYMENT, json!({"d": deployment}))
+        .await["deployment"]["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|replica| replica["status"] == "READY")
+        .count()
+}
+
+async fn load_scales_replicas_up_and_back_down(app: &TestApp) {
+    let d = deploy(
+        app,
+        json!({"minReplicas": 1, "maxReplicas": 2, "maxBatchSize": 1, "maxQueueDelayMs": 0}),
+    )
+    .await;
+    let token = d.setup.token.clone();
+    // Sixteen callers at once, until the load brings a second replica.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..16)
+        .map(|seed| {
+            let (http, url, key, stop) = (
+                app.http.clone(),
+                infer_url(app, &d.deployment),
+                d.key.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let png = keynet_testkit::fixtures::png(32, 32, seed);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .body(png.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status().as_u16(), 200);
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    while replica_count(app, &token, &d.deployment).await < 2 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the load never brought a second replica"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for caller in callers {
+        caller.await.unwrap();
+    }
+    // Idle again: back to the minimum.
+    let started = Instant::now();
+    while replica_count(app, &token, &d.deployment).await > 1 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the second replica stayed without load"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(replica_count(app, &token, &d.deployment).await, 1);
 }
