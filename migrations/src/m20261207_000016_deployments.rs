@@ -80,6 +80,23 @@ enum DeploymentReplicas {
 }
 
 #[derive(DeriveIden)]
+enum DeploymentMetrics {
+    Table,
+    Id,
+    OrgId,
+    DeploymentId,
+    At,
+    Source,
+    Writer,
+    Requests,
+    Errors,
+    Latency,
+    Batches,
+    QueueDepth,
+    Replicas,
+}
+
+#[derive(DeriveIden)]
 enum UsageEvents {
     Table,
     DeploymentId,
@@ -214,6 +231,40 @@ impl MigrationTrait for Migration {
         ))
         .await?;
 
+        // What API instances (requests, errors, latency) and hosts (batches, queues,
+        // replicas) saw of a deployment, one row per writer and interval.
+        m.create_table(
+            Table::create()
+                .table(DeploymentMetrics::Table)
+                .col(id(DeploymentMetrics::Id))
+                .col(uuid(DeploymentMetrics::OrgId))
+                .col(uuid(DeploymentMetrics::DeploymentId))
+                .col(time(DeploymentMetrics::At))
+                .col(text(DeploymentMetrics::Source))
+                // The API instance or host that wrote it.
+                .col(uuid(DeploymentMetrics::Writer))
+                .col(big(DeploymentMetrics::Requests))
+                .col(json(DeploymentMetrics::Errors))
+                .col(json(DeploymentMetrics::Latency))
+                .col(json(DeploymentMetrics::Batches))
+                .col(int(DeploymentMetrics::QueueDepth))
+                .col(int(DeploymentMetrics::Replicas))
+                .foreign_key(&mut cascade(
+                    DeploymentMetrics::Table,
+                    DeploymentMetrics::DeploymentId,
+                    Deployments::Table,
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "idx_deployment_metrics_at",
+            DeploymentMetrics::Table,
+            &["deployment_id", "at"],
+            false,
+        ))
+        .await?;
+
         // One column per statement: SQLite alters a table one column at a time.
         for column in [
             uuid_null(UsageEvents::DeploymentId),
@@ -241,6 +292,7 @@ impl MigrationTrait for Migration {
             .await?;
         }
         for table in [
+            DeploymentMetrics::Table.into_iden(),
             DeploymentReplicas::Table.into_iden(),
             DeploymentKeys::Table.into_iden(),
             Deployments::Table.into_iden(),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt, stream};
 use keynet_domain::Error;
 use keynet_domain::deployments::keys::NewDeploymentKey;
+use keynet_domain::deployments::metrics::MetricsPoint;
 use keynet_domain::deployments::{DeploymentSource, NewDeployment, SettingsInput};
 use keynet_domain::entities::{deployment_keys, deployment_replicas, deployments};
 use keynet_domain::events::{Event, deployment_topic};
@@ -168,6 +169,29 @@ impl Deployment {
     async fn oip_url(&self, ctx: &Context<'_>) -> String {
         format!("{}/oip", domain(ctx).config().public_url)
     }
+    /// Requests, errors by class, latency percentiles, batch sizes, queue depth and replicas
+    /// in `[from, to)`, one point per `stepSeconds` (steps without data are left out).
+    async fn metrics(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        #[graphql(default = 60)] step_seconds: i32,
+    ) -> ApiResult<Vec<DeploymentMetricsPoint>> {
+        let points = domain(ctx)
+            .deployment_metrics(
+                viewer(ctx)?,
+                self.0.id,
+                from,
+                to,
+                chrono::Duration::seconds(i64::from(step_seconds)),
+            )
+            .await?;
+        Ok(points
+            .into_iter()
+            .map(DeploymentMetricsPoint::from)
+            .collect())
+    }
     /// The replicas that hold the model now, on any host.
     async fn replicas(&self, ctx: &Context<'_>) -> ApiResult<Vec<Replica>> {
         let rows = domain(ctx).replicas_of(self.0.id).await?;
@@ -245,6 +269,53 @@ pub struct CreatedDeploymentKey {
     pub key: DeploymentKey,
     /// The secret (`kdk_…`): shown here once, never again.
     pub secret: String,
+}
+
+/// A count by name: errors by class (`bad_input`, `refused`, `not_serving`, `limited`,
+/// `unavailable`, `internal`), batches by size.
+#[derive(SimpleObject)]
+pub struct NamedCount {
+    pub name: String,
+    pub count: i64,
+}
+
+fn named(counts: std::collections::BTreeMap<String, i64>) -> Vec<NamedCount> {
+    counts
+        .into_iter()
+        .map(|(name, count)| NamedCount { name, count })
+        .collect()
+}
+
+#[derive(SimpleObject)]
+pub struct DeploymentMetricsPoint {
+    /// The step's start.
+    pub at: DateTime<Utc>,
+    pub requests: i64,
+    pub errors: Vec<NamedCount>,
+    /// Latency percentiles, request to answer, in ms (a latency bucket's upper bound).
+    pub latency_ms_p50: Option<f64>,
+    pub latency_ms_p95: Option<f64>,
+    pub latency_ms_p99: Option<f64>,
+    pub batch_sizes: Vec<NamedCount>,
+    /// The most requests waiting for a batch at once.
+    pub queue_depth: i32,
+    pub replicas: i32,
+}
+
+impl From<MetricsPoint> for DeploymentMetricsPoint {
+    fn from(point: MetricsPoint) -> Self {
+        Self {
+            at: point.at,
+            requests: point.requests,
+            errors: named(point.errors),
+            latency_ms_p50: point.latency_ms_p50,
+            latency_ms_p95: point.latency_ms_p95,
+            latency_ms_p99: point.latency_ms_p99,
+            batch_sizes: named(point.batches),
+            queue_depth: point.queue_depth,
+            replicas: point.replicas,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -456,4 +527,52 @@ impl DeploymentSubscription {
         });
         Ok(guard.watch(stream::once(async move { Ok(current) }).chain(updates)))
     }
+
+    /// The deployment's metrics live: every `stepSeconds`, the step that just ended.
+    async fn deployment_metrics(
+        &self,
+        ctx: &Context<'_>,
+        deployment_id: ID,
+        #[graphql(default = 5)] step_seconds: i32,
+    ) -> Result<impl Stream<Item = ApiResult<DeploymentMetricsPoint>> + use<>, ApiError> {
+        let wanted: DeploymentId = parse_id(&deployment_id, "deploymentId")?;
+        if !(1..=3600).contains(&step_seconds) {
+            return Err(Error::invalid("stepSeconds", "must be between 1 and 3600").into());
+        }
+        let (_, guard) = live::admit(ctx, move |domain, viewer| async move {
+            domain.deployment(&viewer, wanted).await
+        })
+        .await?;
+        let domain = shared_domain(ctx);
+        let viewer = std::sync::Arc::new(viewer(ctx)?.clone());
+        let step = chrono::Duration::seconds(i64::from(step_seconds));
+        let ticks = ticks_every(std::time::Duration::from_secs(step_seconds as u64));
+        let points = ticks.then(move |()| {
+            let (domain, viewer) = (domain.clone(), viewer.clone());
+            async move {
+                let to = chrono::Utc::now();
+                let from = to - step;
+                let points = domain
+                    .deployment_metrics(&viewer, wanted, from, to, step)
+                    .await?;
+                let point = points.into_iter().next().map_or_else(
+                    || DeploymentMetricsPoint::from(MetricsPoint::empty(from)),
+                    DeploymentMetricsPoint::from,
+                );
+                Ok(point)
+            }
+        });
+        Ok(guard.watch(points))
+    }
+}
+
+/// A tick every `every`, the first after one period.
+fn ticks_every(every: std::time::Duration) -> impl Stream<Item = ()> {
+    stream::unfold(
+        tokio::time::interval_at(tokio::time::Instant::now() + every, every),
+        |mut interval| async move {
+            interval.tick().await;
+            Some(((), interval))
+        },
+    )
 }

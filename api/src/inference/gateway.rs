@@ -88,6 +88,13 @@ impl Gateway {
         })
     }
 
+    /// The organization of a deployment this instance read, without reading it again.
+    pub fn org_of(&self, id: DeploymentId) -> Option<keynet_domain::ids::OrgId> {
+        let read = lock(&self.read);
+        let (served, _) = read.get(&id)?;
+        served.as_ref().map(|served| served.deployment.org_id)
+    }
+
     /// Whether the deployment takes requests now, or the reason it does not.
     pub fn check_serving(&self, served: &Served) -> Result<Arc<ExportMetadata>, Refusal> {
         let deployment = &served.deployment;

@@ -20,13 +20,16 @@ use callers::Callers;
 use gateway::{Gateway, Served};
 use keynet_billing::endpoints::{EndpointMeter, Metered};
 use keynet_domain::deployments::keys::Caller;
-use keynet_domain::ids::DeploymentId;
+use keynet_domain::deployments::metrics::Window;
+use keynet_domain::entities::deployment_metrics::SampleSource;
+use keynet_domain::ids::{DeploymentId, OrgId};
 use keynet_domain::{Domain, Error};
 use keynet_serving::ExportMetadata;
 use keynet_workers::serving::LocalReplicas;
 use refusal::Refusal;
 use serde_json::json;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use internal::{HostState, RemoteReplicas, internal_secret};
@@ -47,6 +50,10 @@ pub struct Inference {
     meter: Arc<EndpointMeter>,
     metrics: Arc<Metrics>,
     settings: InferenceSettings,
+    /// What this instance answered per deployment since it last wrote it (for
+    /// `deployment.metrics`), and this instance's id as their writer.
+    windows: Mutex<HashMap<(OrgId, DeploymentId), Window>>,
+    instance: uuid::Uuid,
 }
 
 /// A request let through: who called, and the deployment as it serves.
@@ -73,6 +80,8 @@ impl Inference {
             meter,
             metrics,
             settings,
+            windows: Mutex::default(),
+            instance: uuid::Uuid::now_v7(),
         }
     }
 
@@ -197,15 +206,39 @@ impl Inference {
         }))
     }
 
-    /// Records one answer (or refusal) in `/metrics`, by deployment when it exists.
+    /// Records one answer (or refusal) in `/metrics` and in the deployment's metrics, when
+    /// the deployment exists.
     fn observe(&self, id: &str, outcome: Result<(), &Refusal>, elapsed: Duration) {
-        let deployment = match outcome {
-            Err(refusal) if refusal.status == StatusCode::NOT_FOUND => "unknown",
-            _ if DeploymentId::parse(id).is_some() => id,
-            _ => "unknown",
-        };
         let class = outcome.err().map_or("ok", Refusal::class);
-        self.metrics.observe_inference(deployment, class, elapsed);
+        let known = DeploymentId::parse(id)
+            .and_then(|deployment| Some((self.gateway.org_of(deployment)?, deployment)));
+        let Some(key) = known else {
+            self.metrics.observe_inference("unknown", class, elapsed);
+            return;
+        };
+        self.metrics.observe_inference(id, class, elapsed);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        windows.entry(key).or_default().request(class, elapsed);
+    }
+
+    /// Writes the counted requests to the ledger and what this instance answered to the
+    /// deployments' metrics.
+    async fn flush(&self) {
+        if let Err(error) = self.meter.flush().await {
+            tracing::warn!(error = %error, "endpoint requests not metered yet; trying again at the next flush");
+        }
+        let windows: Vec<_> = {
+            let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+            windows.drain().collect()
+        };
+        if !windows.is_empty()
+            && let Err(error) = self
+                .domain
+                .record_deployment_windows(SampleSource::Endpoint, self.instance, windows)
+                .await
+        {
+            tracing::warn!(error = %error, "deployment metrics of this interval were not written");
+        }
     }
 
     /// Updates the replica gauges of `/metrics` from this process's replicas.
@@ -215,7 +248,7 @@ impl Inference {
         }
     }
 
-    /// Writes the counted requests to the ledger every `interval` until `shutdown`.
+    /// Flushes (ledger and metrics) every `interval` until `shutdown`, and once more then.
     pub async fn meter_until(
         &self,
         interval: Duration,
@@ -228,17 +261,9 @@ impl Inference {
                 _ = tick.tick() => {}
                 () = shutdown.cancelled() => break,
             }
-            if let Err(error) = self.meter.flush().await {
-                tracing::warn!(error = %error, "endpoint requests not metered yet; trying again at the next flush");
-            }
+            self.flush().await;
         }
-        if let Err(error) = self.meter.flush().await {
-            tracing::error!(error = %error, "endpoint requests counted since the last flush were not metered");
-        }
-    }
-
-    pub async fn flush_meter(&self) -> keynet_billing::Result<u64> {
-        self.meter.flush().await
+        self.flush().await;
     }
 }
 

@@ -324,6 +324,57 @@ async fn a_trained_model_is_served_and_metered(app: &TestApp) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // deployment.metrics: the requests, their latency, the replica's batches over time.
+    let started = Instant::now();
+    loop {
+        let points = app
+            .data(
+                Some(&d.setup.token),
+                "query($d: ID!, $f: DateTime!, $t: DateTime!) { deployment(id: $d) { metrics(from: $f, to: $t, stepSeconds: 3600) { requests errors { name count } latencyMsP50 latencyMsP99 batchSizes { name count } replicas } } }",
+                json!({"d": d.deployment, "f": chrono::Utc::now() - chrono::Duration::hours(1), "t": chrono::Utc::now() + chrono::Duration::hours(1)}),
+            )
+            .await["deployment"]["metrics"]
+            .clone();
+        let total = |field: &str| -> i64 {
+            points
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p[field].as_i64().unwrap_or(0))
+                .sum()
+        };
+        let batched: i64 = points
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["batchSizes"].as_array().unwrap().clone())
+            .map(|b| b["count"].as_i64().unwrap())
+            .sum();
+        if total("requests") >= 4 && batched >= 1 && total("replicas") >= 1 {
+            assert!(points[0]["latencyMsP50"].as_f64().is_some(), "{points}");
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "{points}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // …and live.
+    let mut socket = keynet_testkit::ws::connect(app.url(), json!({"token": d.setup.token}))
+        .await
+        .unwrap();
+    socket
+        .subscribe(
+            "metrics",
+            "subscription($d: ID!) { deploymentMetrics(deploymentId: $d, stepSeconds: 1) { requests replicas } }",
+            json!({"d": d.deployment}),
+        )
+        .await;
+    let live = socket.next_message().await.unwrap();
+    assert_eq!(live["type"], "next", "{live}");
+    assert!(
+        live["payload"]["data"]["deploymentMetrics"]["requests"].is_i64(),
+        "{live}"
+    );
+
     // /metrics counts the requests by deployment and shows the replica.
     let metrics = app.get_text("/metrics").await;
     assert!(

@@ -692,6 +692,11 @@ fn attacks(v: &Victim) -> Vec<(&'static str, &'static str, Value)> {
             "subscription($d: ID!) { deploymentUpdated(deploymentId: $d) { status } }",
             json!({"d": v.deployment}),
         ),
+        (
+            "deploymentMetrics",
+            "subscription($d: ID!) { deploymentMetrics(deploymentId: $d, stepSeconds: 1) { requests } }",
+            json!({"d": v.deployment}),
+        ),
     ]
 }
 

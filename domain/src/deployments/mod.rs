@@ -4,6 +4,7 @@
 
 pub mod hosting;
 pub mod keys;
+pub mod metrics;
 mod settings;
 
 use crate::audit::Change;

@@ -9,6 +9,7 @@ pub mod dataset_snapshots;
 pub mod dataset_uploads;
 pub mod datasets;
 pub mod deployment_keys;
+pub mod deployment_metrics;
 pub mod deployment_replicas;
 pub mod deployments;
 pub mod experiment_notes;

@@ -8,9 +8,11 @@ use super::replicas::{LocalReplicas, Replica};
 use keynet_billing::{ledger, metering};
 use keynet_domain::Domain;
 use keynet_domain::deployments::hosting::wanted_replicas;
+use keynet_domain::deployments::metrics::Window;
+use keynet_domain::entities::deployment_metrics::SampleSource;
 use keynet_domain::entities::deployment_replicas;
 use keynet_domain::entities::deployments::{self, DeploymentStatus};
-use keynet_domain::ids::{DeploymentId, ReplicaId, ServingHostId};
+use keynet_domain::ids::{DeploymentId, OrgId, ReplicaId, ServingHostId};
 use keynet_domain::time::now;
 use keynet_serving::{BatchSettings, OnnxModel};
 use std::collections::{HashMap, HashSet};
@@ -62,7 +64,15 @@ pub struct ServingHost {
     /// Replicas whose model is being loaded.
     loading: Arc<Mutex<HashSet<ReplicaId>>>,
     metering: HashMap<ReplicaId, Metering>,
+    /// The organization of each deployment seen, for the metrics' rows.
+    orgs: HashMap<DeploymentId, OrgId>,
+    /// Batches each replica had run at the last metrics sample, by size.
+    sampled_batches: HashMap<ReplicaId, Vec<u64>>,
+    sampled_at: Instant,
 }
+
+/// How often a host writes what its replicas did (batches, queues, replicas).
+const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
 impl ServingHost {
     pub fn new(
@@ -77,6 +87,9 @@ impl ServingHost {
             config,
             loading: Arc::default(),
             metering: HashMap::new(),
+            orgs: HashMap::new(),
+            sampled_batches: HashMap::new(),
+            sampled_at: Instant::now(),
         }
     }
 
@@ -113,6 +126,7 @@ impl ServingHost {
         }
         let mut wanted_here: HashSet<ReplicaId> = HashSet::new();
         for deployment in deployments {
+            self.orgs.insert(deployment.id, deployment.org_id);
             let deployment = if deployment.status == DeploymentStatus::Pending {
                 self.domain.settle_export(deployment).await?
             } else {
@@ -252,10 +266,43 @@ impl ServingHost {
             })
             .collect();
         self.domain.heartbeat_replicas(self.id, &loads).await?;
-        for replica in held {
+        for replica in &held {
             self.meter(replica.id, replica.deployment_id, false).await;
         }
+        if self.sampled_at.elapsed() >= SAMPLE_INTERVAL {
+            self.sample(&held).await?;
+        }
         Ok(())
+    }
+
+    /// Writes, per deployment, the replicas held here, their queues and the batches they
+    /// ran since the last sample.
+    async fn sample(&mut self, held: &[Arc<Replica>]) -> keynet_domain::Result<()> {
+        let mut windows: HashMap<(OrgId, DeploymentId), Window> = HashMap::new();
+        let mut sampled = HashMap::new();
+        for replica in held {
+            let Some(org) = self.orgs.get(&replica.deployment_id) else {
+                continue;
+            };
+            let window = windows.entry((*org, replica.deployment_id)).or_default();
+            window.replicas += 1;
+            window.queue_depth += i32::try_from(replica.queued()).unwrap_or(i32::MAX);
+            let batches = replica.batches_by_size();
+            let before = self.sampled_batches.get(&replica.id);
+            for (size, count) in batches.iter().enumerate().skip(1) {
+                let earlier = before.and_then(|b| b.get(size)).copied().unwrap_or(0);
+                if *count > earlier {
+                    *window.batches.entry(size.to_string()).or_default() +=
+                        i64::try_from(count - earlier).unwrap_or(i64::MAX);
+                }
+            }
+            sampled.insert(replica.id, batches);
+        }
+        self.sampled_batches = sampled;
+        self.sampled_at = Instant::now();
+        self.domain
+            .record_deployment_windows(SampleSource::Host, self.id.0, windows.into_iter().collect())
+            .await
     }
 
     /// Writes a replica's CPU time since it was last written, when due (or `now`).
