@@ -51,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::rest::routes)
         .configure(crate::registry::routes)
         .configure(crate::inference::routes)
+        .configure(crate::inference::internal::routes)
         .default_service(web::to(|| async {
             http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         }));

@@ -401,10 +401,16 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
             &shutdown,
         )];
         if let Some(replicas) = &local_replicas {
+            // Other API instances on the same database reach these replicas on this port.
+            let address = settings
+                .serving
+                .advertise_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
             let host = ServingHost::new(
                 domain.clone(),
                 replicas.clone(),
-                host_config(&settings, None),
+                host_config(&settings, Some(address)),
             );
             handles.push(tokio::spawn(host.run(shutdown.clone())));
         }
@@ -414,6 +420,12 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     };
 
     let metrics = Arc::new(Metrics::new());
+    let host_state = local_replicas.as_ref().map(|replicas| {
+        web::Data::new(crate::inference::HostState {
+            replicas: replicas.clone(),
+            secret: internal_secret.clone(),
+        })
+    });
     let inference = Arc::new(Inference::new(
         domain.clone(),
         local_replicas,
@@ -453,9 +465,11 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
     let server = HttpServer::new(move || {
         // The last wrap is the outermost: every response, even a refused preflight, gets a
         // request id and the security headers.
-        App::new()
-            .app_data(state.clone())
-            .wrap(browser::cors(&state.limits.cors_allowed_origins))
+        let mut app = App::new().app_data(state.clone());
+        if let Some(host_state) = &host_state {
+            app = app.app_data(host_state.clone());
+        }
+        app.wrap(browser::cors(&state.limits.cors_allowed_origins))
             .wrap(browser::security_headers())
             .wrap(actix_web::middleware::from_fn(observe))
             .configure(routes)
@@ -621,7 +635,6 @@ fn host_replicas(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(web::PayloadConfig::new(256 << 20))
             .configure(crate::inference::internal::routes)
     })
     .workers(settings.http_workers)

@@ -4,7 +4,8 @@
 //! one after another (`x-keynet-inputs` says how many), answered the same way
 //! (`x-keynet-rows`); errors as JSON `{code, message, field}` with the status the endpoint
 //! then gives its caller. A shared secret derived from the platform's JWT secret (the one
-//! every instance of a platform must share) authenticates API instances to hosts.
+//! every instance of a platform must share) authenticates API instances to hosts. A
+//! `keynet serve` with workers serves its own replicas on its main port the same way.
 
 use super::refusal::Refusal;
 use actix_web::http::StatusCode;
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const INPUTS: &str = "x-keynet-inputs";
+/// The largest forwarded request: a full Open Inference Protocol batch of large images.
+const MAX_INPUTS_BYTES: usize = 256 << 20;
 const ROWS: &str = "x-keynet-rows";
 /// How long the list of a deployment's remote replicas is trusted.
 const ADDRESSES_TTL: Duration = Duration::from_secs(1);
@@ -176,9 +179,10 @@ fn static_code(code: &str) -> &'static str {
 
 /// The host side: `POST /internal/v1/replicas/{deployment}/infer`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/internal/v1/replicas/{deployment}/infer",
-        web::post().to(serve),
+    cfg.service(
+        web::resource("/internal/v1/replicas/{deployment}/infer")
+            .app_data(web::PayloadConfig::new(MAX_INPUTS_BYTES))
+            .route(web::post().to(serve)),
     );
 }
 
@@ -192,8 +196,12 @@ async fn serve(
     req: HttpRequest,
     deployment: web::Path<String>,
     body: web::Bytes,
-    state: web::Data<HostState>,
+    state: Option<web::Data<HostState>>,
 ) -> HttpResponse {
+    // An API instance without workers holds no replicas: as if the route did not exist.
+    let Some(state) = state else {
+        return crate::error::http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint");
+    };
     let presented = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

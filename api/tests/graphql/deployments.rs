@@ -1127,3 +1127,43 @@ async fn load_scales_replicas_up_and_back_down(app: &TestApp) {
     }
     assert_eq!(replica_count(app, &token, &d.deployment).await, 1);
 }
+
+/// A `keynet serve` with workers holds the replica; another instance without workers
+/// reaches it on the first one's port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_without_workers_reaches_a_serve_instances_replica() {
+    let app = TestApp::spawn_with(keynet_testkit::Backend::Postgres, serving).await;
+    let d = deploy(&app, json!({})).await;
+    let beside = app
+        .spawn_beside(|settings| {
+            settings.billing.plans.free.inference_requests_per_minute = None;
+        })
+        .await;
+    let png = keynet_testkit::fixtures::png(16, 16, 8);
+    let response = app
+        .http
+        .post(format!("{}/v1/infer/{}", beside.url(), d.deployment))
+        .bearer_auth(&d.key)
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_of(response).await;
+    assert_eq!(status, 200, "{body}");
+    // The internal route refuses callers without the platform's secret.
+    let forged = app
+        .http
+        .post(format!(
+            "{}/internal/v1/replicas/{}/infer",
+            app.url(),
+            d.deployment
+        ))
+        .header("x-keynet-inputs", "1")
+        .body(vec![0u8; 4])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 401);
+    beside.stop().await.unwrap();
+    app.stop().await;
+}
