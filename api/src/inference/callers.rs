@@ -3,6 +3,7 @@
 //! working within that), and each deployment key's own rate limit is a token bucket in
 //! this instance.
 
+use super::expiring::Expiring;
 use keynet_domain::deployments::keys::Caller;
 use keynet_domain::ids::DeploymentKeyId;
 use keynet_domain::{Domain, Error};
@@ -13,14 +14,20 @@ use std::time::{Duration, Instant};
 
 /// How long an authenticated caller is trusted without asking the database again.
 pub const CALLER_TTL: Duration = Duration::from_secs(1);
-/// Credentials remembered at most (then the cache starts over).
-const MAX_REMEMBERED: usize = 10_000;
 
-#[derive(Default)]
 pub struct Callers {
     /// By the SHA-256 of the credential: the secret itself is never kept.
-    known: Mutex<HashMap<[u8; 32], (Option<Caller>, Instant)>>,
+    known: Expiring<[u8; 32], Option<Caller>>,
     buckets: Mutex<HashMap<DeploymentKeyId, Bucket>>,
+}
+
+impl Default for Callers {
+    fn default() -> Self {
+        Self {
+            known: Expiring::new(CALLER_TTL),
+            buckets: Mutex::default(),
+        }
+    }
 }
 
 impl Callers {
@@ -32,28 +39,22 @@ impl Callers {
         client_addr: Option<String>,
     ) -> Result<Caller, Error> {
         let digest: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
-        if let Some((caller, at)) = lock(&self.known).get(&digest)
-            && at.elapsed() < CALLER_TTL
-        {
-            return caller.clone().ok_or(Error::Unauthenticated);
+        if let Some(caller) = self.known.get(&digest) {
+            return caller.ok_or(Error::Unauthenticated);
         }
         let found = match domain.authenticate_caller(bearer, client_addr).await {
             Ok(caller) => Some(caller),
             Err(Error::Unauthenticated | Error::CredentialRejected) => None,
             Err(other) => return Err(other),
         };
-        let mut known = lock(&self.known);
-        if known.len() >= MAX_REMEMBERED {
-            known.clear();
-        }
-        known.insert(digest, (found.clone(), Instant::now()));
+        self.known.put(digest, found.clone());
         found.ok_or(Error::Unauthenticated)
     }
 
     /// Takes one request from the key's bucket; `Err(wait)` when it is empty.
     pub fn take(&self, key: DeploymentKeyId, per_second: i32) -> Result<(), Duration> {
         let rate = f64::from(per_second.max(1));
-        let mut buckets = lock(&self.buckets);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets.entry(key).or_insert_with(|| Bucket {
             tokens: rate,
             at: Instant::now(),
@@ -80,10 +81,6 @@ impl Bucket {
             Err(Duration::from_secs_f64((1.0 - self.tokens) / rate))
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! ready replica (starting, or scaled to zero) is woken, and the request waits for its
 //! first replica up to the cold-start bound, then gets 503 with `Retry-After`.
 
+use super::expiring::Expiring;
 use super::internal::RemoteReplicas;
 use super::refusal::Refusal;
 use actix_web::http::StatusCode;
@@ -12,8 +13,7 @@ use keynet_domain::entities::deployments::{self, DeploymentStatus};
 use keynet_domain::ids::DeploymentId;
 use keynet_serving::ExportMetadata;
 use keynet_workers::serving::LocalReplicas;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long this instance trusts what it read of a deployment (a stop takes effect within).
@@ -33,7 +33,7 @@ pub struct Gateway {
     local: Option<Arc<LocalReplicas>>,
     remote: RemoteReplicas,
     cold_start_wait: Duration,
-    read: Mutex<HashMap<DeploymentId, (Option<Arc<Served>>, Instant)>>,
+    read: Expiring<DeploymentId, Option<Arc<Served>>>,
 }
 
 impl Gateway {
@@ -48,7 +48,7 @@ impl Gateway {
             local,
             remote,
             cold_start_wait,
-            read: Mutex::default(),
+            read: Expiring::new(DEPLOYMENT_TTL),
         }
     }
 
@@ -58,16 +58,14 @@ impl Gateway {
 
     /// The deployment, read at most [`DEPLOYMENT_TTL`] ago; `None` when it does not exist.
     pub async fn served(&self, id: DeploymentId) -> Result<Option<Arc<Served>>, Refusal> {
-        if let Some((served, at)) = lock(&self.read).get(&id)
-            && at.elapsed() < DEPLOYMENT_TTL
-        {
-            return Ok(served.clone());
+        if let Some(served) = self.read.get(&id) {
+            return Ok(served);
         }
         let served = match self.domain.deployment_by_id(id).await? {
             Some(deployment) => Some(Arc::new(self.describe(deployment).await?)),
             None => None,
         };
-        lock(&self.read).insert(id, (served.clone(), Instant::now()));
+        self.read.put(id, served.clone());
         Ok(served)
     }
 
@@ -90,9 +88,10 @@ impl Gateway {
 
     /// The organization of a deployment this instance read, without reading it again.
     pub fn org_of(&self, id: DeploymentId) -> Option<keynet_domain::ids::OrgId> {
-        let read = lock(&self.read);
-        let (served, _) = read.get(&id)?;
-        served.as_ref().map(|served| served.deployment.org_id)
+        self.read
+            .last(&id)
+            .flatten()
+            .map(|served| served.deployment.org_id)
     }
 
     /// Whether the deployment takes requests now, or the reason it does not.
@@ -173,8 +172,4 @@ impl Gateway {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -7,6 +7,7 @@
 //! every instance of a platform must share) authenticates API instances to hosts. A
 //! `keynet serve` with workers serves its own replicas on its main port the same way.
 
+use super::expiring::Expiring;
 use super::refusal::Refusal;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -15,10 +16,9 @@ use keynet_domain::entities::deployment_replicas::{self, ReplicaStatus};
 use keynet_domain::ids::DeploymentId;
 use keynet_workers::serving::LocalReplicas;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const INPUTS: &str = "x-keynet-inputs";
 /// The largest forwarded request: a full Open Inference Protocol batch of large images.
@@ -43,7 +43,7 @@ fn encode(rows: &[Vec<f32>]) -> Vec<u8> {
 }
 
 fn decode(bytes: &[u8], count: usize) -> Option<Vec<Vec<f32>>> {
-    if count == 0 || bytes.len() % (4 * count) != 0 {
+    if count == 0 || !bytes.len().is_multiple_of(4 * count) {
         return None;
     }
     let values: Vec<f32> = bytes
@@ -58,7 +58,7 @@ fn decode(bytes: &[u8], count: usize) -> Option<Vec<Vec<f32>>> {
 pub struct RemoteReplicas {
     http: reqwest::Client,
     secret: String,
-    addresses: Mutex<HashMap<DeploymentId, (Vec<String>, Instant)>>,
+    addresses: Expiring<DeploymentId, Vec<String>>,
     next: AtomicUsize,
 }
 
@@ -67,7 +67,7 @@ impl RemoteReplicas {
         Self {
             http: reqwest::Client::new(),
             secret,
-            addresses: Mutex::default(),
+            addresses: Expiring::new(ADDRESSES_TTL),
             next: AtomicUsize::new(0),
         }
     }
@@ -113,10 +113,8 @@ impl RemoteReplicas {
         domain: &Domain,
         deployment: DeploymentId,
     ) -> Result<Vec<String>, Refusal> {
-        if let Some((addresses, at)) = lock(&self.addresses).get(&deployment)
-            && at.elapsed() < ADDRESSES_TTL
-        {
-            return Ok(addresses.clone());
+        if let Some(addresses) = self.addresses.get(&deployment) {
+            return Ok(addresses);
         }
         let rows: Vec<deployment_replicas::Model> = domain.replicas_of(deployment).await?;
         let addresses: Vec<String> = rows
@@ -124,12 +122,12 @@ impl RemoteReplicas {
             .filter(|row| row.status == ReplicaStatus::Ready)
             .filter_map(|row| row.address)
             .collect();
-        lock(&self.addresses).insert(deployment, (addresses.clone(), Instant::now()));
+        self.addresses.put(deployment, addresses.clone());
         Ok(addresses)
     }
 
     fn forget(&self, deployment: DeploymentId) {
-        lock(&self.addresses).remove(&deployment);
+        self.addresses.forget(&deployment);
     }
 }
 
@@ -244,10 +242,6 @@ fn wire_error(refusal: &Refusal) -> HttpResponse {
         "message": refusal.message,
         "field": refusal.field,
     }))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! read and run the input. Every answered request is counted for the ledger.
 
 mod callers;
+mod expiring;
 mod gateway;
 mod images;
 pub mod internal;

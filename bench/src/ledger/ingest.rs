@@ -3,16 +3,14 @@
 
 use crate::workload::Batch;
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
 use keynet_billing::entities::usage_events;
 use keynet_billing::ledger::{self, Usage};
 use keynet_domain::time::now;
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
-use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
