@@ -1042,22 +1042,24 @@ async fn replicas_on_worker_hosts_serve_every_instance_and_are_replaced() {
     assert!(retry_after.is_some());
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAVAILABLE");
 
+    // An instance that waits long enough for a cold start: its request, sent before the new
+    // host is up, is answered once the new host has taken the replica over.
+    let patient = app
+        .spawn_beside(|settings| {
+            settings.serving.cold_start_wait_secs = 60;
+            settings.billing.plans.free.inference_requests_per_minute = None;
+        })
+        .await;
+    let waiting = tokio::spawn(call(patient.url()));
     let second = keynet_api::platform::launch_workers(worker_host_settings(&app))
         .await
         .unwrap();
-    let started = Instant::now();
-    loop {
-        let (status, _, body) = call(beside.url()).await;
-        if status == 200 {
-            break;
-        }
-        assert_eq!(status, 503, "{body}");
-        assert!(
-            started.elapsed() < WAIT,
-            "no host took the replica over: {body}"
-        );
-    }
+    let (status, _, body) = waiting.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = call(beside.url()).await;
+    assert_eq!(status, 200, "{body}");
     second.stop().await.unwrap();
+    patient.stop().await.unwrap();
     beside.stop().await.unwrap();
     app.stop().await;
 }
