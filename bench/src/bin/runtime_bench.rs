@@ -10,12 +10,14 @@ mod machine;
 mod resnet;
 #[path = "../runtime/run.rs"]
 mod run;
+#[path = "../runtime/session_loop.rs"]
+mod session_loop;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use keynet_serving::{BatchSettings, OnnxModel};
 use prost::Message;
-use run::Figures;
+use session_loop::Figures;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ async fn main() -> Result<()> {
     )?;
 
     eprintln!("onnxruntime's session loop");
-    let peer = run::onnxruntime(
+    let peer = session_loop::onnxruntime(
         &args.python,
         args.peer_threads,
         &model_path,
@@ -140,7 +142,7 @@ fn report(
     machine: &machine::Machine,
     args: &Args,
     difference: f32,
-    peer: &run::Peer,
+    peer: &session_loop::Peer,
     direct: &[(usize, Figures)],
     loaded: &[(usize, usize, Figures)],
 ) -> Result<String> {
