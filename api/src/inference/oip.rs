@@ -24,17 +24,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oip/v2/models/{name}", web::get().to(model_metadata))
         .route(
             "/oip/v2/models/{name}/versions/{version}",
-            web::get().to(versioned_metadata),
+            web::get().to(model_metadata),
         )
         .route("/oip/v2/models/{name}/ready", web::get().to(model_ready))
         .route(
             "/oip/v2/models/{name}/versions/{version}/ready",
-            web::get().to(versioned_ready),
+            web::get().to(model_ready),
         )
         .route("/oip/v2/models/{name}/infer", web::post().to(infer))
         .route(
             "/oip/v2/models/{name}/versions/{version}/infer",
-            web::post().to(versioned_infer),
+            web::post().to(infer),
         );
 }
 
@@ -50,107 +50,66 @@ async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"live": true, "ready": true}))
 }
 
-/// Every model has the one version `1`.
-fn check_version(version: &str) -> Result<(), Refusal> {
-    if version == "1" || version.is_empty() {
-        Ok(())
-    } else {
-        Err(Refusal::new(
+/// The model a route names (`{name}`), refused when its path names a version other than
+/// `1`, the one version every model has. Both route shapes (with and without
+/// `/versions/{version}`) share one handler.
+fn model_of(req: &HttpRequest) -> Result<String, Refusal> {
+    let info = req.match_info();
+    if let Some(version) = info.get("version")
+        && version != "1"
+    {
+        return Err(Refusal::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             format!("the model has version 1 only, not {version}"),
-        ))
+        ));
     }
+    Ok(info.get("name").unwrap_or_default().to_string())
 }
 
-async fn model_metadata(
-    req: HttpRequest,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    metadata_of(&req, &name, &state.inference).await
-}
-
-async fn versioned_metadata(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (name, version) = path.into_inner();
-    if let Err(refusal) = check_version(&version) {
-        return refusal.oip();
-    }
-    metadata_of(&req, &name, &state.inference).await
-}
-
-async fn metadata_of(req: &HttpRequest, name: &str, inference: &Inference) -> HttpResponse {
-    match inference.admit(req, name).await {
-        Ok(admitted) => HttpResponse::Ok().json(oip::model_metadata(name, &admitted.metadata)),
-        Err(refusal) => refusal.oip(),
-    }
-}
-
-async fn model_ready(
-    req: HttpRequest,
-    name: web::Path<String>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    readiness(&req, &name, &state.inference).await
-}
-
-async fn versioned_ready(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (name, version) = path.into_inner();
-    if let Err(refusal) = check_version(&version) {
-        return refusal.oip();
-    }
-    readiness(&req, &name, &state.inference).await
+async fn model_metadata(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let answered = async {
+        let name = model_of(&req)?;
+        let admitted = state.inference.admit(&req, &name).await?;
+        Ok::<_, Refusal>(HttpResponse::Ok().json(oip::model_metadata(&name, &admitted.metadata)))
+    };
+    answered.await.unwrap_or_else(|refusal| refusal.oip())
 }
 
 /// 200 while a replica answers; 503 (with the reason) while it starts or is scaled to zero.
-async fn readiness(req: &HttpRequest, name: &str, inference: &Inference) -> HttpResponse {
-    match inference.admit(req, name).await {
-        Ok(admitted) if admitted.served.deployment.status == DeploymentStatus::Ready => {
-            HttpResponse::Ok().json(json!({"name": name, "ready": true}))
+async fn model_ready(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let answered = async {
+        let name = model_of(&req)?;
+        let admitted = state.inference.admit(&req, &name).await?;
+        match admitted.served.deployment.status {
+            DeploymentStatus::Ready => {
+                Ok(HttpResponse::Ok().json(json!({"name": name, "ready": true})))
+            }
+            status => Err(Refusal::unavailable(
+                format!(
+                    "the deployment is {}; the next inference request starts a replica",
+                    if status == DeploymentStatus::ScaledToZero {
+                        "scaled to zero"
+                    } else {
+                        "starting"
+                    }
+                ),
+                2,
+            )),
         }
-        Ok(admitted) => Refusal::unavailable(
-            format!(
-                "the deployment is {}; the next inference request starts a replica",
-                match admitted.served.deployment.status {
-                    DeploymentStatus::ScaledToZero => "scaled to zero",
-                    _ => "starting",
-                }
-            ),
-            2,
-        )
-        .oip(),
-        Err(refusal) => refusal.oip(),
-    }
+    };
+    answered.await.unwrap_or_else(|refusal| refusal.oip())
 }
 
 async fn infer(
     req: HttpRequest,
-    name: web::Path<String>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    answer(&req, &name, payload, &state.inference).await
-}
-
-async fn versioned_infer(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (name, version) = path.into_inner();
-    if let Err(refusal) = check_version(&version) {
-        return refusal.oip();
+    match model_of(&req) {
+        Ok(name) => answer(&req, &name, payload, &state.inference).await,
+        Err(refusal) => refusal.oip(),
     }
-    answer(&req, &name, payload, &state.inference).await
 }
 
 async fn answer(

@@ -73,8 +73,7 @@ impl Domain {
         viewer: &Viewer,
         input: NewDeploymentKey,
     ) -> Result<CreatedDeploymentKey> {
-        let deployment = self.deployment(viewer, input.deployment_id).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, input.deployment_id).await?;
         let name = validate::name("name", &input.name, 100)?;
         let at = now();
         if input
@@ -132,8 +131,7 @@ impl Domain {
         deployment: DeploymentId,
         page: PageRequest,
     ) -> Result<Page<deployment_keys::Model>> {
-        let deployment = self.deployment(viewer, deployment).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, deployment).await?;
         let query = deployment_keys::Entity::find()
             .filter(deployment_keys::Column::DeploymentId.eq(deployment.id));
         let rows = page

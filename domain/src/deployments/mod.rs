@@ -245,6 +245,17 @@ impl Domain {
         Ok(deployment)
     }
 
+    /// A deployment the viewer may change (create keys for, stop, delete …).
+    pub(crate) async fn managed_deployment(
+        &self,
+        viewer: &Viewer,
+        id: DeploymentId,
+    ) -> Result<deployments::Model> {
+        let deployment = self.deployment(viewer, id).await?;
+        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        Ok(deployment)
+    }
+
     pub async fn deployments(
         &self,
         viewer: &Viewer,
@@ -273,8 +284,7 @@ impl Domain {
         id: DeploymentId,
         input: SettingsInput,
     ) -> Result<deployments::Model> {
-        let deployment = self.deployment(viewer, id).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, id).await?;
         let settings = DeploymentSettings::of(&deployment).apply(input)?;
         let mut tx = self.begin().await?;
         let mut changed: deployments::ActiveModel = deployment.into();
@@ -308,8 +318,7 @@ impl Domain {
         viewer: &Viewer,
         id: DeploymentId,
     ) -> Result<deployments::Model> {
-        let deployment = self.deployment(viewer, id).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, id).await?;
         if deployment.status == DeploymentStatus::Stopped {
             return Ok(deployment);
         }
@@ -329,8 +338,7 @@ impl Domain {
         viewer: &Viewer,
         id: DeploymentId,
     ) -> Result<deployments::Model> {
-        let deployment = self.deployment(viewer, id).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, id).await?;
         if !matches!(
             deployment.status,
             DeploymentStatus::Stopped | DeploymentStatus::Failed
@@ -362,8 +370,7 @@ impl Domain {
         viewer: &Viewer,
         id: DeploymentId,
     ) -> Result<deployments::Model> {
-        let deployment = self.deployment(viewer, id).await?;
-        viewer.require(deployment.org_id, Permission::ManageDeployments)?;
+        let deployment = self.managed_deployment(viewer, id).await?;
         let mut tx = self.begin().await?;
         deployments::Entity::delete_by_id(deployment.id)
             .exec(&*tx)
