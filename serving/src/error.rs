@@ -14,7 +14,7 @@ pub enum Error {
     #[error("the request's `{field}` {reason}")]
     Request { field: String, reason: String },
 
-    /// tract cannot read, type or plan the ONNX graph.
+    /// The engine cannot read the ONNX graph, or it fails on a blank input.
     #[error("the ONNX model cannot be served: {0}")]
     Model(String),
 

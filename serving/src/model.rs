@@ -1,71 +1,82 @@
-//! An ONNX export, planned once by tract with a free batch dimension, and the predictions
-//! it makes.
+//! An ONNX export, loaded once by RTen (a pure-Rust engine: its convolutions run on every
+//! core of the process's one thread pool, so a single request uses the whole machine), and
+//! the predictions it makes.
 
 use crate::Error;
 use crate::metadata::{ExportMetadata, OutputKind};
+use rten::{Model, ModelOptions, NodeId};
+use rten_tensor::prelude::*;
+use rten_tensor::{NdTensor, Tensor};
 use serde_json::Value;
-use std::sync::Arc;
-use tract_onnx::prelude::*;
 
 pub struct OnnxModel {
-    plan: Arc<TypedRunnableModel>,
+    model: Model,
+    input: NodeId,
+    output: NodeId,
     metadata: ExportMetadata,
 }
 
 impl OnnxModel {
-    /// Reads, types and plans the model for the input and output the metadata names, then
-    /// runs it once on a blank image: a model whose output does not have one score per
-    /// class is refused here, not at the first request.
+    /// Reads the model and finds the input and output the metadata names, then runs it once
+    /// on a blank image: a model of another input shape, or whose output does not have one
+    /// score per class, is refused here, not at the first request.
     pub fn load(onnx: &[u8], metadata: &Value) -> Result<Self, Error> {
         let metadata = ExportMetadata::parse(metadata)?;
-        let model_error = |e: TractError| Error::Model(format!("{e:#}"));
-        let mut graph = tract_onnx::onnx()
-            .model_for_read(&mut &*onnx)
-            .map_err(model_error)?;
-        let inputs = graph.input_outlets().map_err(model_error)?.to_vec();
-        if inputs.len() != 1 {
-            return Err(Error::Model(format!(
-                "the model takes {} inputs; an image model takes one",
-                inputs.len()
-            )));
-        }
-        if label(&graph, inputs[0]) != metadata.input_name {
+        let mut options = ModelOptions::with_all_ops();
+        // Weights packed once in the layout the matrix kernels read, instead of on each run:
+        // more memory per replica, less time per request.
+        options.prepack_weights(true);
+        let model = options
+            .load(onnx.to_vec())
+            .map_err(|e| Error::Model(e.to_string()))?;
+        let name_of = |id: NodeId| {
+            model
+                .node_info(id)
+                .and_then(|node| node.name())
+                .unwrap_or("(unnamed)")
+                .to_string()
+        };
+        let input = match model.input_ids() {
+            [input] => *input,
+            inputs => {
+                return Err(Error::Model(format!(
+                    "the model takes {} inputs; an image model takes one",
+                    inputs.len()
+                )));
+            }
+        };
+        if name_of(input) != metadata.input_name {
             return Err(Error::metadata(
                 "input_name",
                 format!(
                     "names no input of the model (its input is `{}`)",
-                    label(&graph, inputs[0])
+                    name_of(input)
                 ),
             ));
         }
-        let batch = graph.sym("N");
-        let [a, b, c] = metadata.item_shape();
-        let shape: [TDim; 4] = [batch.into(), a.into(), b.into(), c.into()];
-        graph
-            .set_input_fact(0, f32::fact(shape).into())
-            .map_err(model_error)?;
-        let outputs = graph.output_outlets().map_err(model_error)?.to_vec();
-        let output = outputs
+        let output = model
+            .output_ids()
             .iter()
-            .find(|outlet| label(&graph, **outlet) == metadata.output_name)
             .copied()
+            .find(|id| name_of(*id) == metadata.output_name)
             .ok_or_else(|| {
-                let names: Vec<String> = outputs
+                let names: Vec<String> = model
+                    .output_ids()
                     .iter()
-                    .map(|outlet| format!("`{}`", label(&graph, *outlet)))
+                    .map(|id| format!("`{}`", name_of(*id)))
                     .collect();
                 Error::metadata(
                     "output_name",
                     format!("names no output of the model (it has {})", names.join(", ")),
                 )
             })?;
-        graph
-            .with_output_outlets(&[output])
-            .and_then(|graph| graph.into_optimized())
-            .and_then(|graph| graph.into_runnable())
-            .map_err(model_error)
-            .map(|plan| Self { plan, metadata })
-            .and_then(Self::checked)
+        Self {
+            model,
+            input,
+            output,
+            metadata,
+        }
+        .checked()
     }
 
     fn checked(self) -> Result<Self, Error> {
@@ -102,17 +113,22 @@ impl OnnxModel {
             )));
         }
         let [a, b, c] = self.metadata.item_shape();
-        let values: Vec<f32> = inputs.concat();
-        let tensor = Tensor::from_shape(&[inputs.len(), a, b, c], &values)
-            .map_err(|e| Error::Run(format!("{e:#}")))?;
-        let outputs = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(|e| Error::Run(format!("{e:#}")))?;
-        let scores = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| Error::Run(format!("{e:#}")))?;
-        let scores: Vec<f32> = scores.iter().copied().collect();
+        let batch = NdTensor::from_data([inputs.len(), a, b, c], inputs.concat());
+        let run_error = |e: &dyn std::fmt::Display| Error::Run(e.to_string());
+        let [output] = self
+            .model
+            .run_n(vec![(self.input, batch.into())], [self.output], None)
+            .map_err(|e| run_error(&e))?;
+        let scores: Tensor<f32> = output
+            .try_into()
+            .map_err(|e: rten::TryFromValueError| run_error(&e))?;
+        if scores.shape().first() != Some(&inputs.len()) {
+            return Err(Error::Run(format!(
+                "the output's shape {:?} is not one row per input",
+                scores.shape()
+            )));
+        }
+        let scores = scores.into_data();
         let per_input = scores.len() / inputs.len().max(1);
         let rows = scores
             .chunks(per_input.max(1))
@@ -130,12 +146,4 @@ fn softmax(logits: &[f32]) -> Vec<f32> {
     let exps: Vec<f32> = logits.iter().map(|logit| (logit - max).exp()).collect();
     let sum: f32 = exps.iter().sum();
     exps.into_iter().map(|value| value / sum).collect()
-}
-
-/// An outlet's name in the ONNX graph (the value's name), else its node's.
-fn label(graph: &InferenceModel, outlet: OutletId) -> String {
-    graph
-        .outlet_label(outlet)
-        .unwrap_or(&graph.node(outlet.node).name)
-        .to_string()
 }

@@ -45,10 +45,10 @@ struct Args {
     /// per core.
     #[arg(long, default_value_t = 0)]
     peer_threads: usize,
-    /// Replicas of each deployment (a replica runs a batch on one core); default: one per
-    /// core, as onnxruntime's default uses every core.
-    #[arg(long)]
-    replicas: Option<usize>,
+    /// Replicas of each deployment. A replica runs each batch on every core (RTen's thread
+    /// pool, shared by all replicas of the process), as onnxruntime's default does.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
 }
 
 const CONCURRENCY: [usize; 3] = [1, 8, 32];
@@ -60,7 +60,7 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     ensure!(args.seconds > 0.0, "--seconds must be positive");
     let machine = machine::Machine::capture();
-    let replicas = args.replicas.unwrap_or(machine.cpus.max(1));
+    let replicas = args.replicas.max(1);
     let dir = tempfile::tempdir()?;
 
     let model_path = dir.path().join("resnet18.onnx");
@@ -72,7 +72,7 @@ async fn main() -> Result<()> {
         fields.insert("mean".into(), json!([0.485, 0.456, 0.406]));
         fields.insert("std".into(), json!([0.229, 0.224, 0.225]));
     }
-    let model = Arc::new(OnnxModel::load(&onnx, &metadata).context("tract cannot load the model")?);
+    let model = Arc::new(OnnxModel::load(&onnx, &metadata).context("RTen cannot load the model")?);
     let spec_path = dir.path().join("spec.json");
     std::fs::write(
         &spec_path,
@@ -153,7 +153,7 @@ async fn main() -> Result<()> {
         .fold(0.0_f32, f32::max);
     ensure!(
         floor_difference < 1e-3,
-        "tract and onnxruntime disagree on the prepared image: {floor_difference}"
+        "RTen and onnxruntime disagree on the prepared image: {floor_difference}"
     );
 
     let mut rows = Vec::new();

@@ -1,4 +1,4 @@
-//! `runtime_bench`: Keynet's model runtime (an ONNX export run by tract in process, behind a
+//! `runtime_bench`: Keynet's model runtime (an ONNX export run by RTen in process, behind a
 //! replica's batcher) against onnxruntime, the field's reference runtime, on the same
 //! ResNet-18-shaped model and the same images, in the same run. The floor the deployment
 //! endpoint will be measured against: the engine alone, without HTTP. The Markdown report
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Times tract (through keynet-serving) against onnxruntime on a ResNet-18-shaped model.
+/// Times RTen (through keynet-serving) against onnxruntime on a ResNet-18-shaped model.
 #[derive(Parser, Debug)]
 struct Args {
     /// Seconds per measured cell.
@@ -52,7 +52,7 @@ async fn main() -> Result<()> {
     std::fs::write(&model_path, &onnx)?;
     eprintln!("model: {} MB", onnx.len() / 1_000_000);
     let model = Arc::new(
-        OnnxModel::load(&onnx, &resnet::metadata()).context("tract cannot load the model")?,
+        OnnxModel::load(&onnx, &resnet::metadata()).context("RTen cannot load the model")?,
     );
     let pool = images(8);
     let images_path = dir.path().join("images.f32");
@@ -83,7 +83,7 @@ async fn main() -> Result<()> {
 
     let mut direct = Vec::new();
     for batch in BATCHES {
-        eprintln!("tract, batch {batch}");
+        eprintln!("RTen, batch {batch}");
         direct.push((batch, run::direct(&model, &pool, batch, args.seconds)?));
     }
     let mut loaded = Vec::new();
@@ -159,7 +159,7 @@ fn report(
     };
     writeln!(
         out,
-        "| batch | Keynet (tract), one run per batch | onnxruntime session.run, {threads} | ratio |"
+        "| batch | Keynet (RTen), one run per batch | onnxruntime session.run, {threads} | ratio |"
     )?;
     writeln!(out, "| ---: | --- | --- | ---: |")?;
     for (batch, ours) in direct {

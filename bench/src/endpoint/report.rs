@@ -25,7 +25,7 @@ pub struct Results {
     pub versions: serde_json::Value,
     /// How the answers compare (the endpoint against in process and against the peer).
     pub agreement: String,
-    /// The largest difference between tract's and onnxruntime's probabilities for the
+    /// The largest difference between RTen's and onnxruntime's probabilities for the
     /// prepared image.
     pub floor_difference: f32,
     pub rows: Vec<Row>,
@@ -93,7 +93,7 @@ pub fn render(results: &Results) -> Result<String> {
     writeln!(out, "- answers: {}", results.agreement)?;
     writeln!(
         out,
-        "- largest difference between tract's and onnxruntime's probabilities on the prepared image: {:.1e}\n",
+        "- largest difference between RTen's and onnxruntime's probabilities on the prepared image: {:.1e}\n",
         results.floor_difference
     )?;
 

@@ -50,11 +50,14 @@ fn ints(name: &str, values: &[i64]) -> AttributeProto {
 
 impl Builder {
     fn node(&mut self, op: &str, inputs: &[&str], attributes: Vec<AttributeProto>) -> String {
-        let output = format!("{}_{}", op.to_ascii_lowercase(), self.nodes.len());
+        let index = self.nodes.len();
+        let output = format!("{}_{index}", op.to_ascii_lowercase());
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|name| name.to_string()).collect(),
             output: vec![output.clone()],
-            name: Some(output.clone()),
+            // Named apart from its output, as exporters do: RTen keeps nodes and values in
+            // one namespace.
+            name: Some(format!("{op}/{index}")),
             op_type: Some(op.into()),
             attribute: attributes,
             ..Default::default()

@@ -1,4 +1,4 @@
-//! The measurements of Keynet's runtime (tract, through `keynet-serving`): on whole batches
+//! The measurements of Keynet's runtime (RTen, through `keynet-serving`): on whole batches
 //! and behind its batcher under closed-loop load. onnxruntime's session loop on the same
 //! model and images is in `session_loop.rs`.
 
