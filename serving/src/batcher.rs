@@ -1,8 +1,9 @@
 //! Dynamic batching for one replica: requests queue; the runner takes the first, waits at
 //! most the queue delay for more (up to the batch size), runs the model once on all of them
-//! on a blocking thread, and answers each. While a batch runs the next one gathers, so under
-//! load batches fill without waiting.
+//! on a blocking thread (its convolutions on the replica's own threads), and answers each.
+//! While a batch runs the next one gathers, so under load batches fill without waiting.
 
+use crate::model::Threads;
 use crate::{Error, OnnxModel};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,6 +19,9 @@ pub struct BatchSettings {
     pub max_queue_delay: Duration,
     /// Requests waiting beyond this are refused ([`Error::Overloaded`]).
     pub max_queued: usize,
+    /// The threads a batch runs on, at least 1: what the replica's resources grant it, so
+    /// one replica does not take every core of a host it shares.
+    pub threads: usize,
 }
 
 /// What the runner has done: for the deployment's metrics.
@@ -69,13 +73,21 @@ impl Batcher {
         let settings = BatchSettings {
             max_batch_size: settings.max_batch_size.max(1),
             max_queued: settings.max_queued.max(1),
+            threads: settings.threads.max(1),
             ..settings
         };
         // The channel's own bound is only a backstop: `max_queued` is counted in `stats`.
         let (queue, requests) = mpsc::channel(settings.max_queued);
         let stats = Arc::new(BatchStats::new(settings.max_batch_size));
         let input_len = model.metadata().input_len();
-        tokio::spawn(run_batches(model, requests, settings, Arc::clone(&stats)));
+        let threads = Threads::new(settings.threads);
+        tokio::spawn(run_batches(
+            model,
+            threads,
+            requests,
+            settings,
+            Arc::clone(&stats),
+        ));
         Self {
             queue,
             input_len,
@@ -113,6 +125,7 @@ impl Batcher {
 
 async fn run_batches(
     model: Arc<OnnxModel>,
+    threads: Threads,
     mut requests: mpsc::Receiver<Pending>,
     settings: BatchSettings,
     stats: Arc<BatchStats>,
@@ -137,8 +150,9 @@ async fn run_batches(
             .into_iter()
             .map(|pending| (pending.input, pending.answer))
             .unzip();
-        let runner = Arc::clone(&model);
-        let outcome = tokio::task::spawn_blocking(move || runner.run(&inputs)).await;
+        let (runner, threads) = (Arc::clone(&model), threads.clone());
+        let outcome =
+            tokio::task::spawn_blocking(move || runner.run_on(&inputs, Some(&threads))).await;
         let outcome = outcome.unwrap_or_else(|panic| {
             tracing::error!(error = %panic, "the model panicked on a batch");
             Err(Error::Run("the model crashed on this batch".into()))

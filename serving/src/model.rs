@@ -1,13 +1,23 @@
-//! An ONNX export, loaded once by RTen (a pure-Rust engine: its convolutions run on every
-//! core of the process's one thread pool, so a single request uses the whole machine), and
-//! the predictions it makes.
+//! An ONNX export, loaded once by RTen (a pure-Rust engine whose convolutions run on a pool
+//! of threads, so one request uses several cores), and the predictions it makes.
 
 use crate::Error;
 use crate::metadata::{ExportMetadata, OutputKind};
-use rten::{Model, ModelOptions, NodeId};
+use rten::{Model, ModelOptions, NodeId, RunOptions, ThreadPool};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 use serde_json::Value;
+use std::sync::Arc;
+
+/// Threads for running a model: a replica's own, sized by its resources.
+#[derive(Clone)]
+pub(crate) struct Threads(Arc<ThreadPool>);
+
+impl Threads {
+    pub fn new(count: usize) -> Self {
+        Self(Arc::new(ThreadPool::with_num_threads(count.max(1))))
+    }
+}
 
 pub struct OnnxModel {
     model: Model,
@@ -102,9 +112,19 @@ impl OnnxModel {
         &self.metadata
     }
 
-    /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) and
-    /// returns each one's class probabilities.
+    /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) on
+    /// RTen's process-wide threads (one per core) and returns each one's class
+    /// probabilities.
     pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, Error> {
+        self.run_on(inputs, None)
+    }
+
+    /// [`Self::run`] on `threads`, else on the process-wide ones.
+    pub(crate) fn run_on(
+        &self,
+        inputs: &[Vec<f32>],
+        threads: Option<&Threads>,
+    ) -> Result<Vec<Vec<f32>>, Error> {
         let item = self.metadata.input_len();
         if let Some(wrong) = inputs.iter().find(|input| input.len() != item) {
             return Err(Error::Input(format!(
@@ -117,7 +137,11 @@ impl OnnxModel {
         let run_error = |e: &dyn std::fmt::Display| Error::Run(e.to_string());
         let [output] = self
             .model
-            .run_n(vec![(self.input, batch.into())], [self.output], None)
+            .run_n(
+                vec![(self.input, batch.into())],
+                [self.output],
+                Some(run_options(threads)),
+            )
             .map_err(|e| run_error(&e))?;
         let scores: Tensor<f32> = output
             .try_into()
@@ -139,6 +163,12 @@ impl OnnxModel {
             .collect();
         Ok(rows)
     }
+}
+
+fn run_options(threads: Option<&Threads>) -> RunOptions {
+    let mut options = RunOptions::default();
+    options.thread_pool = threads.map(|threads| Arc::clone(&threads.0));
+    options
 }
 
 fn softmax(logits: &[f32]) -> Vec<f32> {

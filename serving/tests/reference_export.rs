@@ -187,6 +187,7 @@ fn batcher(max_batch_size: usize, max_queued: usize) -> (Arc<OnnxModel>, Batcher
         max_batch_size,
         max_queue_delay: Duration::from_millis(5),
         max_queued,
+        threads: 1,
     };
     (Arc::clone(&model), Batcher::start(model, settings))
 }

@@ -39,7 +39,8 @@ pub struct DeploymentSettingsInput {
     pub max_batch_size: Option<i32>,
     /// How long the first request of a batch waits for others.
     pub max_queue_delay_ms: Option<i32>,
-    /// Per replica; the ONNX runtime takes CPUs only.
+    /// Per replica; the ONNX runtime takes CPUs only, and runs each batch on that many
+    /// threads (rounded up, at most the host's cores). Replica time is metered by them.
     pub resources: Option<JobResourcesInput>,
     pub idle_seconds_before_scale_to_zero: Option<i32>,
 }

@@ -45,8 +45,8 @@ struct Args {
     /// per core.
     #[arg(long, default_value_t = 0)]
     peer_threads: usize,
-    /// Replicas of each deployment. A replica runs each batch on every core (RTen's thread
-    /// pool, shared by all replicas of the process), as onnxruntime's default does.
+    /// Replicas of each deployment. Each asks for one CPU per core, so a replica runs each
+    /// batch on every core, as onnxruntime's default does.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
 }
@@ -96,12 +96,16 @@ async fn main() -> Result<()> {
     let stage = stage::prepare(dir.path()).await?;
     stage.seed_model(&model_path, &metadata).await?;
     eprintln!("deploying the ResNet model twice, {replicas} replica(s) each");
-    let (url, key) = stage.deploy("batching-off", replicas, 1).await?;
+    let (url, key) = stage
+        .deploy("batching-off", replicas, 1, machine.cpus)
+        .await?;
     let off = Endpoint {
         url,
         key: Some(key),
     };
-    let (url, key) = stage.deploy("batching-on", replicas, 8).await?;
+    let (url, key) = stage
+        .deploy("batching-on", replicas, 8, machine.cpus)
+        .await?;
     let on = Endpoint {
         url,
         key: Some(key),

@@ -94,6 +94,8 @@ async fn main() -> Result<()> {
                 max_batch_size,
                 max_queue_delay: Duration::from_millis(5),
                 max_queued: 1024,
+                // Every core, as `OnnxModel::run` and onnxruntime's default use.
+                threads: machine.cpus.max(1),
             };
             let figures = run::closed_loop(
                 Arc::clone(&model),

@@ -126,14 +126,16 @@ impl Stage {
         Ok(())
     }
 
-    /// Deploys the export with `replicas` replicas (always up) and batches of at most
-    /// `max_batch_size` waiting at most 5 ms; waits until it is READY and makes a key.
+    /// Deploys the export with `replicas` replicas (always up) of `cpus` CPUs each and
+    /// batches of at most `max_batch_size` waiting at most 5 ms; waits until it is READY and
+    /// makes a key.
     /// Returns the endpoint's URL and the key.
     pub async fn deploy(
         &self,
         name: &str,
         replicas: usize,
         max_batch_size: usize,
+        cpus: usize,
     ) -> Result<(String, String)> {
         let created = self
             .gql
@@ -150,6 +152,7 @@ impl Stage {
                         "maxReplicas": replicas,
                         "maxBatchSize": max_batch_size,
                         "maxQueueDelayMs": 5,
+                        "resources": {"cpus": cpus},
                     },
                 }}),
             )

@@ -343,7 +343,14 @@ fn batch_settings(deployment: &deployments::Model, max_queued: usize) -> BatchSe
         max_batch_size: deployment.max_batch_size.max(1) as usize,
         max_queue_delay: Duration::from_millis(deployment.max_queue_delay_ms.max(0) as u64),
         max_queued,
+        threads: threads_for(deployment.resources.cpus),
     }
+}
+
+/// The threads a replica's batches run on: its CPUs rounded up, at most this host's cores.
+fn threads_for(cpus: f64) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+    (cpus.ceil() as usize).clamp(1, cores)
 }
 
 /// Loads the deployment's export into a new replica and marks it ready; a model the runtime
@@ -431,4 +438,18 @@ async fn load_model(
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threads_for;
+
+    #[test]
+    fn a_replica_runs_on_its_cpus_rounded_up_at_most_the_hosts_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        assert_eq!(threads_for(0.1), 1);
+        assert_eq!(threads_for(1.0), 1);
+        assert_eq!(threads_for(1.5), 2.min(cores));
+        assert_eq!(threads_for(64.0), cores);
+    }
 }
