@@ -115,6 +115,23 @@ impl Gql {
             .to_string()
     }
 
+    /// Trains with `setup`'s trainer and the defaults of [`Self::start_training`], waits
+    /// until the job succeeds (else fails the test) and returns its id.
+    pub async fn trained(&self, setup: &JobSetup) -> String {
+        let job = self
+            .start_training(
+                &setup.token,
+                &setup.project,
+                &setup.version,
+                &setup.snapshot,
+                json!({}),
+            )
+            .await;
+        let done = self.wait_for_job(&setup.token, &job, &[]).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        job
+    }
+
     /// Waits (bounded) until the job is in a finished state, or in `until` when given;
     /// returns the job with status, error and attempt.
     pub async fn wait_for_job(&self, token: &str, job: &str, until: &[&str]) -> Value {

@@ -93,17 +93,7 @@ async fn create_key(
 async fn deploy(app: &TestApp, settings: Value) -> Deployed {
     let image = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
     let setup = app.job_setup(TRAINER, &image).await;
-    let training = app
-        .start_training(
-            &setup.token,
-            &setup.project,
-            &setup.version,
-            &setup.snapshot,
-            json!({}),
-        )
-        .await;
-    let trained = app.wait_for_job(&setup.token, &training, &[]).await;
-    assert_eq!(trained["status"], "SUCCEEDED", "{trained}");
+    let training = app.trained(&setup).await;
     let created = app
         .data(
             Some(&setup.token),

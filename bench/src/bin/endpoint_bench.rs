@@ -6,6 +6,8 @@
 //! API, and the export's artifact replaced by the ResNet model before it is deployed twice
 //! (batching off and on). The Markdown report goes to stdout, progress to stderr.
 
+#[path = "../runtime/against_onnxruntime.rs"]
+mod against_onnxruntime;
 #[path = "../endpoint/load.rs"]
 mod load;
 #[path = "../machine.rs"]
@@ -28,23 +30,13 @@ use keynet_serving::OnnxModel;
 use load::Endpoint;
 use prost::Message;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Times Keynet's deployment endpoint against onnxruntime behind HTTP and in process.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Seconds per measured cell.
-    #[arg(long, default_value_t = 8.0)]
-    seconds: f64,
-    /// Python with onnxruntime, numpy and pillow (`.ci/run`'s clients venv, plus
-    /// `pip install 'onnxruntime==1.32.*' pillow`).
-    #[arg(long, default_value = "/var/tmp/keynet-clients-venv/bin/python")]
-    python: PathBuf,
-    /// onnxruntime's intra-op threads, behind HTTP and in process; 0 is its default, one
-    /// per core.
-    #[arg(long, default_value_t = 0)]
-    peer_threads: usize,
+    #[command(flatten)]
+    comparison: against_onnxruntime::AgainstOnnxruntime,
     /// Replicas of each deployment. Each asks for one CPU per core, so a replica runs each
     /// batch on every core, as onnxruntime's default does.
     #[arg(long, default_value_t = 1)]
@@ -57,10 +49,13 @@ const FLOOR_BATCHES: [usize; 2] = [1, 8];
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let Args {
+        comparison: args,
+        replicas,
+    } = Args::parse();
     ensure!(args.seconds > 0.0, "--seconds must be positive");
     let machine = machine::Machine::capture();
-    let replicas = args.replicas.max(1);
+    let replicas = replicas.max(1);
     let dir = tempfile::tempdir()?;
 
     let model_path = dir.path().join("resnet18.onnx");
@@ -96,20 +91,12 @@ async fn main() -> Result<()> {
     let stage = stage::prepare(dir.path()).await?;
     stage.seed_model(&model_path, &metadata).await?;
     eprintln!("deploying the ResNet model twice, {replicas} replica(s) each");
-    let (url, key) = stage
+    let off = stage
         .deploy("batching-off", replicas, 1, machine.cpus)
         .await?;
-    let off = Endpoint {
-        url,
-        key: Some(key),
-    };
-    let (url, key) = stage
+    let on = stage
         .deploy("batching-on", replicas, 8, machine.cpus)
         .await?;
-    let on = Endpoint {
-        url,
-        key: Some(key),
-    };
     eprintln!("starting onnxruntime behind http.server");
     let server =
         peer::Server::start(&args.python, &model_path, &spec_path, args.peer_threads).await?;

@@ -4,6 +4,8 @@
 //! endpoint will be measured against: the engine alone, without HTTP. The Markdown report
 //! goes to stdout, progress to stderr.
 
+#[path = "../runtime/against_onnxruntime.rs"]
+mod against_onnxruntime;
 #[path = "../machine.rs"]
 mod machine;
 #[path = "../runtime/resnet.rs"]
@@ -13,30 +15,21 @@ mod run;
 #[path = "../runtime/session_loop.rs"]
 mod session_loop;
 
+use against_onnxruntime::AgainstOnnxruntime;
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
 use keynet_serving::{BatchSettings, OnnxModel};
 use prost::Message;
 use session_loop::Figures;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Times RTen (through keynet-serving) against onnxruntime on a ResNet-18-shaped model.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Seconds per measured cell.
-    #[arg(long, default_value_t = 8.0)]
-    seconds: f64,
-    /// Python with onnxruntime and numpy (`.ci/run`'s clients venv, plus
-    /// `pip install onnxruntime==1.32.*`).
-    #[arg(long, default_value = "/var/tmp/keynet-clients-venv/bin/python")]
-    python: PathBuf,
-    /// onnxruntime's intra-op threads; 0 is its default, one per core (Keynet's runtime runs
-    /// a batch on one core).
-    #[arg(long, default_value_t = 0)]
-    peer_threads: usize,
+    #[command(flatten)]
+    comparison: AgainstOnnxruntime,
 }
 
 const BATCHES: [usize; 2] = [1, 8];
@@ -44,7 +37,7 @@ const CONCURRENCY: [usize; 3] = [1, 8, 32];
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = Args::parse();
+    let Args { comparison: args } = Args::parse();
     let machine = machine::Machine::capture();
     let dir = tempfile::tempdir()?;
     let model_path = dir.path().join("resnet18.onnx");
@@ -142,7 +135,7 @@ fn cell(figures: &Figures) -> String {
 
 fn report(
     machine: &machine::Machine,
-    args: &Args,
+    args: &AgainstOnnxruntime,
     difference: f32,
     peer: &session_loop::Peer,
     direct: &[(usize, Figures)],

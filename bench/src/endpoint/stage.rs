@@ -3,6 +3,7 @@
 //! trained and exported through the API, that export's artifact replaced by the
 //! ResNet-18-shaped model, and deployments of it with their keys.
 
+use crate::load::Endpoint;
 use anyhow::{Context, Result, bail, ensure};
 use keynet_api::platform::{Platform, launch};
 use keynet_api::settings::{DockerMode, Settings};
@@ -56,16 +57,7 @@ pub async fn prepare(data_dir: &Path) -> Result<Stage> {
     let gql = Gql::new(platform.url());
     let program = install_program(TRAINER, &data_dir.join("trainers"))?;
     let setup = gql.job_setup(TRAINER, &program).await;
-    let training = gql
-        .start_training(
-            &setup.token,
-            &setup.project,
-            &setup.version,
-            &setup.snapshot,
-            json!({}),
-        )
-        .await;
-    finished(&gql, &setup.token, &training).await?;
+    let training = gql.trained(&setup).await;
     let export = gql
         .data(
             Some(&setup.token),
@@ -129,14 +121,14 @@ impl Stage {
     /// Deploys the export with `replicas` replicas (always up) of `cpus` CPUs each and
     /// batches of at most `max_batch_size` waiting at most 5 ms; waits until it is READY and
     /// makes a key.
-    /// Returns the endpoint's URL and the key.
+    /// Returns the endpoint, called with the key.
     pub async fn deploy(
         &self,
         name: &str,
         replicas: usize,
         max_batch_size: usize,
         cpus: usize,
-    ) -> Result<(String, String)> {
+    ) -> Result<Endpoint> {
         let created = self
             .gql
             .data(
@@ -193,6 +185,9 @@ impl Stage {
             .as_str()
             .context("no key secret")?
             .to_string();
-        Ok((format!("{}/v1/infer/{id}", self.platform.url()), secret))
+        Ok(Endpoint {
+            url: format!("{}/v1/infer/{id}", self.platform.url()),
+            key: Some(secret),
+        })
     }
 }
