@@ -3,6 +3,7 @@
 //! field, so a refusal names the field the trainer author has to fix.
 
 use crate::Error;
+use crate::prepare::Prepared;
 use image::imageops::FilterType;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -11,8 +12,14 @@ use serde_json::{Map, Value};
 /// enough that one input tensor stays small.
 const MAX_SIDE: usize = 4096;
 
+/// Detections scoring below this are not answered unless the metadata says otherwise
+/// (Ultralytics' default confidence).
+const DEFAULT_SCORE_THRESHOLD: f32 = 0.25;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportMetadata {
+    /// What the output means: class scores, or boxes.
+    pub task: Task,
     pub input_name: String,
     pub output_name: String,
     /// 1 (grey) or 3 (RGB).
@@ -26,18 +33,45 @@ pub struct ExportMetadata {
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
     pub resize: ResizeFilter,
+    /// How the image's aspect meets the input's.
+    pub fit: Fit,
+    /// Classification: whether the scores still need a softmax.
     pub output: OutputKind,
-    /// The output's classes, in the order of its scores.
+    /// Detection: boxes scoring below this are dropped.
+    pub score_threshold: f32,
+    /// The output's classes, in the order of its scores (classification) or of its class
+    /// indices (detection).
     pub classes: Vec<ClassLabel>,
 }
 
-/// One class of an image's top-k, as the trainer's inference writes it
-/// (`[{class_id, class_name, score}]`, `job.inferenceResults`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    pub class_id: u32,
-    pub class_name: String,
-    pub score: f32,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// The output is `[N, classes]`: one score per class.
+    Classification,
+    /// The output is `[N, K, 6]`: `K` boxes per image, each `x1, y1, x2, y2, score, class`
+    /// in the input's pixels, non-maximum suppression already applied, unused rows scoring
+    /// 0 (what end-to-end detector exports give, e.g. Ultralytics' with `nms=True`).
+    Detection,
+}
+
+impl Task {
+    /// The name the trainer contract and `job.inferenceResults` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classification => "classification",
+            Self::Detection => "detection",
+        }
+    }
+}
+
+/// How an image becomes the input's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// Resized to exactly the input's size; the aspect is not kept.
+    Stretch,
+    /// Scaled to fit inside the input keeping its aspect, centred, the rest filled with grey
+    /// 114 (as YOLO models are trained and exported).
+    Letterbox,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +149,21 @@ impl ExportMetadata {
                 ("lanczos3", ResizeFilter::Lanczos3),
             ],
         )?;
+        let fit = choice(
+            fields,
+            "fit",
+            Fit::Stretch,
+            &[("stretch", Fit::Stretch), ("letterbox", Fit::Letterbox)],
+        )?;
+        let task = choice(
+            fields,
+            "task",
+            Task::Classification,
+            &[
+                ("classification", Task::Classification),
+                ("detection", Task::Detection),
+            ],
+        )?;
         let output = choice(
             fields,
             "output",
@@ -125,6 +174,7 @@ impl ExportMetadata {
             ],
         )?;
         Ok(Self {
+            task,
             input_name: required_str(fields, "input_name")?.to_string(),
             output_name: required_str(fields, "output_name")?.to_string(),
             channels,
@@ -135,33 +185,16 @@ impl ExportMetadata {
             mean,
             std,
             resize,
+            fit,
             output,
+            score_threshold: score_threshold(fields)?,
             classes: classes(fields)?,
         })
     }
 
-    /// One image's bytes as the model's input.
-    pub fn prepare(&self, image: &[u8]) -> Result<Vec<f32>, Error> {
+    /// One image's bytes as the model's input, and where the input's pixels lie in it.
+    pub fn prepare(&self, image: &[u8]) -> Result<Prepared, Error> {
         crate::prepare::image_to_input(image, self)
-    }
-
-    /// The `k` most likely classes, most likely first; equal scores keep the classes'
-    /// order, as the trainer's inference does.
-    pub fn top_k(&self, probabilities: &[f32], k: usize) -> Vec<Prediction> {
-        let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
-        ranked.sort_by(|a, b| probabilities[*b].total_cmp(&probabilities[*a]));
-        ranked
-            .into_iter()
-            .take(k)
-            .filter_map(|index| {
-                let class = self.classes.get(index)?;
-                Some(Prediction {
-                    class_id: class.id,
-                    class_name: class.name.clone(),
-                    score: probabilities[index],
-                })
-            })
-            .collect()
     }
 
     /// Values in one input (one image).
@@ -272,6 +305,20 @@ fn numbers(fields: &Map<String, Value>, name: &str) -> Result<Option<Vec<f32>>, 
         })
         .collect::<Result<_, _>>()?;
     Ok(Some(values))
+}
+
+fn score_threshold(fields: &Map<String, Value>) -> Result<f32, Error> {
+    const NAME: &str = "score_threshold";
+    match fields.get(NAME) {
+        None | Some(Value::Null) => Ok(DEFAULT_SCORE_THRESHOLD),
+        Some(value) => value
+            .as_f64()
+            .map(|number| number as f32)
+            .filter(|number| (0.0..=1.0).contains(number))
+            .ok_or_else(|| {
+                Error::metadata(NAME, format!("must be a number from 0 to 1, not {value}"))
+            }),
+    }
 }
 
 fn input_range(fields: &Map<String, Value>) -> Result<[f32; 2], Error> {

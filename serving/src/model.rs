@@ -2,7 +2,8 @@
 //! of threads, so one request uses several cores), and the predictions it makes.
 
 use crate::Error;
-use crate::metadata::{ExportMetadata, OutputKind};
+use crate::metadata::{ExportMetadata, OutputKind, Task};
+use crate::predictions::BOX_VALUES;
 use rten::{Model, ModelOptions, NodeId, RunOptions, ThreadPool};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
@@ -28,8 +29,9 @@ pub struct OnnxModel {
 
 impl OnnxModel {
     /// Reads the model and finds the input and output the metadata names, then runs it once
-    /// on a blank image: a model of another input shape, or whose output does not have one
-    /// score per class, is refused here, not at the first request.
+    /// on a blank image: a model of another input shape, or whose output is not what its
+    /// task needs (one score per class; boxes of six values), is refused here, not at the
+    /// first request.
     pub fn load(onnx: &[u8], metadata: &Value) -> Result<Self, Error> {
         let metadata = ExportMetadata::parse(metadata)?;
         let mut options = ModelOptions::with_all_ops();
@@ -96,7 +98,7 @@ impl OnnxModel {
             other => other,
         })?;
         let classes = self.metadata.classes.len();
-        if scores[0].len() != classes {
+        if self.metadata.task == Task::Classification && scores[0].len() != classes {
             return Err(Error::metadata(
                 "classes",
                 format!(
@@ -113,8 +115,8 @@ impl OnnxModel {
     }
 
     /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) on
-    /// RTen's process-wide threads (one per core) and returns each one's class
-    /// probabilities.
+    /// RTen's process-wide threads (one per core) and returns each one's row: class
+    /// probabilities, or `K × 6` box values.
     pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, Error> {
         self.run_on(inputs, None)
     }
@@ -146,23 +148,40 @@ impl OnnxModel {
         let scores: Tensor<f32> = output
             .try_into()
             .map_err(|e: rten::TryFromValueError| run_error(&e))?;
-        if scores.shape().first() != Some(&inputs.len()) {
-            return Err(Error::Run(format!(
-                "the output's shape {:?} is not one row per input",
-                scores.shape()
-            )));
-        }
+        check_shape(scores.shape(), inputs.len(), self.metadata.task)?;
         let scores = scores.into_data();
         let per_input = scores.len() / inputs.len().max(1);
         let rows = scores
             .chunks(per_input.max(1))
-            .map(|row| match self.metadata.output {
-                OutputKind::Probabilities => row.to_vec(),
-                OutputKind::Logits => softmax(row),
+            .map(|row| match (self.metadata.task, self.metadata.output) {
+                (Task::Classification, OutputKind::Logits) => softmax(row),
+                _ => row.to_vec(),
             })
             .collect();
         Ok(rows)
     }
+}
+
+/// One row per input; for detection, rows of `[K, 6]` boxes.
+fn check_shape(shape: &[usize], inputs: usize, task: Task) -> Result<(), Error> {
+    let fits = match (task, shape) {
+        (_, [batch, ..]) if *batch != inputs => false,
+        (Task::Classification, [_, ..]) => true,
+        (Task::Detection, [_, _, values]) => *values == BOX_VALUES,
+        _ => false,
+    };
+    if fits {
+        return Ok(());
+    }
+    let wanted = match task {
+        Task::Classification => format!("one row per input ([{inputs}, classes])"),
+        Task::Detection => {
+            format!("[{inputs}, boxes, {BOX_VALUES}] (x1, y1, x2, y2, score, class)")
+        }
+    };
+    Err(Error::Run(format!(
+        "the output's shape {shape:?} is not {wanted}"
+    )))
 }
 
 fn run_options(threads: Option<&Threads>) -> RunOptions {

@@ -6,7 +6,8 @@
 //! codec, so what `tritonclient` sends is checked here, field by field.
 
 use crate::Error;
-use crate::metadata::ExportMetadata;
+use crate::metadata::{ExportMetadata, Task};
+use crate::predictions::BOX_VALUES;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -253,7 +254,8 @@ pub struct EncodedResponse {
     pub json_length: Option<usize>,
 }
 
-/// The response to `request`: the probabilities of each input, `[n, classes]`.
+/// The response to `request`: the probabilities of each input, `[n, classes]`, or its
+/// boxes, `[n, K, 6]`.
 pub fn write_infer_response(
     model_name: &str,
     request: &InferRequest,
@@ -261,7 +263,13 @@ pub fn write_infer_response(
     metadata: &ExportMetadata,
 ) -> EncodedResponse {
     let values: Vec<f32> = rows.concat();
-    let shape = [rows.len(), metadata.classes.len()];
+    let shape = match metadata.task {
+        Task::Classification => vec![rows.len(), metadata.classes.len()],
+        Task::Detection => {
+            let row = rows.first().map_or(0, Vec::len);
+            vec![rows.len(), row / BOX_VALUES, BOX_VALUES]
+        }
+    };
     let mut output = json!({
         "name": metadata.output_name,
         "datatype": FP32,
@@ -291,9 +299,14 @@ pub fn write_infer_response(
     EncodedResponse { body, json_length }
 }
 
-/// `GET v2/models/{name}`: the model's one input and one output, the batch dimension -1.
+/// `GET v2/models/{name}`: the model's one input and one output, the batch dimension -1
+/// (and a detector's number of boxes, which the metadata does not say).
 pub fn model_metadata(model_name: &str, metadata: &ExportMetadata) -> Value {
     let [a, b, c] = metadata.item_shape();
+    let output_shape = match metadata.task {
+        Task::Classification => json!([-1, metadata.classes.len()]),
+        Task::Detection => json!([-1, -1, BOX_VALUES]),
+    };
     json!({
         "name": model_name,
         "versions": ["1"],
@@ -302,7 +315,7 @@ pub fn model_metadata(model_name: &str, metadata: &ExportMetadata) -> Value {
         "outputs": [{
             "name": metadata.output_name,
             "datatype": FP32,
-            "shape": [-1, metadata.classes.len()],
+            "shape": output_shape,
         }],
     })
 }

@@ -30,6 +30,7 @@ fn images(model: &OnnxModel, count: u32) -> Vec<Vec<f32>> {
                 .metadata()
                 .prepare(&encoded(&picture(20, 20, seed), ImageFormat::Png))
                 .unwrap()
+                .input
         })
         .collect()
 }

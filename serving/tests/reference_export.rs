@@ -31,7 +31,7 @@ fn predictions_equal_the_trainers_own_inference() {
     ];
     let inputs: Vec<Vec<f32>> = images
         .iter()
-        .map(|(bytes, _)| served.metadata().prepare(bytes).unwrap())
+        .map(|(bytes, _)| served.metadata().prepare(bytes).unwrap().input)
         .collect();
     // One batch of all of them, as the batcher runs them.
     let served_rows = served.run(&inputs).unwrap();
@@ -66,14 +66,14 @@ fn logits_get_a_softmax_and_normalisation_is_applied() {
     let (onnx, mut metadata) = export_of(&model);
     let image = encoded(&picture(20, 20, 5), ImageFormat::Png);
     let plain = OnnxModel::load(&onnx, &metadata).unwrap();
-    let plain_input = plain.metadata().prepare(&image).unwrap();
+    let plain_input = plain.metadata().prepare(&image).unwrap().input;
 
     metadata["input_range"] = json!([0, 255]);
     metadata["mean"] = json!([10.0, 20.0, 30.0]);
     metadata["std"] = json!([255.0, 255.0, 255.0]);
     metadata["output"] = json!("logits");
     let normalised = OnnxModel::load(&onnx, &metadata).unwrap();
-    let input = normalised.metadata().prepare(&image).unwrap();
+    let input = normalised.metadata().prepare(&image).unwrap().input;
     let plane = (SIDE * SIDE) as usize;
     for (index, (value, plain)) in input.iter().zip(&plain_input).enumerate() {
         let mean = [10.0, 20.0, 30.0][index / plane];
@@ -117,6 +117,10 @@ fn metadata_that_cannot_be_served_is_refused_naming_the_field() {
         (with("layout", json!("CHW")), "layout"),
         (with("resize", json!("area")), "resize"),
         (with("output", json!("boxes")), "output"),
+        (with("task", json!("segmentation")), "task"),
+        (with("fit", json!("crop")), "fit"),
+        (with("score_threshold", json!(1.5)), "score_threshold"),
+        (with("score_threshold", json!("high")), "score_threshold"),
         (without("classes"), "classes"),
         (with("classes", json!([{"id": 1}])), "classes"),
         // Three labels for four scores.
@@ -203,7 +207,7 @@ fn inputs(model: &OnnxModel, count: u32) -> Vec<Vec<f32>> {
     (0..count)
         .map(|seed| {
             let image = encoded(&picture(24, 24, seed), ImageFormat::Png);
-            model.metadata().prepare(&image).unwrap()
+            model.metadata().prepare(&image).unwrap().input
         })
         .collect()
 }

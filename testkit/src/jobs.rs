@@ -132,6 +132,24 @@ impl Gql {
         job
     }
 
+    /// Exports the training `job`'s last checkpoint as ONNX, waits until the export succeeds
+    /// (else fails the test) and returns its id.
+    pub async fn exported(&self, token: &str, job: &str) -> String {
+        let export = self
+            .data(
+                Some(token),
+                "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id } }",
+                json!({"i": {"jobId": job, "checkpoint": "LAST", "format": "ONNX"}}),
+            )
+            .await["startExportJob"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let done = self.wait_for_job(token, &export, &[]).await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        export
+    }
+
     /// Waits (bounded) until the job is in a finished state, or in `until` when given;
     /// returns the job with status, error and attempt.
     pub async fn wait_for_job(&self, token: &str, job: &str, until: &[&str]) -> Value {
@@ -386,18 +404,7 @@ impl Gql {
             );
         }
 
-        let export = self
-            .data(
-                Some(token),
-                "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id } }",
-                json!({"i": {"jobId": job, "checkpoint": "LAST", "format": "ONNX"}}),
-            )
-            .await["startExportJob"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let done = self.wait_for_job(token, &export, &[]).await;
-        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        let export = self.exported(token, job).await;
         let exported = self
             .job_fields(
                 token,

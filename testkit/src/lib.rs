@@ -19,6 +19,8 @@ pub mod gql;
 pub mod jobs;
 #[cfg(feature = "app")]
 pub mod mail;
+#[cfg(feature = "models")]
+pub mod models;
 pub mod pg;
 #[cfg(feature = "app")]
 pub mod registry;

@@ -1,5 +1,6 @@
 //! The endpoints of deployments: Keynet's `POST /v1/infer/{deployment}` (an image in, the
-//! task's predictions out, in the shapes of `job.inferenceResults`) and the Open Inference
+//! task's predictions out, in the shapes of `job.inferenceResults`: top classes, or boxes
+//! in the image's pixels) and the Open Inference
 //! Protocol under `/oip/v2/…` (what `tritonclient` and clients built on it speak; the model
 //! name is the deployment's id). Both admit a request the same way, in this order: a
 //! credential (401), the deployment and the caller's right to it (404 / 403), the key's
@@ -25,7 +26,7 @@ use keynet_domain::deployments::metrics::Window;
 use keynet_domain::entities::deployment_metrics::SampleSource;
 use keynet_domain::ids::{DeploymentId, OrgId};
 use keynet_domain::{Domain, Error};
-use keynet_serving::ExportMetadata;
+use keynet_serving::{ExportMetadata, Task};
 use keynet_workers::serving::LocalReplicas;
 use refusal::Refusal;
 use serde_json::json;
@@ -35,8 +36,10 @@ use std::time::{Duration, Instant};
 
 pub use internal::{HostState, RemoteReplicas, internal_secret};
 
-/// Predictions answered when the caller does not say (`?top_k=`).
+/// Classes answered when the caller does not say (`?top_k=`).
 const DEFAULT_TOP_K: usize = 5;
+/// Boxes answered at most: more than any image's objects, fewer than a detector's rows.
+const MAX_BOXES: usize = 1000;
 
 pub struct InferenceSettings {
     pub max_request_bytes: usize,
@@ -178,10 +181,10 @@ impl Inference {
         payload: web::Payload,
     ) -> Result<serde_json::Value, Refusal> {
         let admitted = self.admit(req, id).await?;
-        let top_k = top_k(req, admitted.metadata.classes.len())?;
+        let limit = limit(req, &admitted.metadata)?;
         let image = images::image_of(req, payload, self.settings.max_request_bytes).await?;
         let metadata = Arc::clone(&admitted.metadata);
-        let input = tokio::task::spawn_blocking(move || metadata.prepare(&image))
+        let prepared = tokio::task::spawn_blocking(move || metadata.prepare(&image))
             .await
             .map_err(|_| {
                 Refusal::new(
@@ -190,19 +193,23 @@ impl Inference {
                     "reading the image crashed",
                 )
             })??;
-        let rows = self.gateway.run(&admitted.served, vec![input]).await?;
-        let probabilities = rows.first().ok_or_else(|| {
+        let rows = self
+            .gateway
+            .run(&admitted.served, vec![prepared.input])
+            .await?;
+        let row = rows.first().ok_or_else(|| {
             Refusal::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
                 "the replica answered nothing",
             )
         })?;
-        let predictions = admitted.metadata.top_k(probabilities, top_k);
+        let predictions = admitted.metadata.predictions(row, &prepared.frame, limit)?;
         self.count(&admitted, 1);
         Ok(json!({
             "deployment_id": admitted.served.deployment.id,
-            "task_type": "classification",
+            "task_type": admitted.metadata.task.name(),
+            "image": {"width": prepared.frame.width, "height": prepared.frame.height},
             "predictions": predictions,
         }))
     }
@@ -280,17 +287,26 @@ impl From<ApiBilling> for Refusal {
     }
 }
 
-fn top_k(req: &HttpRequest, classes: usize) -> Result<usize, Refusal> {
+/// How many predictions to answer (`?top_k=`): classes, from 1 to the model's (5 unless
+/// asked); boxes, at most that many of those above the score threshold (all unless asked).
+fn limit(req: &HttpRequest, metadata: &ExportMetadata) -> Result<usize, Refusal> {
     let query =
         web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
             .map_err(|e| Refusal::bad_input("query", e.to_string()))?;
+    let (default, most, unit) = match metadata.task {
+        Task::Classification => {
+            let classes = metadata.classes.len();
+            (DEFAULT_TOP_K.min(classes), classes, "the model's classes")
+        }
+        Task::Detection => (MAX_BOXES, MAX_BOXES, "boxes"),
+    };
     match query.get("top_k") {
-        None => Ok(DEFAULT_TOP_K.min(classes)),
+        None => Ok(default),
         Some(text) => match text.parse::<usize>() {
-            Ok(k) if (1..=classes).contains(&k) => Ok(k),
+            Ok(k) if (1..=most).contains(&k) => Ok(k),
             _ => Err(Refusal::bad_input(
                 "top_k",
-                format!("must be a whole number from 1 to {classes} (the model's classes)"),
+                format!("must be a whole number from 1 to {most} ({unit})"),
             )),
         },
     }

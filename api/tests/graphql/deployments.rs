@@ -3,7 +3,9 @@
 //! body, a multipart form and base64 JSON, and through the Open Inference Protocol; its
 //! answers equal the trainer's own inference job on the same image. Keys (rotation,
 //! revocation, rate limit), scoped org tokens, stop and start, scale to zero and the cold
-//! start, metering into `usage(groupBy: DEPLOYMENT)`, and every bad input named.
+//! start, metering into `usage(groupBy: DEPLOYMENT)`, and every bad input named. A detection
+//! export answers boxes in the posted image's pixels, and one whose metadata does not say
+//! detection fails its deployment with the reason.
 
 use keynet_testkit::TestApp;
 use keynet_testkit::jobs::JobSetup;
@@ -19,6 +21,7 @@ on_both_backends!(
     tritonclient_calls_a_deployment where super::serving,
     the_plans_quota_refuses_before_inference where super::three_a_minute,
     load_scales_replicas_up_and_back_down where super::serving,
+    a_detector_answers_boxes_in_the_images_pixels where super::serving,
 );
 
 fn serving(settings: &mut keynet_api::settings::Settings) {
@@ -1158,4 +1161,112 @@ async fn an_instance_without_workers_reaches_a_serve_instances_replica() {
     assert_eq!(forged.status().as_u16(), 401);
     beside.stop().await.unwrap();
     app.stop().await;
+}
+
+async fn create_deployment(
+    app: &TestApp,
+    token: &str,
+    project: &str,
+    name: &str,
+    export: &str,
+) -> String {
+    app.data(
+        Some(token),
+        "mutation($i: CreateDeploymentInput!) { createDeployment(input: $i) { id } }",
+        json!({"i": {
+            "projectId": project,
+            "name": name,
+            "runtime": "ONNX",
+            "source": {"exportJobId": export},
+        }}),
+    )
+    .await["createDeployment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// No trainer of the suite trains detectors, so the detection project is made the one way
+/// left: the reference model is trained and exported in a classification project, the
+/// project turned to detection in the database, and the export's artifact replaced by a
+/// detector whose boxes are known (`keynet_testkit::models`).
+async fn a_detector_answers_boxes_in_the_images_pixels(app: &TestApp) {
+    use keynet_domain::entities::projects::{self, TaskType};
+    use keynet_testkit::models::{detector, detector_metadata, seed_export};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let program = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
+    let setup = app.job_setup(TRAINER, &program).await;
+    let training = app.trained(&setup).await;
+    let export = app.exported(&setup.token, &training).await;
+    let domain = &app.platform().domain;
+    projects::Entity::update_many()
+        .col_expr(projects::Column::TaskType, Expr::value(TaskType::Detection))
+        .filter(projects::Column::Id.eq(setup.project.parse::<uuid::Uuid>().unwrap()))
+        .exec(domain.db())
+        .await
+        .unwrap();
+
+    // The classifier's export says nothing of detection: its deployment fails, saying so.
+    let classifier =
+        create_deployment(app, &setup.token, &setup.project, "classifier", &export).await;
+    let failed = wait_for_status(app, &setup.token, &classifier, "FAILED").await;
+    let reason = failed["statusReason"].as_str().unwrap();
+    assert!(reason.contains("`task` is classification"), "{reason}");
+
+    // A person box (0.9) and a car box below the threshold, in the 32×32 input's pixels.
+    let boxes = [
+        [8.0, 4.0, 24.0, 20.0, 0.9, 1.0],
+        [0.0, 0.0, 16.0, 16.0, 0.1, 0.0],
+    ];
+    let model = app.data_dir.path().join("detector.onnx");
+    std::fs::write(&model, detector(32, &boxes)).unwrap();
+    seed_export(
+        domain,
+        &export,
+        &model,
+        &detector_metadata(32, "stretch", 0.25),
+    )
+    .await
+    .unwrap();
+    let deployment =
+        create_deployment(app, &setup.token, &setup.project, "detector", &export).await;
+    wait_for_status(app, &setup.token, &deployment, "READY").await;
+    let (_, key) = create_key(app, &setup.token, &deployment, json!({})).await;
+
+    // 64×128 stretched to 32×32: x halved, y quartered, answered as [x, y, width, height].
+    let png = keynet_testkit::fixtures::png(64, 128, 2);
+    let (status, _, answer) = json_of(post_raw(app, &key, &deployment, png.clone()).await).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["task_type"], "detection");
+    assert_eq!(answer["image"], json!({"width": 64, "height": 128}));
+    assert_eq!(
+        answer["predictions"],
+        json!([{"class_id": 7, "class_name": "person", "score": 0.9f32, "bbox": [16.0, 16.0, 32.0, 64.0]}])
+    );
+    // `top_k` bounds the boxes; zero is refused by name.
+    let refused = app
+        .http
+        .post(format!("{}?top_k=0", infer_url(app, &deployment)))
+        .bearer_auth(&key)
+        .body(png)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = json_of(refused).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "top_k", "{body}");
+
+    // The Open Inference Protocol describes the boxes' tensor.
+    let described = app
+        .http
+        .get(format!("{}/oip/v2/models/{deployment}", app.url()))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, described) = json_of(described).await;
+    assert_eq!(status, 200, "{described}");
+    assert_eq!(described["outputs"][0]["shape"], json!([-1, -1, 6]));
 }

@@ -75,7 +75,7 @@ async fn main() -> Result<()> {
     )?;
     let image = Bytes::from(photo()?);
     // onnxruntime's loop takes prepared inputs: the image as Keynet prepares it, 8 times.
-    let input = model.metadata().prepare(&image)?;
+    let input = model.metadata().prepare(&image)?.input;
     let images_path = dir.path().join("images.f32");
     std::fs::write(
         &images_path,
@@ -211,7 +211,7 @@ fn agreement(
     on: &Value,
     peer: &Value,
 ) -> Result<String> {
-    let input = model.metadata().prepare(image)?;
+    let input = model.metadata().prepare(image)?.input;
     let rows = model.run(&[input])?;
     let ours = serde_json::to_value(
         model

@@ -123,7 +123,7 @@ pub async fn closed_loop(
 /// its in-process loops.
 pub fn in_process(model: &OnnxModel, image: &[u8], seconds: f64) -> Result<Cell> {
     let once = || -> Result<()> {
-        let input = model.metadata().prepare(image)?;
+        let input = model.metadata().prepare(image)?.input;
         let rows = model.run(&[input])?;
         let probabilities = rows.first().context("no output")?;
         ensure!(!model.metadata().top_k(probabilities, 5).is_empty());

@@ -4,14 +4,11 @@
 //! ResNet-18-shaped model, and deployments of it with their keys.
 
 use crate::load::Endpoint;
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, bail};
 use keynet_api::platform::{Platform, launch};
 use keynet_api::settings::{DockerMode, Settings};
-use keynet_domain::entities::job_artifacts::{self, ArtifactKind};
-use keynet_domain::ids::JobId;
 use keynet_testkit::Gql;
 use keynet_testkit::trainer::{TRAINER, install_program};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,17 +55,7 @@ pub async fn prepare(data_dir: &Path) -> Result<Stage> {
     let program = install_program(TRAINER, &data_dir.join("trainers"))?;
     let setup = gql.job_setup(TRAINER, &program).await;
     let training = gql.trained(&setup).await;
-    let export = gql
-        .data(
-            Some(&setup.token),
-            "mutation($i: StartExportJobInput!) { startExportJob(input: $i) { id } }",
-            json!({"i": {"jobId": training, "checkpoint": "LAST", "format": "ONNX"}}),
-        )
-        .await["startExportJob"]["id"]
-        .as_str()
-        .context("no export job")?
-        .to_string();
-    finished(&gql, &setup.token, &export).await?;
+    let export = gql.exported(&setup.token, &training).await;
     Ok(Stage {
         platform,
         gql,
@@ -78,44 +65,14 @@ pub async fn prepare(data_dir: &Path) -> Result<Stage> {
     })
 }
 
-async fn finished(gql: &Gql, token: &str, job: &str) -> Result<()> {
-    let done = gql.wait_for_job(token, job, &[]).await;
-    ensure!(
-        done["status"] == "SUCCEEDED",
-        "job {job} did not succeed: {done}"
-    );
-    Ok(())
-}
-
 impl Stage {
     /// A benchmark harness seeding a model, not a platform feature: the reference trainer's
     /// export is a tiny softmax model, so its artifact (blob and row) is replaced by the
     /// ResNet-18-shaped model and its metadata before anything is deployed from it. The
     /// deployments then load it exactly as they load any export.
     pub async fn seed_model(&self, onnx: &Path, metadata: &Value) -> Result<()> {
-        let job: JobId = self.export.parse().context("not a job id")?;
-        let db = self.platform.domain.db();
-        let artifact = job_artifacts::Entity::find()
-            .filter(job_artifacts::Column::JobId.eq(job))
-            .filter(job_artifacts::Column::Kind.eq(ArtifactKind::Export))
-            .one(db)
-            .await?
-            .context("the export job has no artifact")?;
-        let bytes = std::fs::read(onnx)?;
-        let size = self
-            .platform
-            .domain
-            .blobs()
-            .put_file(&artifact.blob_key, onnx)
+        keynet_testkit::models::seed_export(&self.platform.domain, &self.export, onnx, metadata)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot store the model: {e}"))?;
-        let mut row = artifact.into_active_model();
-        row.metadata = Set(Some(metadata.clone()));
-        row.size = Set(i64::try_from(size)?);
-        let digest = keynet_testkit::registry::digest(&bytes);
-        row.sha256 = Set(digest.trim_start_matches("sha256:").to_string());
-        row.update(db).await?;
-        Ok(())
     }
 
     /// Deploys the export with `replicas` replicas (always up) of `cpus` CPUs each and

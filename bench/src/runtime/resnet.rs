@@ -5,8 +5,8 @@
 //! 1.8 GFLOPs per 224×224 image: the compute of a real vision model, without a download.
 
 use keynet_reference_trainer::onnx::{
-    self, AttributeProto, AttributeType, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    TensorProto, ValueInfoProto,
+    self, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    ValueInfoProto,
 };
 
 pub const INPUT: &str = "images";
@@ -39,15 +39,6 @@ struct Builder {
     weights: Weights,
 }
 
-fn ints(name: &str, values: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        ints: values.to_vec(),
-        r#type: Some(AttributeType::Ints as i32),
-        ..Default::default()
-    }
-}
-
 impl Builder {
     fn node(&mut self, op: &str, inputs: &[&str], attributes: Vec<AttributeProto>) -> String {
         let index = self.nodes.len();
@@ -78,9 +69,9 @@ impl Builder {
             "Conv",
             &[input, &name, &bias_name],
             vec![
-                ints("kernel_shape", &[kernel, kernel]),
-                ints("strides", &[stride, stride]),
-                ints("pads", &[pad, pad, pad, pad]),
+                onnx::ints_attribute("kernel_shape", &[kernel, kernel]),
+                onnx::ints_attribute("strides", &[stride, stride]),
+                onnx::ints_attribute("pads", &[pad, pad, pad, pad]),
             ],
         )
     }
@@ -115,9 +106,9 @@ pub fn model() -> ModelProto {
         "MaxPool",
         &[&stem],
         vec![
-            ints("kernel_shape", &[3, 3]),
-            ints("strides", &[2, 2]),
-            ints("pads", &[1, 1, 1, 1]),
+            onnx::ints_attribute("kernel_shape", &[3, 3]),
+            onnx::ints_attribute("strides", &[2, 2]),
+            onnx::ints_attribute("pads", &[1, 1, 1, 1]),
         ],
     );
     let mut channels = 64;

@@ -15,6 +15,7 @@ use crate::entities::deployment_replicas::{self, ReplicaStatus};
 use crate::entities::deployments::{self, DeploymentStatus};
 use crate::entities::job_artifacts;
 use crate::entities::jobs::{self, JobStatus};
+use crate::entities::projects::{self, TaskType};
 use crate::error::{Error, Result};
 use crate::ids::{DeploymentId, ReplicaId, ServingHostId};
 use crate::time::{Timestamp, now};
@@ -163,6 +164,15 @@ impl Domain {
             .one(&self.db)
             .await?
             .ok_or(Error::NotFound("export"))
+    }
+
+    /// The task of the deployment's project: what its model must answer.
+    pub async fn served_task(&self, deployment: &deployments::Model) -> Result<TaskType> {
+        projects::Entity::find_by_id(deployment.project_id)
+            .one(&self.db)
+            .await?
+            .map(|project| project.task_type)
+            .ok_or(Error::NotFound("project"))
     }
 
     /// Fails a deployment with a reason a person can act on; its replicas go.

@@ -62,10 +62,13 @@ impl Domain {
     ) -> Result<deployments::Model> {
         let project = self.project(viewer, input.project_id).await?;
         viewer.require(project.org_id, Permission::ManageDeployments)?;
-        if project.task_type != TaskType::Classification {
+        if !matches!(
+            project.task_type,
+            TaskType::Classification | TaskType::Detection
+        ) {
             return Err(Error::invalid(
                 "runtime",
-                "the ONNX runtime serves classification models; detection, segmentation and pose models need the TRAINER runtime",
+                "the ONNX runtime serves classification and detection models; segmentation and pose models need the TRAINER runtime",
             ));
         }
         let name = validate::name("name", &input.name, 100)?;

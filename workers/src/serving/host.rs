@@ -7,6 +7,7 @@
 use super::replicas::{LocalReplicas, Replica};
 use keynet_billing::{ledger, metering};
 use keynet_domain::Domain;
+use keynet_domain::datasets::task_type_name;
 use keynet_domain::deployments::hosting::wanted_replicas;
 use keynet_domain::deployments::metrics::Window;
 use keynet_domain::entities::deployment_metrics::SampleSource;
@@ -425,15 +426,27 @@ async fn load_model(
         .read_to_end(&mut onnx)
         .await
         .map_err(|e| LoadError::Platform(e.to_string()))?;
+    let task = domain
+        .served_task(deployment)
+        .await
+        .map_err(|e| LoadError::Platform(e.to_string()))?;
     let metadata = artifact.metadata.unwrap_or_default();
     let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&onnx, &metadata))
         .await
         .map_err(|e| LoadError::Platform(format!("loading the model panicked: {e}")))?;
-    loaded.map_err(|error| {
+    let unservable = |reason: String| {
         LoadError::Unservable(format!(
-            "{error}; export the model again with a trainer that follows the serving contract (docs/trainer-contract.md, \"Serving an ONNX export\")"
+            "{reason}; export the model again with a trainer that follows the serving contract (docs/trainer-contract.md, \"Serving an ONNX export\")"
         ))
-    })
+    };
+    let model = loaded.map_err(|error| unservable(error.to_string()))?;
+    let (answers, wanted) = (model.metadata().task.name(), task_type_name(task));
+    if answers != wanted {
+        return Err(unservable(format!(
+            "the export's metadata field `task` is {answers}, but the project's models do {wanted}"
+        )));
+    }
+    Ok(model)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
