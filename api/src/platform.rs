@@ -19,6 +19,7 @@ use keynet_domain::events::{EventBus, LocalEventBus, PgEventBus};
 use keynet_domain::storage::BlobStore;
 use keynet_marketplace::{Catalog, Marketplace};
 use keynet_migrations::{Migrator, MigratorTrait};
+use keynet_serving::Engine;
 use keynet_storage::{LocalStore, S3Store};
 use keynet_workers::executor::{DockerExecutor, Executor, ProcessExecutor};
 use keynet_workers::serving::{LocalReplicas, ServingHost, ServingHostConfig};
@@ -410,7 +411,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
             let host = ServingHost::new(
                 domain.clone(),
                 replicas.clone(),
-                host_config(&settings, Some(address)),
+                host_config(&settings, Some(address))?,
             );
             handles.push(tokio::spawn(host.run(shutdown.clone())));
         }
@@ -629,7 +630,7 @@ fn host_replicas(
     let host = ServingHost::new(
         domain,
         replicas.clone(),
-        host_config(settings, Some(address.clone())),
+        host_config(settings, Some(address.clone()))?,
     );
     let state = web::Data::new(crate::inference::HostState { replicas, secret });
     let server = HttpServer::new(move || {
@@ -653,14 +654,23 @@ fn host_replicas(
     ))
 }
 
-fn host_config(settings: &Settings, address: Option<String>) -> ServingHostConfig {
-    ServingHostConfig {
+fn host_config(settings: &Settings, address: Option<String>) -> anyhow::Result<ServingHostConfig> {
+    let engine = match &settings.serving.onnxruntime_library {
+        None => Engine::Rten,
+        Some(library) => Engine::onnxruntime(library).context("serving.onnxruntime_library")?,
+    };
+    tracing::info!(
+        engine = engine.name(),
+        "replicas run ONNX models on this engine"
+    );
+    Ok(ServingHostConfig {
         lease: Duration::from_secs(settings.serving.replica_lease_secs.max(1)),
         max_replicas: settings.serving.max_replicas_per_host,
         max_queued: settings.serving.max_queued_per_replica,
         address,
+        engine,
         ..ServingHostConfig::default()
-    }
+    })
 }
 
 /// One handle for several background tasks.

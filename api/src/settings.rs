@@ -160,6 +160,9 @@ pub struct ServingSettings {
     pub bind: Option<String>,
     /// The address API instances reach `bind` at (default: `http://<bind>`).
     pub advertise_url: Option<String>,
+    /// ONNX Runtime's shared library (`libonnxruntime.so`, 1.22 or newer, e.g. from the
+    /// `onnxruntime` wheel): replicas run models on it instead of the built-in RTen.
+    pub onnxruntime_library: Option<PathBuf>,
 }
 
 impl Default for ServingSettings {
@@ -173,6 +176,7 @@ impl Default for ServingSettings {
             meter_flush_ms: 1000,
             bind: None,
             advertise_url: None,
+            onnxruntime_library: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! on a blocking thread (its convolutions on the replica's own threads), and answers each.
 //! While a batch runs the next one gathers, so under load batches fill without waiting.
 
-use crate::model::Threads;
+use crate::model::Runner;
 use crate::{Error, OnnxModel};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -80,10 +80,10 @@ impl Batcher {
         let (queue, requests) = mpsc::channel(settings.max_queued);
         let stats = Arc::new(BatchStats::new(settings.max_batch_size));
         let input_len = model.metadata().input_len();
-        let threads = Threads::new(settings.threads);
+        let runner = Arc::new(model.runner(settings.threads));
         tokio::spawn(run_batches(
             model,
-            threads,
+            runner,
             requests,
             settings,
             Arc::clone(&stats),
@@ -125,7 +125,7 @@ impl Batcher {
 
 async fn run_batches(
     model: Arc<OnnxModel>,
-    threads: Threads,
+    runner: Arc<Option<Runner>>,
     mut requests: mpsc::Receiver<Pending>,
     settings: BatchSettings,
     stats: Arc<BatchStats>,
@@ -150,9 +150,10 @@ async fn run_batches(
             .into_iter()
             .map(|pending| (pending.input, pending.answer))
             .unzip();
-        let (runner, threads) = (Arc::clone(&model), threads.clone());
+        let (model, runner) = (Arc::clone(&model), Arc::clone(&runner));
         let outcome =
-            tokio::task::spawn_blocking(move || runner.run_on(&inputs, Some(&threads))).await;
+            tokio::task::spawn_blocking(move || model.run_on(&inputs, runner.as_ref().as_ref()))
+                .await;
         let outcome = outcome.unwrap_or_else(|panic| {
             tracing::error!(error = %panic, "the model panicked on a batch");
             Err(Error::Run("the model crashed on this batch".into()))

@@ -14,6 +14,10 @@ pub enum Error {
     #[error("the request's `{field}` {reason}")]
     Request { field: String, reason: String },
 
+    /// The engine itself cannot be used (ONNX Runtime's library cannot be loaded).
+    #[error("{0}")]
+    Engine(String),
+
     /// The engine cannot read the ONNX graph, or it fails on a blank input.
     #[error("the ONNX model cannot be served: {0}")]
     Model(String),

@@ -14,6 +14,7 @@
 //!   binary tensor data extension included (what `tritonclient` speaks).
 
 mod batcher;
+mod engine;
 mod error;
 mod metadata;
 mod model;
@@ -22,6 +23,7 @@ mod predictions;
 mod prepare;
 
 pub use batcher::{BatchSettings, BatchStats, Batcher};
+pub use engine::Engine;
 pub use error::Error;
 pub use metadata::{ClassLabel, ExportMetadata, Fit, Layout, OutputKind, ResizeFilter, Task};
 pub use model::OnnxModel;

@@ -1,94 +1,74 @@
-//! An ONNX export, loaded once by RTen (a pure-Rust engine whose convolutions run on a pool
-//! of threads, so one request uses several cores), and the predictions it makes.
+//! An ONNX export, loaded once by its engine (RTen, or ONNX Runtime when the host has it;
+//! both run one request's convolutions on several threads), and the rows it answers.
 
 use crate::Error;
+use crate::engine::Engine;
 use crate::metadata::{ExportMetadata, OutputKind, Task};
 use crate::predictions::BOX_VALUES;
+use ort::environment::Environment;
+use ort::session::Session;
 use rten::{Model, ModelOptions, NodeId, RunOptions, ThreadPool};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 use serde_json::Value;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-/// Threads for running a model: a replica's own, sized by its resources.
-#[derive(Clone)]
-pub(crate) struct Threads(Arc<ThreadPool>);
-
-impl Threads {
-    pub fn new(count: usize) -> Self {
-        Self(Arc::new(ThreadPool::with_num_threads(count.max(1))))
-    }
+/// What one replica's batches run on, sized by its CPUs: its own RTen threads, or its own
+/// ONNX Runtime session (whose threads are fixed when it is made).
+pub(crate) enum Runner {
+    Threads(Arc<ThreadPool>),
+    Session(Mutex<Session>),
 }
 
 pub struct OnnxModel {
-    model: Model,
-    input: NodeId,
-    output: NodeId,
+    graph: Graph,
     metadata: ExportMetadata,
 }
 
+/// The loaded graph, by engine.
+enum Graph {
+    Rten {
+        model: Box<Model>,
+        input: NodeId,
+        output: NodeId,
+    },
+    /// The model's bytes stay for the replicas' own sessions; `session` runs on ONNX
+    /// Runtime's default threads (one per core).
+    OnnxRuntime {
+        onnx: Vec<u8>,
+        environment: Environment,
+        session: Mutex<Session>,
+    },
+}
+
 impl OnnxModel {
-    /// Reads the model and finds the input and output the metadata names, then runs it once
-    /// on a blank image: a model of another input shape, or whose output is not what its
-    /// task needs (one score per class; boxes of six values), is refused here, not at the
-    /// first request.
+    /// [`Self::load_on`] RTen.
     pub fn load(onnx: &[u8], metadata: &Value) -> Result<Self, Error> {
+        Self::load_on(&Engine::Rten, onnx, metadata)
+    }
+
+    /// Reads the model on `engine` and finds the input and output the metadata names, then
+    /// runs it once on a blank image: a model of another input shape, or whose output is
+    /// not what its task needs (one score per class; boxes of six values), is refused here,
+    /// not at the first request.
+    pub fn load_on(engine: &Engine, onnx: &[u8], metadata: &Value) -> Result<Self, Error> {
         let metadata = ExportMetadata::parse(metadata)?;
-        let mut options = ModelOptions::with_all_ops();
-        // Weights packed once in the layout the matrix kernels read, instead of on each run:
-        // more memory per replica, less time per request.
-        options.prepack_weights(true);
-        let model = options
-            .load(onnx.to_vec())
-            .map_err(|e| Error::Model(e.to_string()))?;
-        let name_of = |id: NodeId| {
-            model
-                .node_info(id)
-                .and_then(|node| node.name())
-                .unwrap_or("(unnamed)")
-                .to_string()
-        };
-        let input = match model.input_ids() {
-            [input] => *input,
-            inputs => {
-                return Err(Error::Model(format!(
-                    "the model takes {} inputs; an image model takes one",
-                    inputs.len()
-                )));
+        let graph = match engine {
+            Engine::Rten => rten_graph(onnx, &metadata)?,
+            Engine::OnnxRuntime(environment) => {
+                let session = ort_session(environment, onnx, None)?;
+                let names = |outlets: &[ort::value::Outlet]| {
+                    outlets.iter().map(|o| o.name().to_string()).collect()
+                };
+                check_names(&metadata, names(session.inputs()), names(session.outputs()))?;
+                Graph::OnnxRuntime {
+                    onnx: onnx.to_vec(),
+                    environment: environment.clone(),
+                    session: Mutex::new(session),
+                }
             }
         };
-        if name_of(input) != metadata.input_name {
-            return Err(Error::metadata(
-                "input_name",
-                format!(
-                    "names no input of the model (its input is `{}`)",
-                    name_of(input)
-                ),
-            ));
-        }
-        let output = model
-            .output_ids()
-            .iter()
-            .copied()
-            .find(|id| name_of(*id) == metadata.output_name)
-            .ok_or_else(|| {
-                let names: Vec<String> = model
-                    .output_ids()
-                    .iter()
-                    .map(|id| format!("`{}`", name_of(*id)))
-                    .collect();
-                Error::metadata(
-                    "output_name",
-                    format!("names no output of the model (it has {})", names.join(", ")),
-                )
-            })?;
-        Self {
-            model,
-            input,
-            output,
-            metadata,
-        }
-        .checked()
+        Self { graph, metadata }.checked()
     }
 
     fn checked(self) -> Result<Self, Error> {
@@ -114,18 +94,38 @@ impl OnnxModel {
         &self.metadata
     }
 
+    /// What a replica's batches run on: `threads` of its own; `None` (the engine's default
+    /// threads) only if ONNX Runtime cannot make a second session of a model it loaded.
+    pub(crate) fn runner(&self, threads: usize) -> Option<Runner> {
+        let threads = threads.max(1);
+        match &self.graph {
+            Graph::Rten { .. } => Some(Runner::Threads(Arc::new(ThreadPool::with_num_threads(
+                threads,
+            )))),
+            Graph::OnnxRuntime {
+                onnx, environment, ..
+            } => match ort_session(environment, onnx, Some(threads)) {
+                Ok(session) => Some(Runner::Session(Mutex::new(session))),
+                Err(error) => {
+                    tracing::warn!(error = %error, "a replica's own ONNX Runtime session could not be made; it runs on the model's");
+                    None
+                }
+            },
+        }
+    }
+
     /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) on
-    /// RTen's process-wide threads (one per core) and returns each one's row: class
+    /// the engine's default threads (one per core) and returns each one's row: class
     /// probabilities, or `K × 6` box values.
     pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, Error> {
         self.run_on(inputs, None)
     }
 
-    /// [`Self::run`] on `threads`, else on the process-wide ones.
+    /// [`Self::run`] on a replica's `runner`, else on the default threads.
     pub(crate) fn run_on(
         &self,
         inputs: &[Vec<f32>],
-        threads: Option<&Threads>,
+        runner: Option<&Runner>,
     ) -> Result<Vec<Vec<f32>>, Error> {
         let item = self.metadata.input_len();
         if let Some(wrong) = inputs.iter().find(|input| input.len() != item) {
@@ -135,23 +135,31 @@ impl OnnxModel {
             )));
         }
         let [a, b, c] = self.metadata.item_shape();
-        let batch = NdTensor::from_data([inputs.len(), a, b, c], inputs.concat());
-        let run_error = |e: &dyn std::fmt::Display| Error::Run(e.to_string());
-        let [output] = self
-            .model
-            .run_n(
-                vec![(self.input, batch.into())],
-                [self.output],
-                Some(run_options(threads)),
-            )
-            .map_err(|e| run_error(&e))?;
-        let scores: Tensor<f32> = output
-            .try_into()
-            .map_err(|e: rten::TryFromValueError| run_error(&e))?;
-        check_shape(scores.shape(), inputs.len(), self.metadata.task)?;
-        let scores = scores.into_data();
-        let per_input = scores.len() / inputs.len().max(1);
-        let rows = scores
+        let shape = [inputs.len(), a, b, c];
+        let (output_shape, values) = match &self.graph {
+            Graph::Rten {
+                model,
+                input,
+                output,
+            } => {
+                let threads = match runner {
+                    Some(Runner::Threads(pool)) => Some(Arc::clone(pool)),
+                    _ => None,
+                };
+                run_rten(model, *input, *output, shape, inputs.concat(), threads)?
+            }
+            Graph::OnnxRuntime { session, .. } => {
+                let session = match runner {
+                    Some(Runner::Session(own)) => own,
+                    _ => session,
+                };
+                let mut session = session.lock().unwrap_or_else(|e| e.into_inner());
+                run_ort(&mut session, &self.metadata, shape, inputs.concat())?
+            }
+        };
+        check_shape(&output_shape, inputs.len(), self.metadata.task)?;
+        let per_input = values.len() / inputs.len().max(1);
+        let rows = values
             .chunks(per_input.max(1))
             .map(|row| match (self.metadata.task, self.metadata.output) {
                 (Task::Classification, OutputKind::Logits) => softmax(row),
@@ -160,6 +168,120 @@ impl OnnxModel {
             .collect();
         Ok(rows)
     }
+}
+
+fn rten_graph(onnx: &[u8], metadata: &ExportMetadata) -> Result<Graph, Error> {
+    let mut options = ModelOptions::with_all_ops();
+    // Weights packed once in the layout the matrix kernels read, instead of on each run:
+    // more memory per replica, less time per request.
+    options.prepack_weights(true);
+    let model = options
+        .load(onnx.to_vec())
+        .map_err(|e| Error::Model(e.to_string()))?;
+    let name_of = |id: &NodeId| {
+        model
+            .node_info(*id)
+            .and_then(|node| node.name())
+            .unwrap_or("(unnamed)")
+            .to_string()
+    };
+    let inputs: Vec<String> = model.input_ids().iter().map(name_of).collect();
+    let outputs: Vec<String> = model.output_ids().iter().map(name_of).collect();
+    let output_at = check_names(metadata, inputs, outputs)?;
+    Ok(Graph::Rten {
+        input: model.input_ids()[0],
+        output: model.output_ids()[output_at],
+        model: Box::new(model),
+    })
+}
+
+/// Checks that the graph takes one input, the metadata's, and has the metadata's output;
+/// returns that output's position.
+fn check_names(
+    metadata: &ExportMetadata,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+) -> Result<usize, Error> {
+    let [input] = &inputs[..] else {
+        return Err(Error::Model(format!(
+            "the model takes {} inputs; an image model takes one",
+            inputs.len()
+        )));
+    };
+    if *input != metadata.input_name {
+        return Err(Error::metadata(
+            "input_name",
+            format!("names no input of the model (its input is `{input}`)"),
+        ));
+    }
+    outputs
+        .iter()
+        .position(|name| *name == metadata.output_name)
+        .ok_or_else(|| {
+            let names: Vec<String> = outputs.iter().map(|name| format!("`{name}`")).collect();
+            Error::metadata(
+                "output_name",
+                format!("names no output of the model (it has {})", names.join(", ")),
+            )
+        })
+}
+
+fn ort_session(
+    environment: &Environment,
+    onnx: &[u8],
+    threads: Option<usize>,
+) -> Result<Session, Error> {
+    let refused = |e: ort::Error| Error::Model(e.to_string());
+    let mut builder = Session::builder(environment).map_err(refused)?;
+    if let Some(threads) = threads {
+        builder = builder
+            .with_intra_threads(threads)
+            .map_err(|e| refused(e.into()))?;
+    }
+    builder.commit_from_memory(onnx).map_err(refused)
+}
+
+fn run_rten(
+    model: &Model,
+    input: NodeId,
+    output: NodeId,
+    shape: [usize; 4],
+    values: Vec<f32>,
+    threads: Option<Arc<ThreadPool>>,
+) -> Result<(Vec<usize>, Vec<f32>), Error> {
+    let run_error = |e: &dyn std::fmt::Display| Error::Run(e.to_string());
+    let batch = NdTensor::from_data(shape, values);
+    let mut options = RunOptions::default();
+    options.thread_pool = threads;
+    let [output] = model
+        .run_n(vec![(input, batch.into())], [output], Some(options))
+        .map_err(|e| run_error(&e))?;
+    let scores: Tensor<f32> = output
+        .try_into()
+        .map_err(|e: rten::TryFromValueError| run_error(&e))?;
+    Ok((scores.shape().to_vec(), scores.into_data()))
+}
+
+fn run_ort(
+    session: &mut Session,
+    metadata: &ExportMetadata,
+    shape: [usize; 4],
+    values: Vec<f32>,
+) -> Result<(Vec<usize>, Vec<f32>), Error> {
+    let run_error = |e: ort::Error| Error::Run(e.to_string());
+    let batch = ort::value::Tensor::from_array((shape, values)).map_err(run_error)?;
+    let outputs = session
+        .run(ort::inputs![metadata.input_name.as_str() => batch])
+        .map_err(run_error)?;
+    let output = outputs
+        .get(metadata.output_name.as_str())
+        .ok_or_else(|| Error::Run(format!("no output `{}`", metadata.output_name)))?;
+    let (shape, values) = output.try_extract_tensor::<f32>().map_err(run_error)?;
+    let shape = shape
+        .iter()
+        .map(|dim| usize::try_from(*dim).unwrap_or(0))
+        .collect();
+    Ok((shape, values.to_vec()))
 }
 
 /// One row per input; for detection, rows of `[K, 6]` boxes.
@@ -182,12 +304,6 @@ fn check_shape(shape: &[usize], inputs: usize, task: Task) -> Result<(), Error> 
     Err(Error::Run(format!(
         "the output's shape {shape:?} is not {wanted}"
     )))
-}
-
-fn run_options(threads: Option<&Threads>) -> RunOptions {
-    let mut options = RunOptions::default();
-    options.thread_pool = threads.map(|threads| Arc::clone(&threads.0));
-    options
 }
 
 fn softmax(logits: &[f32]) -> Vec<f32> {

@@ -1,4 +1,5 @@
-//! The field's own clients from PyPI (tritonclient), in the venv `.ci/run` prepares.
+//! The field's own clients from PyPI (tritonclient), in the venv `.ci/run` prepares, and the
+//! ONNX Runtime library its `onnxruntime` wheel brings.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,9 +11,10 @@ pub fn clients_python() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp/keynet-clients-venv/bin/python"));
     assert!(
         python.is_file(),
-        "the protocol tests need Python with tritonclient: run .ci/run once, or \
+        "the protocol tests need Python with tritonclient and onnxruntime: run .ci/run once, or \
          `python3 -m venv /var/tmp/keynet-clients-venv && /var/tmp/keynet-clients-venv/bin/pip \
-         install 'tritonclient[http]==2.73.*'` (or point KEYNET_CLIENTS_PYTHON at one)"
+         install 'tritonclient[http]==2.73.*' 'onnxruntime==1.32.*'` (or point \
+         KEYNET_CLIENTS_PYTHON at one)"
     );
     python
 }
@@ -33,4 +35,21 @@ pub fn python(script: &str, args: &[&str], dir: &Path) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// The ONNX Runtime shared library of the `onnxruntime` wheel of `python` (the clients'
+/// venv unless a bench names another): `…/onnxruntime/capi/libonnxruntime.so.<version>`.
+pub fn onnxruntime_library(python: &Path) -> PathBuf {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg("import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[-1])")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{} has no onnxruntime: {}",
+        python.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
 }

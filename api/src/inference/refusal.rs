@@ -140,7 +140,7 @@ impl From<keynet_serving::Error> for Refusal {
                 "the replica stopped while answering; send the request again",
                 1,
             ),
-            Serving::Run(message) => {
+            Serving::Run(message) | Serving::Engine(message) => {
                 tracing::error!(error = %message, "a replica failed on a batch");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

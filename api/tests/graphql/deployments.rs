@@ -22,6 +22,7 @@ on_both_backends!(
     the_plans_quota_refuses_before_inference where super::three_a_minute,
     load_scales_replicas_up_and_back_down where super::serving,
     a_detector_answers_boxes_in_the_images_pixels where super::serving,
+    onnx_runtime_answers_what_the_trainer_predicts where super::on_onnx_runtime,
 );
 
 fn serving(settings: &mut keynet_api::settings::Settings) {
@@ -30,6 +31,14 @@ fn serving(settings: &mut keynet_api::settings::Settings) {
     settings.serving.max_request_bytes = 256 * 1024;
     // The tests call more often than the free plan's 60 a minute; the quota has its own test.
     settings.billing.plans.free.inference_requests_per_minute = None;
+}
+
+/// Replicas on ONNX Runtime: the library of the clients' `onnxruntime` wheel.
+fn on_onnx_runtime(settings: &mut keynet_api::settings::Settings) {
+    serving(settings);
+    settings.serving.onnxruntime_library = Some(keynet_testkit::clients::onnxruntime_library(
+        &keynet_testkit::clients::clients_python(),
+    ));
 }
 
 fn three_a_minute(settings: &mut keynet_api::settings::Settings) {
@@ -1269,4 +1278,14 @@ async fn a_detector_answers_boxes_in_the_images_pixels(app: &TestApp) {
     let (status, _, described) = json_of(described).await;
     assert_eq!(status, 200, "{described}");
     assert_eq!(described["outputs"][0]["shape"], json!([-1, -1, 6]));
+}
+
+async fn onnx_runtime_answers_what_the_trainer_predicts(app: &TestApp) {
+    let d = deploy(app, json!({"maxBatchSize": 4, "maxQueueDelayMs": 2})).await;
+    let png = keynet_testkit::fixtures::png(24, 20, 7);
+    let (status, _, answer) =
+        json_of(post_raw(app, &d.key, &d.deployment, png.clone()).await).await;
+    assert_eq!(status, 200, "{answer}");
+    let expected = inference_job_predictions(app, &d, &png).await;
+    assert_same_predictions(&answer["predictions"], &expected);
 }

@@ -26,7 +26,7 @@ mod stage;
 use anyhow::{Context, Result, ensure};
 use bytes::Bytes;
 use clap::Parser;
-use keynet_serving::OnnxModel;
+use keynet_serving::{Engine, OnnxModel};
 use load::Endpoint;
 use prost::Message;
 use serde_json::{Value, json};
@@ -41,6 +41,16 @@ struct Args {
     /// batch on every core, as onnxruntime's default does.
     #[arg(long, default_value_t = 1)]
     replicas: usize,
+    /// What Keynet's replicas run the model on: RTen (built in), or ONNX Runtime from the
+    /// library of `--python`'s onnxruntime wheel (`serving.onnxruntime_library`).
+    #[arg(long, value_enum, default_value_t = EngineArg::Rten)]
+    engine: EngineArg,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum EngineArg {
+    Rten,
+    Onnxruntime,
 }
 
 const CONCURRENCY: [usize; 3] = [1, 8, 32];
@@ -52,7 +62,16 @@ async fn main() -> Result<()> {
     let Args {
         comparison: args,
         replicas,
+        engine,
     } = Args::parse();
+    let library = match engine {
+        EngineArg::Rten => None,
+        EngineArg::Onnxruntime => Some(keynet_testkit::clients::onnxruntime_library(&args.python)),
+    };
+    let engine = match &library {
+        None => Engine::Rten,
+        Some(library) => Engine::onnxruntime(library)?,
+    };
     ensure!(args.seconds > 0.0, "--seconds must be positive");
     let machine = machine::Machine::capture();
     let replicas = replicas.max(1);
@@ -67,7 +86,10 @@ async fn main() -> Result<()> {
         fields.insert("mean".into(), json!([0.485, 0.456, 0.406]));
         fields.insert("std".into(), json!([0.229, 0.224, 0.225]));
     }
-    let model = Arc::new(OnnxModel::load(&onnx, &metadata).context("RTen cannot load the model")?);
+    let model = Arc::new(
+        OnnxModel::load_on(&engine, &onnx, &metadata)
+            .with_context(|| format!("{} cannot load the model", engine.name()))?,
+    );
     let spec_path = dir.path().join("spec.json");
     std::fs::write(
         &spec_path,
@@ -88,7 +110,7 @@ async fn main() -> Result<()> {
     )?;
 
     eprintln!("platform: training and exporting the reference model");
-    let stage = stage::prepare(dir.path()).await?;
+    let stage = stage::prepare(dir.path(), library).await?;
     stage.seed_model(&model_path, &metadata).await?;
     eprintln!("deploying the ResNet model twice, {replicas} replica(s) each");
     let off = stage
@@ -144,7 +166,8 @@ async fn main() -> Result<()> {
         .fold(0.0_f32, f32::max);
     ensure!(
         floor_difference < 1e-3,
-        "RTen and onnxruntime disagree on the prepared image: {floor_difference}"
+        "{} and onnxruntime disagree on the prepared image: {floor_difference}",
+        engine.name()
     );
 
     let mut rows = Vec::new();
@@ -173,6 +196,7 @@ async fn main() -> Result<()> {
             machine,
             seconds: args.seconds,
             replicas,
+            engine: engine.name(),
             peer_threads: args.peer_threads,
             image_bytes: image.len(),
             versions,

@@ -19,14 +19,16 @@ pub struct Results {
     pub machine: Machine,
     pub seconds: f64,
     pub replicas: usize,
+    /// What Keynet's replicas run the model on.
+    pub engine: &'static str,
     pub peer_threads: usize,
     pub image_bytes: usize,
     /// onnxruntime, Pillow and Python versions of the peer.
     pub versions: serde_json::Value,
     /// How the answers compare (the endpoint against in process and against the peer).
     pub agreement: String,
-    /// The largest difference between RTen's and onnxruntime's probabilities for the
-    /// prepared image.
+    /// The largest difference between Keynet's engine's and onnxruntime's probabilities for
+    /// the prepared image.
     pub floor_difference: f32,
     pub rows: Vec<Row>,
     pub floor: Peer,
@@ -77,9 +79,9 @@ pub fn render(results: &Results) -> Result<String> {
     )?;
     writeln!(
         out,
-        "- Keynet: `POST /v1/infer/{{deployment}}` with a deployment key, platform in process on SQLite, \
+        "- Keynet: `POST /v1/infer/{{deployment}}` with a deployment key, platform in process on SQLite, replicas on {}, \
          two deployments of the same export, each {} replica(s) always up, queue delay 5 ms: batching off (`maxBatchSize` 1) and on (8)",
-        results.replicas
+        results.engine, results.replicas
     )?;
     writeln!(
         out,
@@ -93,8 +95,8 @@ pub fn render(results: &Results) -> Result<String> {
     writeln!(out, "- answers: {}", results.agreement)?;
     writeln!(
         out,
-        "- largest difference between RTen's and onnxruntime's probabilities on the prepared image: {:.1e}\n",
-        results.floor_difference
+        "- largest difference between {}'s and onnxruntime's probabilities on the prepared image: {:.1e}\n",
+        results.engine, results.floor_difference
     )?;
 
     writeln!(

@@ -10,7 +10,7 @@ use keynet_api::settings::{DockerMode, Settings};
 use keynet_testkit::Gql;
 use keynet_testkit::trainer::{TRAINER, install_program};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const JWT_SECRET: &str = "keynet-bench-only-secret-0123456789abcdef";
@@ -19,7 +19,7 @@ const TOKEN_TTL_SECS: i64 = 3600;
 /// The longest the bench waits for a job or a deployment.
 const WAIT: Duration = Duration::from_secs(300);
 
-fn settings(data_dir: &Path) -> Result<Settings> {
+fn settings(data_dir: &Path, onnxruntime_library: Option<PathBuf>) -> Result<Settings> {
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.to_path_buf(),
@@ -33,6 +33,7 @@ fn settings(data_dir: &Path) -> Result<Settings> {
     settings.billing.plans.free.inference_requests_per_minute = None;
     // Closed-loop clients never queue more than their number; 503s would end a cell.
     settings.serving.max_queued_per_replica = 1024;
+    settings.serving.onnxruntime_library = onnxruntime_library;
     settings.resolve().context("the bench settings are refused")
 }
 
@@ -45,10 +46,10 @@ pub struct Stage {
     pub export: String,
 }
 
-/// Launches the platform, trains the reference trainer (seconds) and exports its last
-/// checkpoint as ONNX.
-pub async fn prepare(data_dir: &Path) -> Result<Stage> {
-    let platform = launch(settings(data_dir)?)
+/// Launches the platform (its replicas on ONNX Runtime from `onnxruntime_library`, else on
+/// RTen), trains the reference trainer (seconds) and exports its last checkpoint as ONNX.
+pub async fn prepare(data_dir: &Path, onnxruntime_library: Option<PathBuf>) -> Result<Stage> {
+    let platform = launch(settings(data_dir, onnxruntime_library)?)
         .await
         .context("cannot launch the platform")?;
     let gql = Gql::new(platform.url());

@@ -15,7 +15,7 @@ use keynet_domain::entities::deployment_replicas;
 use keynet_domain::entities::deployments::{self, DeploymentStatus};
 use keynet_domain::ids::{DeploymentId, OrgId, ReplicaId, ServingHostId};
 use keynet_domain::time::now;
-use keynet_serving::{BatchSettings, OnnxModel};
+use keynet_serving::{BatchSettings, Engine, OnnxModel};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +36,8 @@ pub struct ServingHostConfig {
     /// Where other instances reach this host's replicas; `None`: only this process calls
     /// them.
     pub address: Option<String>,
+    /// What runs the models.
+    pub engine: Engine,
 }
 
 impl Default for ServingHostConfig {
@@ -47,6 +49,7 @@ impl Default for ServingHostConfig {
             max_queued: 256,
             meter_interval: Duration::from_secs(60),
             address: None,
+            engine: Engine::Rten,
         }
     }
 }
@@ -187,6 +190,7 @@ impl ServingHost {
             deployment.clone(),
             row,
             self.config.max_queued,
+            self.config.engine.clone(),
         ));
         Ok(())
     }
@@ -363,9 +367,10 @@ async fn load_replica(
     deployment: deployments::Model,
     row: deployment_replicas::Model,
     max_queued: usize,
+    engine: Engine,
 ) {
     let deployment_id = deployment.id;
-    let loaded = load_model(&domain, &deployment).await;
+    let loaded = load_model(&domain, &deployment, engine).await;
     match loaded {
         Ok(model) => {
             let replica = Replica::start(
@@ -411,6 +416,7 @@ enum LoadError {
 async fn load_model(
     domain: &Domain,
     deployment: &deployments::Model,
+    engine: Engine,
 ) -> Result<OnnxModel, LoadError> {
     let artifact = domain
         .served_artifact(deployment)
@@ -431,7 +437,7 @@ async fn load_model(
         .await
         .map_err(|e| LoadError::Platform(e.to_string()))?;
     let metadata = artifact.metadata.unwrap_or_default();
-    let loaded = tokio::task::spawn_blocking(move || OnnxModel::load(&onnx, &metadata))
+    let loaded = tokio::task::spawn_blocking(move || OnnxModel::load_on(&engine, &onnx, &metadata))
         .await
         .map_err(|e| LoadError::Platform(format!("loading the model panicked: {e}")))?;
     let unservable = |reason: String| {
