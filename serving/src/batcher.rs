@@ -1,5 +1,6 @@
 //! Dynamic batching for one replica: requests queue; the runner takes the first, waits at
-//! most the queue delay for more (up to the batch size), runs the model once on all of them
+//! most the queue delay for more (up to the batch size) when requests are coming in (a lone
+//! request after a quiet spell does not wait), runs the model once on all of them
 //! on a blocking thread (its convolutions on the replica's own threads), and answers each.
 //! While a batch runs the next one gathers, so under load batches fill without waiting.
 
@@ -15,7 +16,7 @@ use tokio::time::Instant;
 pub struct BatchSettings {
     /// At least 1; 1 turns batching off.
     pub max_batch_size: usize,
-    /// How long the first request of a batch waits for others.
+    /// How long the first request of a batch waits for others, when others are coming.
     pub max_queue_delay: Duration,
     /// Requests waiting beyond this are refused ([`Error::Overloaded`]).
     pub max_queued: usize,
@@ -57,6 +58,7 @@ impl BatchStats {
 struct Pending {
     input: Vec<f32>,
     answer: oneshot::Sender<Result<Vec<f32>, Error>>,
+    arrived: Instant,
 }
 
 /// A replica's queue; dropping it stops the runner once the queue is drained.
@@ -115,7 +117,12 @@ impl Batcher {
             return Err(Error::Overloaded { queued });
         }
         let (answer, answered) = oneshot::channel();
-        if self.queue.try_send(Pending { input, answer }).is_err() {
+        let pending = Pending {
+            input,
+            answer,
+            arrived: Instant::now(),
+        };
+        if self.queue.try_send(pending).is_err() {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(Error::Stopped);
         }
@@ -130,15 +137,26 @@ async fn run_batches(
     settings: BatchSettings,
     stats: Arc<BatchStats>,
 ) {
+    let mut last_arrival: Option<Instant> = None;
     while let Some(first) = requests.recv().await {
+        // Only a request that came in traffic (another arrived within the queue delay
+        // before it) waits for company; after a quiet spell it runs at once with whatever
+        // is queued already, since waiting would only add the delay to a lone caller's time.
+        let in_traffic = last_arrival
+            .is_some_and(|last| first.arrived.duration_since(last) <= settings.max_queue_delay);
+        let deadline = if in_traffic {
+            Instant::now() + settings.max_queue_delay
+        } else {
+            Instant::now()
+        };
         let mut batch = vec![first];
-        let deadline = Instant::now() + settings.max_queue_delay;
         while batch.len() < settings.max_batch_size {
             match tokio::time::timeout_at(deadline, requests.recv()).await {
                 Ok(Some(next)) => batch.push(next),
                 Ok(None) | Err(_) => break,
             }
         }
+        last_arrival = batch.iter().map(|pending| pending.arrived).max();
         stats.queued.fetch_sub(batch.len(), Ordering::Relaxed);
         // A caller that gave up (its connection closed) costs no model time.
         batch.retain(|pending| !pending.answer.is_closed());

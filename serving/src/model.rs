@@ -32,12 +32,13 @@ enum Graph {
         input: NodeId,
         output: NodeId,
     },
-    /// The model's bytes stay for the replicas' own sessions; `session` runs on ONNX
-    /// Runtime's default threads (one per core).
+    /// `session` runs on `threads` threads, one per core; the model's bytes stay for the
+    /// sessions of replicas that get fewer.
     OnnxRuntime {
         onnx: Vec<u8>,
         environment: Environment,
         session: Mutex<Session>,
+        threads: usize,
     },
 }
 
@@ -56,7 +57,8 @@ impl OnnxModel {
         let graph = match engine {
             Engine::Rten => rten_graph(onnx, &metadata)?,
             Engine::OnnxRuntime(environment) => {
-                let session = ort_session(environment, onnx, None)?;
+                let threads = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+                let session = ort_session(environment, onnx, threads)?;
                 let names = |outlets: &[ort::value::Outlet]| {
                     outlets.iter().map(|o| o.name().to_string()).collect()
                 };
@@ -65,6 +67,7 @@ impl OnnxModel {
                     onnx: onnx.to_vec(),
                     environment: environment.clone(),
                     session: Mutex::new(session),
+                    threads,
                 }
             }
         };
@@ -94,17 +97,19 @@ impl OnnxModel {
         &self.metadata
     }
 
-    /// What a replica's batches run on: `threads` of its own; `None` (the engine's default
-    /// threads) only if ONNX Runtime cannot make a second session of a model it loaded.
+    /// What a replica's batches run on: `threads` of its own. `None`: the model's own
+    /// session, when it has that many threads already (no second copy of the weights), or
+    /// should ONNX Runtime fail to make a second session of a model it loaded.
     pub(crate) fn runner(&self, threads: usize) -> Option<Runner> {
         let threads = threads.max(1);
         match &self.graph {
             Graph::Rten { .. } => Some(Runner::Threads(Arc::new(ThreadPool::with_num_threads(
                 threads,
             )))),
+            Graph::OnnxRuntime { threads: own, .. } if *own == threads => None,
             Graph::OnnxRuntime {
                 onnx, environment, ..
-            } => match ort_session(environment, onnx, Some(threads)) {
+            } => match ort_session(environment, onnx, threads) {
                 Ok(session) => Some(Runner::Session(Mutex::new(session))),
                 Err(error) => {
                     tracing::warn!(error = %error, "a replica's own ONNX Runtime session could not be made; it runs on the model's");
@@ -115,7 +120,7 @@ impl OnnxModel {
     }
 
     /// Runs the model on a batch of inputs (each [`ExportMetadata::input_len`] values) on
-    /// the engine's default threads (one per core) and returns each one's row: class
+    /// one thread per core and returns each one's row: class
     /// probabilities, or `K × 6` box values.
     pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, Error> {
         self.run_on(inputs, None)
@@ -226,19 +231,14 @@ fn check_names(
         })
 }
 
-fn ort_session(
-    environment: &Environment,
-    onnx: &[u8],
-    threads: Option<usize>,
-) -> Result<Session, Error> {
+fn ort_session(environment: &Environment, onnx: &[u8], threads: usize) -> Result<Session, Error> {
     let refused = |e: ort::Error| Error::Model(e.to_string());
-    let mut builder = Session::builder(environment).map_err(refused)?;
-    if let Some(threads) = threads {
-        builder = builder
-            .with_intra_threads(threads)
-            .map_err(|e| refused(e.into()))?;
-    }
-    builder.commit_from_memory(onnx).map_err(refused)
+    Session::builder(environment)
+        .map_err(refused)?
+        .with_intra_threads(threads)
+        .map_err(|e| refused(e.into()))?
+        .commit_from_memory(onnx)
+        .map_err(refused)
 }
 
 fn run_rten(

@@ -247,3 +247,28 @@ async fn a_full_queue_refuses_and_a_bad_input_is_refused_before_queueing() {
     ));
     assert_eq!(batcher.stats().batches_by_size()[2], 1);
 }
+
+/// A request after a quiet spell does not wait the queue delay for company (an hour here:
+/// waiting for it would hang the test); requests coming in after it do, until their batch is
+/// full.
+#[tokio::test]
+async fn a_lone_request_runs_at_once_and_traffic_runs_together() {
+    let (onnx, metadata) = export_of(&reference_model());
+    let model = Arc::new(OnnxModel::load(&onnx, &metadata).unwrap());
+    let settings = BatchSettings {
+        max_batch_size: 4,
+        max_queue_delay: Duration::from_secs(3600),
+        max_queued: 100,
+        threads: 1,
+    };
+    let batcher = Batcher::start(Arc::clone(&model), settings);
+    let inputs = inputs(&model, 5);
+    let lone = tokio::time::timeout(Duration::from_secs(60), batcher.infer(inputs[0].clone()));
+    assert!(lone.await.unwrap().is_ok());
+    let traffic = join_all(inputs[1..].iter().map(|input| batcher.infer(input.clone())));
+    let answers = tokio::time::timeout(Duration::from_secs(60), traffic)
+        .await
+        .unwrap();
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(batcher.stats().batches_by_size(), vec![0, 1, 0, 0, 1]);
+}

@@ -37,7 +37,8 @@ pub struct DeploymentSettingsInput {
     pub max_replicas: Option<i32>,
     /// Requests run together at most (1 turns batching off).
     pub max_batch_size: Option<i32>,
-    /// How long the first request of a batch waits for others.
+    /// How long the first request of a batch waits for others, while requests are coming
+    /// in (one after a quiet spell runs at once).
     pub max_queue_delay_ms: Option<i32>,
     /// Per replica; the ONNX runtime takes CPUs only, and runs each batch on that many
     /// threads (rounded up, at most the host's cores). Replica time is metered by them.
