@@ -365,6 +365,7 @@ async fn assemble_domain(
 
 /// Like [`launch`], on a connection the caller made (tests use it to observe the SQL).
 pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Platform> {
+    let engine = serving_engine(&settings)?;
     migrate(&db).await?;
     let listener = std::net::TcpListener::bind(settings.bind_addr()?)
         .with_context(|| format!("cannot listen on {} (bind)", settings.bind))?;
@@ -411,7 +412,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
             let host = ServingHost::new(
                 domain.clone(),
                 replicas.clone(),
-                host_config(&settings, Some(address))?,
+                host_config(&settings, Some(address), engine),
             );
             handles.push(tokio::spawn(host.run(shutdown.clone())));
         }
@@ -540,6 +541,7 @@ struct ReplicaServer {
 }
 
 pub async fn launch_workers(settings: Settings) -> anyhow::Result<WorkerHost> {
+    let engine = serving_engine(&settings)?;
     let db = connect(&settings).await?;
     migrate(&db).await?;
     let shutdown = CancellationToken::new();
@@ -562,6 +564,7 @@ pub async fn launch_workers(settings: Settings) -> anyhow::Result<WorkerHost> {
                 bind,
                 assembled.domain.clone(),
                 assembled.internal_secret,
+                engine,
                 &shutdown,
             )?;
             handles.push(host);
@@ -613,6 +616,7 @@ fn host_replicas(
     bind: &str,
     domain: Arc<Domain>,
     secret: String,
+    engine: Engine,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<(JoinHandle<()>, ReplicaServer)> {
     let listener = std::net::TcpListener::bind(bind)
@@ -630,7 +634,7 @@ fn host_replicas(
     let host = ServingHost::new(
         domain,
         replicas.clone(),
-        host_config(settings, Some(address.clone()))?,
+        host_config(settings, Some(address.clone()), engine),
     );
     let state = web::Data::new(crate::inference::HostState { replicas, secret });
     let server = HttpServer::new(move || {
@@ -654,7 +658,9 @@ fn host_replicas(
     ))
 }
 
-fn host_config(settings: &Settings, address: Option<String>) -> anyhow::Result<ServingHostConfig> {
+/// The engine replicas run models on, loaded before anything else starts: a library that
+/// cannot be loaded stops the start with the reason.
+fn serving_engine(settings: &Settings) -> anyhow::Result<Engine> {
     let engine = match &settings.serving.onnxruntime_library {
         None => Engine::Rten,
         Some(library) => Engine::onnxruntime(library).context("serving.onnxruntime_library")?,
@@ -663,14 +669,18 @@ fn host_config(settings: &Settings, address: Option<String>) -> anyhow::Result<S
         engine = engine.name(),
         "replicas run ONNX models on this engine"
     );
-    Ok(ServingHostConfig {
+    Ok(engine)
+}
+
+fn host_config(settings: &Settings, address: Option<String>, engine: Engine) -> ServingHostConfig {
+    ServingHostConfig {
         lease: Duration::from_secs(settings.serving.replica_lease_secs.max(1)),
         max_replicas: settings.serving.max_replicas_per_host,
         max_queued: settings.serving.max_queued_per_replica,
         address,
         engine,
         ..ServingHostConfig::default()
-    })
+    }
 }
 
 /// One handle for several background tasks.
