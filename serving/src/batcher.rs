@@ -102,7 +102,7 @@ impl Batcher {
         &self.stats
     }
 
-    /// Queues one input and waits for its probabilities.
+    /// Queues one input and waits for its row (class probabilities or boxes).
     pub async fn infer(&self, input: Vec<f32>) -> Result<Vec<f32>, Error> {
         if input.len() != self.input_len {
             return Err(Error::Input(format!(

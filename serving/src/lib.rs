@@ -1,5 +1,6 @@
 //! Keynet's model runtime for deployments (the `ONNX` runtime): an exported model, run in
-//! process by RTen, behind a queue that batches requests.
+//! process by RTen or, when the host has it, ONNX Runtime ([`Engine`]), behind a queue that
+//! batches requests.
 //!
 //! - [`OnnxModel`]: an ONNX export and the metadata its trainer reported with it
 //!   ([`ExportMetadata`]), which says how an image becomes the input tensor (size, channels,

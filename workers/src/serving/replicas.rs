@@ -62,7 +62,8 @@ impl Replica {
         self.model.metadata()
     }
 
-    /// Each input's class probabilities; the inputs join the replica's batches one by one.
+    /// Each input's row (class probabilities or boxes); the inputs join the replica's batches
+    /// one by one.
     pub async fn infer(&self, inputs: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>, Error> {
         let now = self.in_flight.fetch_add(inputs.len(), Ordering::Relaxed) + inputs.len();
         self.peak.fetch_max(now, Ordering::Relaxed);
