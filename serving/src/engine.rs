@@ -14,9 +14,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub enum Engine {
-    #[default]
     Rten,
     OnnxRuntime(Environment),
 }

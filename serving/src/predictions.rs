@@ -85,9 +85,8 @@ impl ExportMetadata {
             if !(finite && *score >= self.score_threshold && *score > 0.0) {
                 continue;
             }
-            let label = usize::try_from(class.round() as i64)
-                .ok()
-                .filter(|_| class.is_finite())
+            let label = (class.is_finite() && *class >= 0.0)
+                .then(|| class.round() as usize)
                 .and_then(|index| self.classes.get(index))
                 .ok_or_else(|| {
                     Error::Run(format!(

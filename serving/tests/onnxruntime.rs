@@ -13,14 +13,14 @@ mod support;
 
 use futures_util::future::join_all;
 use image::ImageFormat;
-use keynet_serving::{BatchSettings, Batcher, Engine, Error, OnnxModel};
+use keynet_serving::{Batcher, Engine, Error, OnnxModel};
 use keynet_testkit::clients::{clients_python, onnxruntime_library};
 use keynet_testkit::models::{detector, detector_metadata};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{encoded, export_of, picture, reference_model};
+use support::{batch_settings, encoded, export_of, picture, reference_model};
 
 fn onnxruntime() -> Engine {
     Engine::onnxruntime(&onnxruntime_library(&clients_python())).unwrap()
@@ -84,12 +84,7 @@ fn both_engines_answer_the_same_rows() {
 async fn a_replica_runs_its_batches_on_its_own_session() {
     let (onnx, metadata) = export_of(&reference_model());
     let model = Arc::new(OnnxModel::load_on(&onnxruntime(), &onnx, &metadata).unwrap());
-    let settings = BatchSettings {
-        max_batch_size: 4,
-        max_queue_delay: Duration::from_millis(5),
-        max_queued: 100,
-        threads: 1,
-    };
+    let settings = batch_settings(4, Duration::from_millis(5), 100);
     let batcher = Batcher::start(Arc::clone(&model), settings);
     let inputs = inputs(&model, 6);
     let answers = join_all(inputs.iter().map(|input| batcher.infer(input.clone()))).await;

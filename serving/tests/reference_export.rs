@@ -12,11 +12,13 @@ mod support;
 
 use futures_util::future::join_all;
 use image::ImageFormat;
-use keynet_serving::{BatchSettings, Batcher, Error, OnnxModel};
+use keynet_serving::{Batcher, Error, OnnxModel};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{SIDE, encoded, export_of, picture, reference_model, trainer_probabilities};
+use support::{
+    SIDE, batch_settings, encoded, export_of, picture, reference_model, trainer_probabilities,
+};
 
 #[test]
 fn predictions_equal_the_trainers_own_inference() {
@@ -194,12 +196,7 @@ fn inputs_that_are_no_usable_image_are_refused_with_the_reason() {
 fn batcher(max_batch_size: usize, max_queued: usize) -> (Arc<OnnxModel>, Batcher) {
     let (onnx, metadata) = export_of(&reference_model());
     let model = Arc::new(OnnxModel::load(&onnx, &metadata).unwrap());
-    let settings = BatchSettings {
-        max_batch_size,
-        max_queue_delay: Duration::from_millis(5),
-        max_queued,
-        threads: 1,
-    };
+    let settings = batch_settings(max_batch_size, Duration::from_millis(5), max_queued);
     (Arc::clone(&model), Batcher::start(model, settings))
 }
 
@@ -255,12 +252,7 @@ async fn a_full_queue_refuses_and_a_bad_input_is_refused_before_queueing() {
 async fn a_lone_request_runs_at_once_and_traffic_runs_together() {
     let (onnx, metadata) = export_of(&reference_model());
     let model = Arc::new(OnnxModel::load(&onnx, &metadata).unwrap());
-    let settings = BatchSettings {
-        max_batch_size: 4,
-        max_queue_delay: Duration::from_secs(3600),
-        max_queued: 100,
-        threads: 1,
-    };
+    let settings = batch_settings(4, Duration::from_secs(3600), 100);
     let batcher = Batcher::start(Arc::clone(&model), settings);
     let inputs = inputs(&model, 5);
     let lone = tokio::time::timeout(Duration::from_secs(60), batcher.infer(inputs[0].clone()));

@@ -19,10 +19,26 @@ pub fn clients_python() -> PathBuf {
     python
 }
 
-/// Runs `script` with `args` in `dir`; its standard output. A failing script fails the test
-/// with its standard error.
+/// Runs `script` with `args` in `dir` on the clients' Python; its standard output. A
+/// failing script fails the test with its standard error.
 pub fn python(script: &str, args: &[&str], dir: &Path) -> String {
-    let output = Command::new(clients_python())
+    run_python(&clients_python(), script, args, dir)
+}
+
+/// The ONNX Runtime shared library of the `onnxruntime` wheel of `python` (the clients'
+/// venv unless a bench names another): `…/onnxruntime/capi/libonnxruntime.so.<version>`.
+pub fn onnxruntime_library(python: &Path) -> PathBuf {
+    let found = run_python(
+        python,
+        "import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[-1])",
+        &[],
+        Path::new("/"),
+    );
+    PathBuf::from(found.trim())
+}
+
+fn run_python(python: &Path, script: &str, args: &[&str], dir: &Path) -> String {
+    let output = Command::new(python)
         .arg("-c")
         .arg(script)
         .args(args)
@@ -31,25 +47,9 @@ pub fn python(script: &str, args: &[&str], dir: &Path) -> String {
         .unwrap();
     assert!(
         output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// The ONNX Runtime shared library of the `onnxruntime` wheel of `python` (the clients'
-/// venv unless a bench names another): `…/onnxruntime/capi/libonnxruntime.so.<version>`.
-pub fn onnxruntime_library(python: &Path) -> PathBuf {
-    let output = Command::new(python)
-        .arg("-c")
-        .arg("import glob, os, onnxruntime; print(sorted(glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), 'capi', 'libonnxruntime.so*')))[-1])")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{} has no onnxruntime: {}",
+        "{}: {}",
         python.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+    String::from_utf8(output.stdout).unwrap()
 }

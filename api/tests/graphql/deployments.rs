@@ -106,20 +106,18 @@ async fn deploy(app: &TestApp, settings: Value) -> Deployed {
     let image = install_program(TRAINER, &app.data_dir.path().join("trainers")).unwrap();
     let setup = app.job_setup(TRAINER, &image).await;
     let training = app.trained(&setup).await;
-    let created = app
-        .data(
-            Some(&setup.token),
-            "mutation($i: CreateDeploymentInput!) { createDeployment(input: $i) { id status statusReason exportJobId sourceJobId } }",
-            json!({"i": {
-                "projectId": setup.project,
-                "name": "classifier",
-                "runtime": "ONNX",
-                "source": {"trainingJobId": training, "checkpoint": "LAST"},
-                "settings": settings,
-            }}),
-        )
-        .await["createDeployment"]
-        .clone();
+    let created = create_deployment(
+        app,
+        &setup.token,
+        json!({
+            "projectId": setup.project,
+            "name": "classifier",
+            "runtime": "ONNX",
+            "source": {"trainingJobId": training, "checkpoint": "LAST"},
+            "settings": settings,
+        }),
+    )
+    .await;
     assert_eq!(created["status"], "PENDING", "{created}");
     assert_eq!(created["sourceJobId"], training.as_str());
     let deployment = created["id"].as_str().unwrap().to_string();
@@ -1172,24 +1170,33 @@ async fn an_instance_without_workers_reaches_a_serve_instances_replica() {
     app.stop().await;
 }
 
-async fn create_deployment(
+/// `createDeployment(input)`: the deployment with its status and sources.
+async fn create_deployment(app: &TestApp, token: &str, input: Value) -> Value {
+    app.data(
+        Some(token),
+        "mutation($i: CreateDeploymentInput!) { createDeployment(input: $i) { id status statusReason exportJobId sourceJobId } }",
+        json!({"i": input}),
+    )
+    .await["createDeployment"]
+        .clone()
+}
+
+/// Creates the deployment `name` of `project` serving the export job `export` with the
+/// default settings; its id.
+async fn deploy_export(
     app: &TestApp,
     token: &str,
     project: &str,
     name: &str,
     export: &str,
 ) -> String {
-    app.data(
-        Some(token),
-        "mutation($i: CreateDeploymentInput!) { createDeployment(input: $i) { id } }",
-        json!({"i": {
-            "projectId": project,
-            "name": name,
-            "runtime": "ONNX",
-            "source": {"exportJobId": export},
-        }}),
-    )
-    .await["createDeployment"]["id"]
+    let input = json!({
+        "projectId": project,
+        "name": name,
+        "runtime": "ONNX",
+        "source": {"exportJobId": export},
+    });
+    create_deployment(app, token, input).await["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -1218,8 +1225,7 @@ async fn a_detector_answers_boxes_in_the_images_pixels(app: &TestApp) {
         .unwrap();
 
     // The classifier's export says nothing of detection: its deployment fails, saying so.
-    let classifier =
-        create_deployment(app, &setup.token, &setup.project, "classifier", &export).await;
+    let classifier = deploy_export(app, &setup.token, &setup.project, "classifier", &export).await;
     let failed = wait_for_status(app, &setup.token, &classifier, "FAILED").await;
     let reason = failed["statusReason"].as_str().unwrap();
     assert!(reason.contains("`task` is classification"), "{reason}");
@@ -1239,8 +1245,7 @@ async fn a_detector_answers_boxes_in_the_images_pixels(app: &TestApp) {
     )
     .await
     .unwrap();
-    let deployment =
-        create_deployment(app, &setup.token, &setup.project, "detector", &export).await;
+    let deployment = deploy_export(app, &setup.token, &setup.project, "detector", &export).await;
     wait_for_status(app, &setup.token, &deployment, "READY").await;
     let (_, key) = create_key(app, &setup.token, &deployment, json!({})).await;
 

@@ -7,9 +7,11 @@ use image::{ImageFormat, Rgb, RgbImage};
 use keynet_reference_trainer::dataset::ClassInfo;
 use keynet_reference_trainer::model::SoftmaxModel;
 use keynet_reference_trainer::{export, features};
+use keynet_serving::BatchSettings;
 use prost::Message;
 use serde_json::Value;
 use std::io::Cursor;
+use std::time::Duration;
 
 pub const SIDE: u32 = 16;
 
@@ -63,4 +65,18 @@ pub fn trainer_probabilities(model: &SoftmaxModel, bytes: &[u8], extension: &str
     std::fs::write(&path, bytes).unwrap();
     let input = features::load_features(&path, model.image_size).unwrap();
     model.probabilities(&input)
+}
+
+/// A replica's batching on one thread.
+pub fn batch_settings(
+    max_batch_size: usize,
+    max_queue_delay: Duration,
+    max_queued: usize,
+) -> BatchSettings {
+    BatchSettings {
+        max_batch_size,
+        max_queue_delay,
+        max_queued,
+        threads: 1,
+    }
 }
