@@ -1,0 +1,43 @@
+import { lazy, Suspense } from 'react';
+import { Route, Routes } from 'react-router';
+import { RequireAuth } from './layout/RequireAuth';
+import { ConsoleLayout } from './layout/ConsoleLayout';
+import { OrgLayout } from './layout/OrgLayout';
+import { Loading } from './components/Status';
+import { SignIn } from './pages/account/SignIn';
+import { SignUp } from './pages/account/SignUp';
+import { Home } from './pages/Home';
+import { NotFound } from './pages/NotFound';
+import { Projects } from './pages/orgs/Projects';
+
+// Screens past the first one load on demand, so the sign-in page and the org home stay small.
+const VerifyEmail = lazy(() => import('./pages/account/VerifyEmail'));
+const AcceptInvitation = lazy(() => import('./pages/orgs/AcceptInvitation'));
+const NewOrganization = lazy(() => import('./pages/orgs/NewOrganization'));
+const Members = lazy(() => import('./pages/orgs/Members'));
+const ProjectPage = lazy(() => import('./pages/projects/ProjectPage'));
+
+export function App() {
+  return (
+    <Suspense fallback={<Loading what="the page" />}>
+      <Routes>
+        <Route path="/signin" element={<SignIn />} />
+        <Route path="/signup" element={<SignUp />} />
+        <Route path="/verify-email" element={<VerifyEmail />} />
+        <Route path="/invitations/accept" element={<AcceptInvitation />} />
+        <Route element={<RequireAuth />}>
+          <Route element={<ConsoleLayout />}>
+            <Route index element={<Home />} />
+            <Route path="orgs/new" element={<NewOrganization />} />
+            <Route path="o/:orgSlug" element={<OrgLayout />}>
+              <Route index element={<Projects />} />
+              <Route path="members" element={<Members />} />
+              <Route path="projects/:projectId" element={<ProjectPage />} />
+            </Route>
+            <Route path="*" element={<NotFound />} />
+          </Route>
+        </Route>
+      </Routes>
+    </Suspense>
+  );
+}

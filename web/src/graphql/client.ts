@@ -1,0 +1,51 @@
+import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { accessToken } from '../auth/session';
+
+/**
+ * One graphql-ws connection per access token: a connection's subscriptions end with
+ * UNAUTHENTICATED once the token it was opened with expires, so a renewed token gets a new
+ * connection and live views subscribe again on it (see useLiveSubscription). The old one is
+ * lazy and closes when its last subscription is dropped.
+ */
+let ws: { token: string | null; client: WsClient } | null = null;
+
+function wsClientForCurrentToken(): WsClient {
+  const token = accessToken();
+  if (!ws || ws.token !== token) {
+    const url = new URL('/graphql/ws', window.location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    ws = {
+      token,
+      client: createWsClient({ url: url.href, connectionParams: token ? { token } : {}, lazyCloseTimeout: 1000 }),
+    };
+  }
+  return ws.client;
+}
+
+/** The console's only GraphQL client: HTTP for queries and mutations, WebSocket for subscriptions. */
+export function createGraphqlClient(): Client {
+  return new Client({
+    url: '/graphql',
+    fetchOptions: (): RequestInit => {
+      const token = accessToken();
+      const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+      return { headers };
+    },
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              const unsubscribe = wsClientForCurrentToken().subscribe(input, sink);
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
+  });
+}
