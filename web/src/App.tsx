@@ -15,6 +15,10 @@ const VerifyEmail = lazy(() => import('./pages/account/VerifyEmail'));
 const AcceptInvitation = lazy(() => import('./pages/orgs/AcceptInvitation'));
 const NewOrganization = lazy(() => import('./pages/orgs/NewOrganization'));
 const Members = lazy(() => import('./pages/orgs/Members'));
+const Trainers = lazy(() => import('./pages/trainers/Trainers'));
+const DatasetPage = lazy(() => import('./pages/datasets/DatasetPage'));
+const StartTraining = lazy(() => import('./pages/jobs/StartTraining'));
+const JobPage = lazy(() => import('./pages/jobs/JobPage'));
 const ProjectPage = lazy(() => import('./pages/projects/ProjectPage'));
 
 export function App() {
@@ -32,7 +36,11 @@ export function App() {
             <Route path="o/:orgSlug" element={<OrgLayout />}>
               <Route index element={<Projects />} />
               <Route path="members" element={<Members />} />
+              <Route path="trainers" element={<Trainers />} />
               <Route path="projects/:projectId" element={<ProjectPage />} />
+              <Route path="projects/:projectId/train" element={<StartTraining />} />
+              <Route path="datasets/:datasetId" element={<DatasetPage />} />
+              <Route path="jobs/:jobId" element={<JobPage />} />
             </Route>
             <Route path="*" element={<NotFound />} />
           </Route>
