@@ -12,6 +12,11 @@ import { Projects } from './pages/orgs/Projects';
 
 // Screens past the first one load on demand, so the sign-in page and the org home stay small.
 const VerifyEmail = lazy(() => import('./pages/account/VerifyEmail'));
+const ForgotPassword = lazy(() => import('./pages/account/ForgotPassword'));
+const ResetPassword = lazy(() => import('./pages/account/ResetPassword'));
+const Account = lazy(() => import('./pages/account/Account'));
+const ApiTokens = lazy(() => import('./pages/orgs/ApiTokens'));
+const AuditLog = lazy(() => import('./pages/orgs/AuditLog'));
 const AcceptInvitation = lazy(() => import('./pages/orgs/AcceptInvitation'));
 const NewOrganization = lazy(() => import('./pages/orgs/NewOrganization'));
 const Members = lazy(() => import('./pages/orgs/Members'));
@@ -27,15 +32,20 @@ export function App() {
       <Routes>
         <Route path="/signin" element={<SignIn />} />
         <Route path="/signup" element={<SignUp />} />
+        <Route path="/forgot-password" element={<ForgotPassword />} />
+        <Route path="/reset-password" element={<ResetPassword />} />
         <Route path="/verify-email" element={<VerifyEmail />} />
         <Route path="/invitations/accept" element={<AcceptInvitation />} />
         <Route element={<RequireAuth />}>
           <Route element={<ConsoleLayout />}>
             <Route index element={<Home />} />
+            <Route path="account" element={<Account />} />
             <Route path="orgs/new" element={<NewOrganization />} />
             <Route path="o/:orgSlug" element={<OrgLayout />}>
               <Route index element={<Projects />} />
               <Route path="members" element={<Members />} />
+              <Route path="tokens" element={<ApiTokens />} />
+              <Route path="audit" element={<AuditLog />} />
               <Route path="trainers" element={<Trainers />} />
               <Route path="projects/:projectId" element={<ProjectPage />} />
               <Route path="projects/:projectId/train" element={<StartTraining />} />

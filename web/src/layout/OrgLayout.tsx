@@ -41,6 +41,8 @@ export function useCan(least: Role): boolean {
 const SECTIONS: { to: string; label: string; least: Role }[] = [
   { to: '', label: 'Projects', least: 'VIEWER' },
   { to: 'members', label: 'Members', least: 'VIEWER' },
+  { to: 'tokens', label: 'API tokens', least: 'VIEWER' },
+  { to: 'audit', label: 'Audit log', least: 'ADMIN' },
   { to: 'trainers', label: 'Trainers', least: 'VIEWER' },
 ];
 
