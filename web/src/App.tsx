@@ -17,6 +17,8 @@ const ResetPassword = lazy(() => import('./pages/account/ResetPassword'));
 const Account = lazy(() => import('./pages/account/Account'));
 const ApiTokens = lazy(() => import('./pages/orgs/ApiTokens'));
 const AuditLog = lazy(() => import('./pages/orgs/AuditLog'));
+const ExperimentPage = lazy(() => import('./pages/experiments/ExperimentPage'));
+const CompareRuns = lazy(() => import('./pages/experiments/CompareRuns'));
 const AcceptInvitation = lazy(() => import('./pages/orgs/AcceptInvitation'));
 const NewOrganization = lazy(() => import('./pages/orgs/NewOrganization'));
 const Members = lazy(() => import('./pages/orgs/Members'));
@@ -49,6 +51,8 @@ export function App() {
               <Route path="trainers" element={<Trainers />} />
               <Route path="projects/:projectId" element={<ProjectPage />} />
               <Route path="projects/:projectId/train" element={<StartTraining />} />
+              <Route path="projects/:projectId/compare" element={<CompareRuns />} />
+              <Route path="experiments/:experimentId" element={<ExperimentPage />} />
               <Route path="datasets/:datasetId" element={<DatasetPage />} />
               <Route path="jobs/:jobId" element={<JobPage />} />
             </Route>

@@ -1,7 +1,8 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../gql';
-import { useCan } from '../../layout/OrgLayout';
+import { useCan, useOrg } from '../../layout/OrgLayout';
 import { describeErrors, type ShownError } from '../../graphql/errors';
 import { Field, TextField } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
@@ -57,6 +58,7 @@ export function parseTags(text: string): string[] {
 
 /** A project's experiments: search by words, a tag, or your stars. */
 export function Experiments({ projectId }: { projectId: string }) {
+  const org = useOrg();
   const canWrite = useCan('MEMBER');
   const [search, setSearch] = useState('');
   const [tag, setTag] = useState('');
@@ -96,7 +98,9 @@ export function Experiments({ projectId }: { projectId: string }) {
               >
                 {experiment.starred ? '★' : '☆'}
               </button>
-              <span className="list-title">{experiment.name}</span>
+              <Link className="list-title" to={`/o/${org.slug}/experiments/${experiment.id}`}>
+                {experiment.name}
+              </Link>
               {experiment.tags.map((name) => (
                 <span key={name} className="tag">
                   {name}
