@@ -14,6 +14,7 @@ import { JobCharts } from './JobCharts';
 import { JobLogs } from './JobLogs';
 import { InferencePanel } from './InferencePanel';
 import { Predictions } from './Predictions';
+import { ExportPanel } from './ExportPanel';
 
 const JobDocument = graphql(`
   query Job($id: ID!) {
@@ -47,6 +48,7 @@ const JobDocument = graphql(`
         id
         version
         image
+        exportFormats
       }
       checkpoints {
         type
@@ -244,6 +246,15 @@ export default function JobPage() {
 
       {job.kind === 'TRAINING' && status === 'SUCCEEDED' && canRun && best && (
         <InferencePanel projectId={job.projectId} trainingJobId={job.id} checkpoint={best.type} />
+      )}
+
+      {job.kind === 'TRAINING' && status === 'SUCCEEDED' && canRun && best && job.trainerVersion.exportFormats.length > 0 && (
+        <ExportPanel
+          projectId={job.projectId}
+          trainingJobId={job.id}
+          formats={job.trainerVersion.exportFormats}
+          checkpoints={job.checkpoints.map((checkpoint) => checkpoint.type)}
+        />
       )}
 
       <JobLogs jobId={job.id} />
