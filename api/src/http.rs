@@ -38,6 +38,7 @@ pub struct AppState {
     pub local_store: Option<Arc<keynet_storage::LocalStore>>,
     /// Deployments' endpoints.
     pub inference: Arc<crate::inference::Inference>,
+    pub console: crate::console::Console,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -52,9 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::registry::routes)
         .configure(crate::inference::routes)
         .configure(crate::inference::internal::routes)
-        .default_service(web::to(|| async {
-            http_error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
-        }));
+        .configure(crate::console::routes)
+        .default_service(web::to(crate::console::fallback));
 }
 
 pub(crate) const REQUEST_ID: &str = "x-request-id";

@@ -3,6 +3,7 @@
 //! platform from its settings. Holds no business rules: those are in `keynet-domain`.
 
 mod browser;
+mod console;
 pub mod error;
 pub mod graphql;
 pub mod http;

@@ -2,6 +2,7 @@
 //! mailer, in-process workers and the HTTP server. `keynet serve` and the tests both use it.
 
 use crate::browser;
+use crate::console::Console;
 use crate::graphql;
 use crate::http::{AppState, observe, routes};
 use crate::inference::{Inference, InferenceSettings, RemoteReplicas};
@@ -121,10 +122,7 @@ fn configured_or_generated_secret(
 
 /// The blob store the settings choose, and the local one also as itself (its signed URLs
 /// are served by Keynet).
-async fn blob_store(
-    settings: &Settings,
-    public_url: &str,
-) -> anyhow::Result<(Arc<dyn BlobStore>, Option<Arc<LocalStore>>)> {
+async fn blob_store(settings: &Settings, public_url: &str) -> anyhow::Result<Blobs> {
     match settings.storage.backend {
         StorageBackend::S3 => {
             let store = S3Store::new(&settings.storage.s3)?;
@@ -132,7 +130,11 @@ async fn blob_store(
                 .check()
                 .await
                 .context("the S3 bucket does not answer (storage.s3)")?;
-            Ok((Arc::new(store), None))
+            Ok(Blobs {
+                browser_origin: Some(store.origin()),
+                store: Arc::new(store),
+                local: None,
+            })
         }
         StorageBackend::Local => {
             let key = configured_or_generated_secret(
@@ -145,9 +147,22 @@ async fn blob_store(
             std::fs::create_dir_all(&root)
                 .with_context(|| format!("cannot create {}", root.display()))?;
             let store = Arc::new(LocalStore::new(root, public_url, key)?);
-            Ok((store.clone(), Some(store)))
+            Ok(Blobs {
+                store: store.clone(),
+                local: Some(store),
+                browser_origin: None,
+            })
         }
     }
+}
+
+/// The configured blob store.
+struct Blobs {
+    store: Arc<dyn BlobStore>,
+    /// Set when it is the local one: Keynet serves its signed URLs.
+    local: Option<Arc<LocalStore>>,
+    /// Where browsers move blobs when that is not Keynet's own origin.
+    browser_origin: Option<String>,
 }
 
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
@@ -288,6 +303,8 @@ struct Assembled {
     marketplace: Arc<Marketplace>,
     billing: Arc<Billing>,
     local_store: Option<Arc<LocalStore>>,
+    /// Where browsers move blobs when that is not Keynet's own origin (the console's CSP).
+    blob_origin: Option<String>,
     /// What API instances present to worker hosts' replicas.
     internal_secret: String,
 }
@@ -317,7 +334,7 @@ async fn assemble_domain(
         &settings.auth.audience,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (blobs, local_store) = blob_store(settings, &public_url).await?;
+    let blobs = blob_store(settings, &public_url).await?;
     let work_dir = settings.data_dir.join("work");
     std::fs::create_dir_all(&work_dir)
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
@@ -348,7 +365,7 @@ async fn assemble_domain(
     };
     let billing_config = Arc::new(settings.billing.clone());
     let domain = Arc::new(
-        Domain::new(db, config, keys, events, blobs)
+        Domain::new(db, config, keys, events, blobs.store)
             .with_billing(Arc::new(BillingHook::new(billing_config.clone())))
             .with_trainer_catalog(Arc::new(Catalog)),
     );
@@ -358,7 +375,8 @@ async fn assemble_domain(
         domain,
         marketplace,
         billing,
-        local_store,
+        local_store: blobs.local,
+        blob_origin: blobs.browser_origin,
         internal_secret: crate::inference::internal_secret(&jwt_secret),
     })
 }
@@ -381,8 +399,10 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         marketplace,
         billing,
         local_store,
+        blob_origin,
         internal_secret,
     } = assemble_domain(&settings, db.clone(), public_url.clone(), &shutdown).await?;
+    let console = Console::new(&public_url, blob_origin.as_deref());
     let executors = executors(&settings).await?;
     // With workers, this process hosts replicas for itself (no address: only it calls them).
     let local_replicas = settings
@@ -463,6 +483,7 @@ pub async fn launch_on(settings: Settings, db: DatabaseConnection) -> anyhow::Re
         trust_forwarded_for: settings.trust_forwarded_for,
         local_store,
         inference,
+        console,
     });
     let server = HttpServer::new(move || {
         // The last wrap is the outermost: every response, even a refused preflight, gets a

@@ -38,6 +38,7 @@ mod billing;
 mod billing_invoices;
 mod billing_stripe;
 mod browser;
+mod console;
 mod datasets;
 mod deployments;
 mod experiments;

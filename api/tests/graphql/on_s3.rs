@@ -1,6 +1,6 @@
 //! The platform on the S3 store (a real `s3s-fs` server) with PostgreSQL: an upload through
 //! a presigned URL, its import, a snapshot and its download, and a job whose dataset comes
-//! from S3 and whose checkpoints go there.
+//! from S3 and whose checkpoints go there; the console's policy lets its pages reach S3.
 
 use keynet_api::settings::{DockerMode, StorageBackend};
 use keynet_testkit::s3::{ACCESS_KEY, BUCKET, S3Server, SECRET_KEY};
@@ -22,6 +22,17 @@ async fn datasets_and_jobs_live_on_s3() {
         settings.executor.docker = DockerMode::Off;
     })
     .await;
+    // The console's pages may send uploads to the bucket and show its images.
+    let console = app.get("/").await;
+    let csp = console.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    for directive in ["connect-src 'self' ", "img-src 'self' data: blob: "] {
+        assert!(
+            csp.contains(&format!("{directive}{};", s3.endpoint)),
+            "{csp}"
+        );
+    }
     let owner = app.signup("owner@example.com").await;
     let org = app.create_org(&owner, "acme").await;
     let project = app.create_project(&owner.token, &org, "Parts").await;

@@ -72,6 +72,12 @@ impl S3Store {
         })
     }
 
+    /// The origin (`https://host[:port]`) of the bucket's presigned URLs: where browsers send
+    /// the bytes, which a web page's Content-Security-Policy must allow.
+    pub fn origin(&self) -> String {
+        self.s3.bucket.base_url().origin().ascii_serialization()
+    }
+
     /// Asks S3 for the bucket: fails when the endpoint, credentials or bucket are wrong.
     /// For start-up and readiness checks.
     pub async fn check(&self) -> StorageResult<()> {
