@@ -169,7 +169,7 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   // Register the reference trainer.
   await page.getByRole('link', { name: 'Trainers' }).click();
   await page.getByLabel('Trainer name').fill('reference');
-  await page.getByLabel('Image', { exact: true }).fill(TRAINER_IMAGE);
+  await page.getByRole('textbox', { name: 'Image (required)', exact: true }).fill(TRAINER_IMAGE);
   await page.getByRole('group', { name: 'Export formats' }).getByLabel('ONNX').check();
   await page
     .getByLabel('Hyperparameters (JSON)')
@@ -200,7 +200,7 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   const lossChart = page.locator('figure.chart', { has: page.locator('figcaption', { hasText: /^loss$/ }) });
   await lossChart.waitFor({ timeout: 60_000 });
   const counts = [await pointsOf(lossChart)];
-  const status = page.getByRole('heading', { name: 'Status' }).locator('..').getByRole('status');
+  const status = page.getByRole('heading', { name: 'Status', exact: true }).locator('..').getByRole('status');
   while (!(await status.textContent()).includes('Succeeded')) {
     await page.waitForTimeout(300);
     counts.push(await pointsOf(lossChart));

@@ -106,7 +106,16 @@ export default function DatasetPage() {
           )}
         </LiveStatus>
         {dataset.lastImport?.error && importStatus === 'FAILED' && <p>{dataset.lastImport.error}</p>}
-        {canWrite && <DatasetUpload datasetId={dataset.id} onQueued={() => setLiveStatus('QUEUED')} />}
+        {canWrite && (
+          <DatasetUpload
+            datasetId={dataset.id}
+            onQueued={() => {
+              // The new import is read back as lastImport; the live steps that follow override it.
+              setLiveStatus(null);
+              reload();
+            }}
+          />
+        )}
       </section>
 
       {dataset.importErrors.nodes.length > 0 && (

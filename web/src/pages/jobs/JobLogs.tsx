@@ -78,7 +78,7 @@ export function JobLogs({ jobId }: { jobId: string }) {
         )}
       </Field>
       <FormErrors errors={describeErrors(error)} />
-      <pre className="logs" tabIndex={0} aria-label="Job log">
+      <pre className="logs" role="log" tabIndex={0} aria-label="Job log">
         {lines.length === 0
           ? 'No log lines yet.'
           : lines.slice(-500).map((line) => (
