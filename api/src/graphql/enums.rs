@@ -33,6 +33,7 @@ mirror_enum!(Scope => roles::Scope { Read, Write, TrainerPush, Inference, Admin 
 mirror_enum!(TaskType => projects::TaskType { Classification, Detection, Segmentation, Pose });
 mirror_enum!(InvitationStatus => DomainStatus { Pending, Accepted, Revoked, Expired });
 mirror_enum!(ImportStatus => datasets::ImportStatus { Empty, Queued, Importing, Ready, Failed });
+mirror_enum!(DatasetSplit => keynet_domain::datasets::SplitName { Train, Val, Test });
 
 /// Whether a dataset can be snapshotted and trained on.
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,6 +19,7 @@ mod marketplace;
 mod marketplace_listing;
 mod orgs;
 mod projects;
+mod samples;
 mod tokens;
 mod types;
 

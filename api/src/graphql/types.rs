@@ -4,9 +4,11 @@
 use super::connection::{Conn, connection, list_complexity};
 use super::context::{domain, page, viewer};
 use super::enums::{
-    DatasetStatus, ImportStatus, InvitationStatus, Role, Scope, TaskType, UploadStatus,
+    DatasetSplit, DatasetStatus, ImportStatus, InvitationStatus, Role, Scope, TaskType,
+    UploadStatus,
 };
 use super::loaders::{NotesLoader, UserLoader};
+use super::samples::DatasetSamples;
 use crate::error::{ApiError, ApiResult};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
@@ -421,6 +423,30 @@ impl Dataset {
             .dataset_snapshots(viewer(ctx)?, self.0.id, page(first, after)?)
             .await?;
         Ok(connection(snapshots, |s| s.id.0, Snapshot))
+    }
+    /// Its images with their labels (boxes for detection), to look at: `offset` counts from
+    /// the first image in import order, `first` is 1 to 100; of one `split` or all. Each
+    /// image's `url` works for an hour.
+    #[graphql(complexity = "list_complexity(child_complexity, Some(first))")]
+    async fn samples(
+        &self,
+        ctx: &Context<'_>,
+        split: Option<DatasetSplit>,
+        #[graphql(default = 24)] first: i32,
+        #[graphql(default = 0)] offset: i32,
+    ) -> ApiResult<DatasetSamples> {
+        let offset = usize::try_from(offset)
+            .map_err(|_| keynet_domain::Error::invalid("offset", "must not be negative"))?;
+        let samples = domain(ctx)
+            .dataset_samples(
+                viewer(ctx)?,
+                self.0.id,
+                split.map(Into::into),
+                offset,
+                usize::try_from(first).unwrap_or(0),
+            )
+            .await?;
+        Ok(samples.into())
     }
     /// What the most recent import refused: each file with the reason.
     #[graphql(complexity = "list_complexity(child_complexity, first)")]

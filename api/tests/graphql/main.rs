@@ -51,6 +51,7 @@ mod marketplace;
 mod on_s3;
 mod organizations;
 mod projects;
+mod samples;
 mod sessions;
 mod sqlite_writes;
 mod tenancy;

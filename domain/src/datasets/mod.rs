@@ -5,11 +5,13 @@ mod collect;
 mod import;
 mod manifest;
 mod materialize;
+mod samples;
 mod snapshots;
 mod uploads;
 
 pub use archive::SnapshotArchive;
 pub use collect::{COLLECT_BLOBS, CollectReport};
+pub use samples::{MAX_SAMPLES, Sample, SampleLabel, Samples, SplitName};
 pub use uploads::{CreatedUpload, IMPORT_DATASET};
 
 use crate::audit::Change;
