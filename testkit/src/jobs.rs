@@ -383,7 +383,7 @@ impl Gql {
             .job_fields(
                 token,
                 &inference,
-                "executor inferenceResults(first: 100) { edges { node { fileName predictions } } }",
+                "executor inferenceResults(first: 100) { edges { node { fileName predictions imageUrl } } }",
             )
             .await;
         assert_eq!(inferred["executor"], executor);
@@ -402,6 +402,11 @@ impl Gql {
                     .is_some_and(|p| !p.is_empty()),
                 "{result}"
             );
+            // Each prediction can be shown on the snapshot's image it is about.
+            let image = self
+                .download(result["node"]["imageUrl"].as_str().unwrap())
+                .await;
+            assert!(image.starts_with(b"\x89PNG"), "{result}");
         }
 
         let export = self.exported(token, job).await;

@@ -528,10 +528,20 @@ impl Job {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Conn<InferenceResult>> {
-        let results = domain(ctx)
+        let domain = domain(ctx);
+        let results = domain
             .inference_results(&self.0, page(first, after)?)
             .await?;
-        Ok(connection(results, |r| r.id.0, InferenceResult))
+        let names: Vec<&str> = results.items.iter().map(|r| r.file_name.as_str()).collect();
+        let urls = domain.inference_image_urls(&self.0, &names).await?;
+        Ok(connection(
+            results,
+            |r| r.id.0,
+            |result| {
+                let image_url = urls.get(&result.file_name).cloned();
+                InferenceResult { result, image_url }
+            },
+        ))
     }
 }
 
@@ -694,15 +704,23 @@ impl Artifact {
     }
 }
 
-pub struct InferenceResult(pub inference_results::Model);
+pub struct InferenceResult {
+    result: inference_results::Model,
+    image_url: Option<String>,
+}
 
 #[Object]
 impl InferenceResult {
     async fn file_name(&self) -> &str {
-        &self.0.file_name
+        &self.result.file_name
     }
     /// As the trainer reported them, e.g. `[{class_id, class_name, score}]`.
     async fn predictions(&self) -> Json<Value> {
-        Json(self.0.predictions.clone())
+        Json(self.result.predictions.clone())
+    }
+    /// Shows the image the predictions are about (the uploaded image, or the snapshot's
+    /// image of that name) for an hour; null when the name is no image of the job's input.
+    async fn image_url(&self) -> Option<&str> {
+        self.image_url.as_deref()
     }
 }

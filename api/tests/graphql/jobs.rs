@@ -97,6 +97,7 @@ async fn training_inference_and_export(app: &TestApp) {
     // Inference on one uploaded image: upload through the signed URL, then start.
     let infer = "mutation($i: StartInferenceJobInput!) { startInferenceJob(input: $i) { id imageUploadId } }";
     let png = keynet_testkit::fixtures::png(16, 16, 3);
+    let uploaded = png.clone();
     let upload = app
         .data(
             Some(&s.token),
@@ -139,13 +140,16 @@ async fn training_inference_and_export(app: &TestApp) {
     let predicted = app
         .data(
             Some(&s.token),
-            "query($j: ID!) { job(id: $j) { inferenceResults { edges { node { fileName } } } } }",
+            "query($j: ID!) { job(id: $j) { inferenceResults { edges { node { fileName imageUrl } } } } }",
             json!({"j": single_id}),
         )
         .await;
+    let result = &predicted["job"]["inferenceResults"]["edges"][0]["node"];
+    assert_eq!(result["fileName"], "part.png");
+    // The predictions can be shown on their image.
     assert_eq!(
-        predicted["job"]["inferenceResults"]["edges"],
-        json!([{"node": {"fileName": "part.png"}}])
+        app.download(result["imageUrl"].as_str().unwrap()).await,
+        uploaded
     );
     for both_or_none in [
         json!({"jobId": job, "checkpoint": "BEST"}),

@@ -81,7 +81,7 @@ impl Domain {
         })
     }
 
-    pub(super) async fn read_manifest(&self, key: &str) -> Result<Manifest> {
+    pub(crate) async fn read_manifest(&self, key: &str) -> Result<Manifest> {
         let mut reader = self.blobs.open(key).await.map_err(Error::storage)?;
         let mut bytes = Vec::new();
         reader

@@ -42,7 +42,7 @@ fn format_name(format: keynet_datasets::Format) -> &'static str {
     }
 }
 
-pub(super) fn blob_key(org: OrgId, sha256: &str) -> String {
+pub(crate) fn blob_key(org: OrgId, sha256: &str) -> String {
     format!("orgs/{org}/blobs/sha256/{sha256}")
 }
 

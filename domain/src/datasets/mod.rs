@@ -11,6 +11,7 @@ mod uploads;
 
 pub use archive::SnapshotArchive;
 pub use collect::{COLLECT_BLOBS, CollectReport};
+pub(crate) use import::blob_key;
 pub use samples::{MAX_SAMPLES, Sample, SampleLabel, Samples, SplitName};
 pub use uploads::{CreatedUpload, IMPORT_DATASET};
 

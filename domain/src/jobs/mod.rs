@@ -6,6 +6,7 @@ pub mod billing;
 pub mod catalog;
 pub mod compare;
 pub mod follow;
+pub mod inference_images;
 pub mod input;
 pub mod lifecycle;
 pub mod queries;
