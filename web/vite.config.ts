@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
-const backend = 'http://127.0.0.1:8080';
+// KEYNET_BACKEND points the dev proxy at another server (default: `keynet serve`'s default address).
+const backend = process.env.KEYNET_BACKEND ?? 'http://127.0.0.1:8080';
 const proxied = ['/console', '/api', '/v1', '/v2', '/healthz'];
 
 export default defineConfig({

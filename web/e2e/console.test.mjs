@@ -39,8 +39,13 @@ before(async () => {
 });
 
 after(async () => {
+  // Whatever each browser showed last: the first thing to look at when the test fails.
+  if (problems.length > 0) console.error(`page problems:\n${problems.join('\n')}`);
+  for (const { label, page } of pages) await page.screenshot({ path: join(ARTIFACTS, `last-${label}.png`), fullPage: true }).catch(() => {});
   await browser?.close();
 });
+
+const pages = [];
 
 /** A page whose CSP violations and uncaught errors fail the test. */
 async function openPage(label) {
@@ -49,7 +54,8 @@ async function openPage(label) {
   page.on('console', (message) => {
     if (message.text().includes('Content Security Policy')) problems.push(`${label}: ${message.text()}`);
   });
-  page.on('pageerror', (error) => problems.push(`${label}: uncaught ${error.message}`));
+  page.on('pageerror', (error) => problems.push(`${label}: uncaught ${error.stack}`));
+  pages.push({ label, page });
   return page;
 }
 

@@ -27,6 +27,8 @@ function wsClientForCurrentToken(): WsClient {
 export function createGraphqlClient(): Client {
   return new Client({
     url: '/graphql',
+    // Always POST: the API's documented transport (GET /graphql is GraphiQL).
+    preferGetMethod: false,
     fetchOptions: (): RequestInit => {
       const token = accessToken();
       const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};

@@ -37,7 +37,7 @@ const DatasetDocument = graphql(`
         error
         at
       }
-      importErrors(first: 200) {
+      importErrors(first: 100) {
         nodes {
           file
           reason

@@ -8,10 +8,14 @@ import { Field } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
 
 const JobLogsDocument = graphql(`
-  query JobLogs($id: ID!, $level: LogLevel) {
+  query JobLogs($id: ID!, $level: LogLevel, $after: String) {
     job(id: $id) {
       id
-      logs(level: $level, first: 500) {
+      logs(level: $level, first: 100, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
         nodes {
           id
           level
@@ -49,7 +53,10 @@ interface Line {
 /** The stored log, then its new lines as they are written, at the chosen level and above. */
 export function JobLogs({ jobId }: { jobId: string }) {
   const [level, setLevel] = useState<LogLevel>('INFO');
-  const [{ data, error }] = useQuery({ query: JobLogsDocument, variables: { id: jobId, level } });
+  // Stored lines come 100 at a time, oldest first; earlier pages are kept as later ones load.
+  const [pages, setPages] = useState<{ level: LogLevel; after: string | null; earlier: Line[] }>({ level, after: null, earlier: [] });
+  const page = pages.level === level ? pages : { level, after: null, earlier: [] };
+  const [{ data, error }] = useQuery({ query: JobLogsDocument, variables: { id: jobId, level, after: page.after } });
   const [live, setLive] = useState<{ level: LogLevel; lines: Line[] }>({ level, lines: [] });
 
   useLiveSubscription(
@@ -59,7 +66,8 @@ export function JobLogs({ jobId }: { jobId: string }) {
     ({ jobLogs: line }) => setLive((current) => (current.level === level ? { level, lines: [...current.lines, line] } : { level, lines: [line] })),
   );
 
-  const stored = data?.job.logs.nodes ?? [];
+  const stored = [...page.earlier, ...(data?.job.logs.nodes ?? [])];
+  const more = data?.job.logs.pageInfo;
   const seen = new Set(stored.map((line) => line.id));
   const lines = [...stored, ...(live.level === level ? live.lines.filter((line) => !seen.has(line.id)) : [])];
 
@@ -78,10 +86,15 @@ export function JobLogs({ jobId }: { jobId: string }) {
         )}
       </Field>
       <FormErrors errors={describeErrors(error)} />
+      {more?.hasNextPage && (
+        <button type="button" onClick={() => setPages({ level, after: more.endCursor ?? null, earlier: stored })}>
+          Show later stored lines
+        </button>
+      )}
       <pre className="logs" role="log" tabIndex={0} aria-label="Job log">
         {lines.length === 0
           ? 'No log lines yet.'
-          : lines.slice(-500).map((line) => (
+          : lines.map((line) => (
               <div key={line.id} className={`level-${line.level}`}>
                 {line.ts.slice(11, 19)} {line.level.padEnd(7)} [{line.source.toLowerCase()}] {line.message}
               </div>

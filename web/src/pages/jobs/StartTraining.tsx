@@ -20,11 +20,11 @@ const TrainingChoicesDocument = graphql(`
       title
       taskType
     }
-    datasets(projectId: $projectId, first: 100) {
+    datasets(projectId: $projectId, first: 50) {
       nodes {
         id
         name
-        snapshots(first: 20) {
+        snapshots(first: 10) {
           nodes {
             id
             version
@@ -33,7 +33,7 @@ const TrainingChoicesDocument = graphql(`
         }
       }
     }
-    experiments(projectId: $projectId, first: 100) {
+    experiments(projectId: $projectId, first: 50) {
       nodes {
         id
         name
