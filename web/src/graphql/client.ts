@@ -6,7 +6,7 @@ import { accessToken } from '../auth/session';
  * One graphql-ws connection per access token: a connection's subscriptions end with
  * UNAUTHENTICATED once the token it was opened with expires, so a renewed token gets a new
  * connection and live views subscribe again on it (see useLiveSubscription). The old one is
- * lazy and closes when its last subscription is dropped.
+ * lazy and closes once its last subscription is dropped.
  */
 let ws: { token: string | null; client: WsClient } | null = null;
 
@@ -17,7 +17,15 @@ function wsClientForCurrentToken(): WsClient {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = {
       token,
-      client: createWsClient({ url: url.href, connectionParams: token ? { token } : {}, lazyCloseTimeout: 1000 }),
+      client: createWsClient({
+        url: url.href,
+        connectionParams: token ? { token } : {},
+        // Kept open a while after the last subscription ends, so moving between pages reuses it
+        // instead of racing a closing socket.
+        lazyCloseTimeout: 30_000,
+        // Reconnect soon (0.25 s, doubling to 8 s): the library's default waits seconds even the first time.
+        retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(8000, 250 * 2 ** retries))),
+      }),
     };
   }
   return ws.client;
