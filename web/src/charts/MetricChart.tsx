@@ -15,7 +15,11 @@ export function MetricChart({ title, epochs, series }: { title: string; epochs: 
     () => ({
       height: 220,
       scales: { x: { time: false } },
-      axes: [{ label: 'Epoch' }, {}],
+      // Epochs are whole numbers; values keep three significant digits however small they get.
+      axes: [
+        { label: 'Epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { values: (_plot, ticks) => ticks.map((tick) => String(Number(tick.toPrecision(3)))), size: 60 },
+      ],
       series: [
         { label: 'Epoch' },
         ...series.map((line, index) => ({ label: line.label, stroke: COLOURS[index % COLOURS.length], width: 2, spanGaps: false, points: { show: true, size: 6 } })),

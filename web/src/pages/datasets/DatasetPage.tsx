@@ -13,6 +13,7 @@ import { formatDate, humanize } from '../../format';
 import { DatasetUpload } from './DatasetUpload';
 import { DatasetStatistics } from './DatasetStatistics';
 import { Snapshots } from './Snapshots';
+import { DatasetSamples } from './DatasetSamples';
 
 const DatasetDocument = graphql(`
   query Dataset($id: ID!) {
@@ -142,7 +143,9 @@ export default function DatasetPage() {
         </section>
       )}
 
-      {dataset.statistics != null && <DatasetStatistics statistics={dataset.statistics} splitConfig={dataset.splitConfig} />}
+      {dataset.statistics != null && <DatasetStatistics datasetId={dataset.id} statistics={dataset.statistics} splitConfig={dataset.splitConfig} />}
+
+      {dataset.status === 'READY' && <DatasetSamples datasetId={dataset.id} />}
 
       <Snapshots datasetId={dataset.id} ready={dataset.status === 'READY'} canWrite={canWrite} />
     </Page>

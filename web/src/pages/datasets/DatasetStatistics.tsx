@@ -1,5 +1,24 @@
+import { useQuery } from 'urql';
+import { graphql } from '../../gql';
 import { ClassCountsChart } from '../../charts/ClassCountsChart';
 import { formatBytes } from '../../format';
+
+const SplitSizesDocument = graphql(`
+  query SplitSizes($id: ID!) {
+    dataset(id: $id) {
+      id
+      train: samples(split: TRAIN, first: 1) {
+        total
+      }
+      val: samples(split: VAL, first: 1) {
+        total
+      }
+      test: samples(split: TEST, first: 1) {
+        total
+      }
+    }
+  }
+`);
 
 /** The import's figures as the server computes them (datasets/src/stats.rs). */
 interface Statistics {
@@ -18,19 +37,21 @@ interface Splits {
   train: number;
   val: number;
   test: number;
+  seed: number;
 }
 
 const pct = (ratio: number) => `${Math.round(ratio * 100)} %`;
 
-export function DatasetStatistics({ statistics, splitConfig }: { statistics: unknown; splitConfig: Splits }) {
+export function DatasetStatistics({ datasetId, statistics, splitConfig }: { datasetId: string; statistics: unknown; splitConfig: Splits }) {
   const stats = statistics as Statistics;
-  const images = stats.images ?? 0;
+  const [{ data }] = useQuery({ query: SplitSizesDocument, variables: { id: datasetId }, requestPolicy: 'cache-and-network' });
+  const sizes = data?.dataset;
   return (
     <section className="card" aria-labelledby="statistics-heading">
       <h2 id="statistics-heading">Statistics</h2>
       <dl className="facts">
         <dt>Images</dt>
-        <dd>{images}</dd>
+        <dd>{stats.images ?? 0}</dd>
         <dt>Classes</dt>
         <dd>{stats.classes ?? 0}</dd>
         <dt>Annotations</dt>
@@ -52,10 +73,19 @@ export function DatasetStatistics({ statistics, splitConfig }: { statistics: unk
         )}
       </dl>
       <h3>Splits</h3>
-      <p>
-        Images without a split of their own are divided train {pct(splitConfig.train)} (about {Math.round(images * splitConfig.train)}), validation{' '}
-        {pct(splitConfig.val)} (about {Math.round(images * splitConfig.val)}), test {pct(splitConfig.test)} (about{' '}
-        {Math.round(images * splitConfig.test)}).
+      {sizes && (
+        <dl className="facts">
+          <dt>Train</dt>
+          <dd>{sizes.train.total} images</dd>
+          <dt>Validation</dt>
+          <dd>{sizes.val.total} images</dd>
+          <dt>Test</dt>
+          <dd>{sizes.test.total} images</dd>
+        </dl>
+      )}
+      <p className="muted">
+        Images without a split of their own are divided train {pct(splitConfig.train)}, validation {pct(splitConfig.val)}, test {pct(splitConfig.test)} (seed{' '}
+        {splitConfig.seed}).
       </p>
       {stats.annotations_per_class && Object.keys(stats.annotations_per_class).length > 0 && (
         <figure className="chart">

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../gql';
@@ -52,6 +52,7 @@ const InferenceResultsDocument = graphql(`
         nodes {
           fileName
           predictions
+          imageUrl
         }
       }
     }
@@ -64,7 +65,6 @@ export function InferencePanel({ projectId, trainingJobId, checkpoint }: { proje
   const [, createUpload] = useMutation(CreateInferenceUploadDocument);
   const [, startJob] = useMutation(StartInferenceJobDocument);
   const [upload, setUpload] = useState<{ name: string; progress: Progress } | null>(null);
-  const [image, setImage] = useState<{ url: string; name: string } | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const [status, setStatus] = useState<JobStatus | null>(null);
   const [errors, setErrors] = useState<ShownError[]>([]);
@@ -78,19 +78,10 @@ export function InferencePanel({ projectId, trainingJobId, checkpoint }: { proje
     ({ jobUpdated }) => setStatus(jobUpdated.status),
   );
 
-  // The preview's object URL is released when it is replaced or the panel goes away.
-  useEffect(
-    () => () => {
-      if (image) URL.revokeObjectURL(image.url);
-    },
-    [image],
-  );
-
   const run = async (file: File) => {
     setErrors([]);
     setJobId(null);
     setStatus(null);
-    setImage({ url: URL.createObjectURL(file), name: file.name });
     setUpload({ name: file.name, progress: { loaded: 0, total: file.size } });
     try {
       const created = await createUpload({ projectId, filename: file.name, sizeBytes: file.size });
@@ -127,7 +118,7 @@ export function InferencePanel({ projectId, trainingJobId, checkpoint }: { proje
           </p>
         )}
       </LiveStatus>
-      {result && <Predictions fileName={result.fileName} predictions={result.predictions} imageUrl={image?.url} />}
+      {result && <Predictions fileName={result.fileName} predictions={result.predictions} imageUrl={result.imageUrl} />}
     </section>
   );
 }

@@ -66,6 +66,7 @@ const JobDocument = graphql(`
         nodes {
           fileName
           predictions
+          imageUrl
         }
       }
     }
@@ -239,7 +240,7 @@ export default function JobPage() {
         <section className="card" aria-labelledby="predictions-heading">
           <h2 id="predictions-heading">Predictions</h2>
           {job.inferenceResults.nodes.map((result) => (
-            <Predictions key={result.fileName} fileName={result.fileName} predictions={result.predictions} />
+            <Predictions key={result.fileName} fileName={result.fileName} predictions={result.predictions} imageUrl={result.imageUrl} />
           ))}
         </section>
       )}

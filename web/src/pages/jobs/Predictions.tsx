@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { ImageWithBoxes } from '../../components/ImageWithBoxes';
 
 /** A prediction as trainers and deployments answer it (docs/trainer-contract.md). */
 interface Prediction {
@@ -18,36 +18,20 @@ const labelOf = (prediction: Prediction) => prediction.class_name ?? (prediction
 const scoreOf = (prediction: Prediction) => (prediction.score === undefined ? '' : `${(prediction.score * 100).toFixed(1)} %`);
 
 /**
- * An image's predictions: labels with scores, and for detection the boxes drawn over the
- * image (positioned in percent of its natural size, so they follow its displayed size).
+ * An image's predictions: labels with scores, and for detection the boxes drawn over the image.
  */
-export function Predictions({ fileName, predictions, imageUrl }: { fileName: string; predictions: unknown; imageUrl?: string }) {
+export function Predictions({ fileName, predictions, imageUrl }: { fileName: string; predictions: unknown; imageUrl?: string | null }) {
   const list = asPredictions(predictions);
-  const [size, setSize] = useState<{ width: number; height: number } | null>(null);
   const boxes = list.filter((prediction) => Array.isArray(prediction.bbox) && prediction.bbox.length === 4);
   return (
     <div className="predictions">
       <h3>{fileName}</h3>
       {imageUrl && (
-        <div className="prediction-image">
-          <img src={imageUrl} alt={`${fileName}, with ${boxes.length} detected boxes`} onLoad={(event) => setSize({ width: event.currentTarget.naturalWidth, height: event.currentTarget.naturalHeight })} />
-          {size &&
-            boxes.map((prediction, index) => {
-              const [x, y, width, height] = prediction.bbox!;
-              return (
-                <div
-                  key={index}
-                  className="box"
-                  aria-hidden="true"
-                  style={{ left: `${(x / size.width) * 100}%`, top: `${(y / size.height) * 100}%`, width: `${(width / size.width) * 100}%`, height: `${(height / size.height) * 100}%` }}
-                >
-                  <span>
-                    {labelOf(prediction)} {scoreOf(prediction)}
-                  </span>
-                </div>
-              );
-            })}
-        </div>
+        <ImageWithBoxes
+          src={imageUrl}
+          alt={boxes.length > 0 ? `${fileName}, with ${boxes.length} detected boxes` : fileName}
+          boxes={boxes.map((prediction) => ({ label: `${labelOf(prediction)} ${scoreOf(prediction)}`, bbox: prediction.bbox! }))}
+        />
       )}
       {list.length === 0 ? (
         <p>No predictions for this image.</p>
