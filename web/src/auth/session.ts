@@ -27,6 +27,8 @@ const CHANNEL_NAME = 'keynet-session';
 const RENEW_AHEAD_MS = 60_000;
 /** A token with at least this much life left was just renewed (by us or another tab). */
 const FRESH_ENOUGH_MS = 2 * RENEW_AHEAD_MS;
+/** When the server could not be reached, try again after this long (the token may still be valid). */
+const RETRY_MS = 10_000;
 
 type Message = { type: 'token'; token: AccessToken } | { type: 'signed-out' };
 type Listener = (token: AccessToken | null) => void;
@@ -50,7 +52,7 @@ function setCurrent(token: AccessToken | null) {
   clearTimeout(renewTimer);
   if (token) {
     const delay = Math.max(0, token.expiresAt - Date.now() - RENEW_AHEAD_MS);
-    renewTimer = setTimeout(() => void refreshSession(), delay);
+    renewTimer = setTimeout(() => void refreshSession().catch(() => undefined), delay);
   }
   for (const listener of listeners) listener(token);
 }
@@ -92,10 +94,11 @@ export async function startSession(refreshToken: string, token: AccessToken): Pr
   channel?.postMessage({ type: 'token', token } satisfies Message);
 }
 
-async function renewUnderLock(): Promise<AccessToken | null> {
+async function renewUnderLock(replacing: string | undefined): Promise<AccessToken | null> {
   // Another tab may have renewed while we waited for the lock (and told us over the channel):
-  // calling again would only rotate the cookie once more for nothing.
-  if (current && current.expiresAt - Date.now() > FRESH_ENOUGH_MS) return current;
+  // calling again would only rotate the cookie once more for nothing. A token the server just
+  // refused is never fresh enough, however long it has left.
+  if (current && current.token !== replacing && current.expiresAt - Date.now() > FRESH_ENOUGH_MS) return current;
   try {
     const response = await call('POST', '/console/session/refresh');
     const answer = (await response.json()) as { accessToken: string; expiresAt: string };
@@ -108,6 +111,8 @@ async function renewUnderLock(): Promise<AccessToken | null> {
       setCurrent(null);
       return null;
     }
+    clearTimeout(renewTimer);
+    renewTimer = setTimeout(() => void refreshSession().catch(() => undefined), RETRY_MS);
     throw error;
   }
 }
@@ -115,13 +120,14 @@ async function renewUnderLock(): Promise<AccessToken | null> {
 /**
  * Trades the cookie for a fresh access token. Refresh tokens rotate and a reused one ends the
  * whole session, so tabs take turns through a Web Lock and never refresh at the same time.
+ * `replacing` is the token the server refused, when that is why we renew.
  */
-export function refreshSession(): Promise<AccessToken | null> {
+export function refreshSession(replacing?: string): Promise<AccessToken | null> {
   if (typeof navigator !== 'undefined' && navigator.locks) {
     // (The DOM typings wrap the callback's promise once more; `then` unwraps it.)
-    return navigator.locks.request(LOCK_NAME, renewUnderLock).then((token) => token);
+    return navigator.locks.request(LOCK_NAME, () => renewUnderLock(replacing)).then((token) => token);
   }
-  return renewUnderLock();
+  return renewUnderLock(replacing);
 }
 
 /** Ends the cookie half of the session (the caller signs the access token out first). */

@@ -1,6 +1,7 @@
-import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { accessToken } from '../auth/session';
+import { accessToken, refreshSession } from '../auth/session';
+import { hasCode } from './errors';
 
 /**
  * One graphql-ws connection per access token: a connection's subscriptions end with
@@ -43,6 +44,14 @@ export function createGraphqlClient(): Client {
       return { headers };
     },
     exchanges: [
+      // A session ended elsewhere (signed out, password changed) answers UNAUTHENTICATED while
+      // we still hold a token: ask the cookie, which either renews it or signs this tab out.
+      mapExchange({
+        onError(error) {
+          const token = accessToken();
+          if (token && hasCode(error, 'UNAUTHENTICATED')) void refreshSession(token).catch(() => undefined);
+        },
+      }),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({

@@ -28,7 +28,7 @@ export function useLiveSubscription<Data, Variables extends AnyVariables>(
       if (result.data) latest.current.onData(result.data);
       if (result.error) {
         // The token ran out before its renewal (a sleeping laptop): renew, which resubscribes.
-        if (hasCode(result.error, 'UNAUTHENTICATED')) void refreshSession();
+        if (hasCode(result.error, 'UNAUTHENTICATED')) void refreshSession(token).catch(() => undefined);
         else latest.current.onError?.(result.error);
       }
     });
