@@ -132,15 +132,30 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByRole('button', { name: 'Create organization' }).click();
   await page.getByRole('heading', { level: 1, name: `${ORG.name}: projects` }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Email verification' }).count(), 0, 'no banner once verified');
+  assert.equal(await page.getByLabel('Organization', { exact: true }).inputValue(), ORG.slug, 'the switcher shows the new organization');
   await checkScreen(page, 'org-home');
+  const nav = page.getByRole('navigation', { name: `${ORG.name} sections` });
 
   // Invite a second user, who signs up through the invitation in a browser of their own.
-  await page.getByRole('navigation', { name: `${ORG.name} sections` }).getByRole('link', { name: 'Members' }).click();
+  await nav.getByRole('link', { name: 'Members' }).click();
   await page.getByLabel('Email address to invite').fill(MEMBER.email);
   await page.getByLabel('Role', { exact: true }).selectOption('MEMBER');
   await page.getByRole('button', { name: 'Send invitation' }).click();
   await page.getByText(`Invitation sent to ${MEMBER.email}.`).waitFor();
   await checkScreen(page, 'members');
+
+  // API tokens: the secret is shown once, with a copy button; the audit log records it.
+  await nav.getByRole('link', { name: 'API tokens' }).click();
+  await page.getByLabel('Token name').fill('ci');
+  await page.getByRole('group', { name: 'Scopes' }).getByLabel('Write').check();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await page.getByText(/^knt_/).waitFor();
+  await page.getByRole('button', { name: 'Copy the token' }).waitFor();
+  await page.getByRole('cell', { name: 'ci', exact: true }).waitFor();
+  await checkScreen(page, 'api-tokens');
+  await nav.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('cell', { name: 'api_token.created' }).waitFor();
+  await checkScreen(page, 'audit-log');
 
   const invitee = await openPage('member');
   await invitee.goto(await emailLink(MEMBER.email, '/invitations/accept'));
@@ -150,8 +165,16 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   assert.equal(await invitee.getByLabel('Email').inputValue(), MEMBER.email);
   await signUp(invitee, MEMBER);
   await invitee.getByRole('heading', { level: 1, name: `${ORG.name}: projects` }).waitFor();
+  // A member sees no admin actions.
+  const memberNav = invitee.getByRole('navigation', { name: `${ORG.name} sections` });
+  assert.equal(await memberNav.getByRole('link', { name: 'Audit log' }).count(), 0, 'a member has no audit log');
+  await memberNav.getByRole('link', { name: 'Members' }).click();
+  await invitee.getByRole('cell', { name: OWNER.email }).waitFor();
+  assert.equal(await invitee.getByRole('button', { name: 'Send invitation' }).count(), 0, 'a member cannot invite');
+  assert.equal(await invitee.getByRole('button', { name: /^Remove / }).count(), 0, 'a member cannot remove anyone');
+  await nav.getByRole('link', { name: 'Members' }).click();
   await page.reload();
-  await page.getByRole('cell', { name: MEMBER.email }).waitFor();
+  await page.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
 
   // A project and its dataset, uploaded through the drop zone's file input.
   await page.getByRole('link', { name: 'Projects' }).click();
@@ -159,6 +182,10 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByLabel('Task type').selectOption('CLASSIFICATION');
   await page.getByRole('button', { name: 'Create project' }).click();
   await page.getByRole('heading', { level: 1, name: 'Pets' }).waitFor();
+  await page.getByLabel('Experiment name').fill('baseline');
+  await page.getByLabel('Tags').fill('first, small');
+  await page.getByRole('button', { name: 'Create experiment' }).click();
+  await page.getByRole('link', { name: 'baseline' }).waitFor();
   await page.getByLabel('Dataset name').fill('cats and dogs');
   await page.getByRole('button', { name: 'Create dataset' }).click();
   await page.getByRole('link', { name: 'cats and dogs' }).click();
@@ -188,6 +215,8 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByRole('link', { name: 'Projects' }).click();
   await page.getByRole('link', { name: 'Pets' }).click();
   await page.getByRole('link', { name: 'Start a training job' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Start a training job' }).waitFor();
+  await page.getByLabel('Experiment', { exact: true }).selectOption({ label: 'baseline' });
   await page.getByLabel('Model name').fill('softmax-16');
   const settings = page.getByRole('group', { name: 'Training settings' });
   await settings.getByLabel('Epochs').fill('5');
@@ -231,6 +260,16 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   const firstRow = predictions.getByRole('row').nth(1);
   assert.match(await firstRow.textContent(), /(cat|dog)\s*\d+(\.\d)? %/);
   await checkScreen(page, 'inference');
+
+  // The run in its experiment, with a note in Markdown.
+  await page.getByRole('link', { name: 'Back to the project' }).click();
+  await page.getByRole('link', { name: 'baseline' }).click();
+  await page.getByRole('row', { name: /softmax-16 Training Succeeded/ }).waitFor();
+  await page.getByLabel('New note').fill('**Good** first run, see <b>raw</b>');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.locator('.markdown strong', { hasText: 'Good' }).waitFor();
+  assert.equal(await page.locator('.markdown b').count(), 0, 'raw HTML in a note is not rendered');
+  await checkScreen(page, 'experiment');
 
   assert.deepEqual(problems, [], 'no CSP violation and no uncaught error');
 });

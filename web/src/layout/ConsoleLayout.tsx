@@ -5,6 +5,9 @@ import { useAuth, useUser } from '../auth/AuthProvider';
 import { graphql } from '../gql';
 import { VerificationBanner } from './VerificationBanner';
 
+/** Creating, joining or leaving an organization refreshes every list of them. */
+export const ORGANIZATION_LIST = { additionalTypenames: ['Organization'] };
+
 export const MyOrganizationsDocument = graphql(`
   query MyOrganizations {
     myOrganizations(first: 100) {
@@ -24,7 +27,7 @@ export function ConsoleLayout() {
   const { signOut } = useAuth();
   const navigate = useNavigate();
   const { orgSlug } = useParams();
-  const [{ data }] = useQuery({ query: MyOrganizationsDocument });
+  const [{ data }] = useQuery({ query: MyOrganizationsDocument, context: ORGANIZATION_LIST });
   const [signingOut, setSigningOut] = useState(false);
   const organizations = data?.myOrganizations.nodes ?? [];
 

@@ -27,6 +27,7 @@ const ExperimentDocument = graphql(`
         nodes {
           id
           modelName
+          kind
           status
           latestMetrics
           createdAt
@@ -115,6 +116,7 @@ export default function ExperimentPage() {
                 <tr>
                   <th scope="col">Compare</th>
                   <th scope="col">Run</th>
+                  <th scope="col">Kind</th>
                   <th scope="col">Status</th>
                   <th scope="col">Latest metrics</th>
                   <th scope="col">Started</th>
@@ -134,6 +136,7 @@ export default function ExperimentPage() {
                     <td>
                       <Link to={`/o/${org.slug}/jobs/${run.id}`}>{run.modelName}</Link>
                     </td>
+                    <td>{humanize(run.kind)}</td>
                     <td>{humanize(run.status)}</td>
                     <td>
                       <code>{run.latestMetrics ? JSON.stringify(run.latestMetrics) : '—'}</code>

@@ -1,6 +1,7 @@
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../gql';
+import { ORGANIZATION_LIST } from '../../layout/ConsoleLayout';
 import { useAuth } from '../../auth/AuthProvider';
 import { describeErrors } from '../../graphql/errors';
 import { FormErrors } from '../../components/FormErrors';
@@ -70,7 +71,7 @@ export default function AcceptInvitation() {
                 className="primary"
                 disabled={accepted.fetching}
                 onClick={async () => {
-                  const result = await accept({ token }, { additionalTypenames: ['Organization'] });
+                  const result = await accept({ token }, ORGANIZATION_LIST);
                   if (result.data) navigate(`/o/${result.data.acceptInvitation.slug}`);
                 }}
               >

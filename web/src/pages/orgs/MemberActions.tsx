@@ -1,6 +1,7 @@
 import { useNavigate } from 'react-router';
 import { useMutation } from 'urql';
 import { graphql } from '../../gql';
+import { ORGANIZATION_LIST } from '../../layout/ConsoleLayout';
 import type { Role } from '../../gql/graphql';
 import { useCan, useOrg } from '../../layout/OrgLayout';
 import { describeErrors } from '../../graphql/errors';
@@ -46,7 +47,7 @@ interface MemberRow {
 
 /**
  * What the viewer may do to one member: admins change roles and remove, the owner hands
- * over ownership, and anyone may leave (the owner only after handing it over).
+ * over ownership, and anyone but the owner may leave (the owner hands ownership over first).
  */
 export function MemberActions({ member, isSelf }: { member: MemberRow; isSelf: boolean }) {
   const org = useOrg();
@@ -103,13 +104,13 @@ export function MemberActions({ member, isSelf }: { member: MemberRow; isSelf: b
           Make {name} the owner
         </button>
       )}
-      {isSelf && (
+      {isSelf && member.role !== 'OWNER' && (
         <button
           type="button"
           className="danger"
           onClick={async () => {
             if (!window.confirm(`Leave ${org.name}? You lose access to its projects.`)) return;
-            const result = await leave({ orgId: org.id }, { additionalTypenames: ['Organization'] });
+            const result = await leave({ orgId: org.id }, ORGANIZATION_LIST);
             if (result.data) navigate('/');
           }}
         >

@@ -132,10 +132,10 @@ function Invitations({ orgId }: { orgId: string }) {
               <span className="list-title">{invitation.email}</span> as {ROLE_NAMES[invitation.role]} · {humanize(invitation.status)}, sent{' '}
               {formatDate(invitation.lastSentAt)}, expires {formatDate(invitation.expiresAt)}{' '}
               <button type="button" onClick={() => resend({ id: invitation.id })}>
-                Resend invitation to {invitation.email}
+                Resend<span className="visually-hidden"> the invitation to {invitation.email}</span>
               </button>{' '}
               <button type="button" className="danger" onClick={() => revoke({ id: invitation.id }, MEMBER_LIST)}>
-                Revoke invitation to {invitation.email}
+                Revoke<span className="visually-hidden"> the invitation to {invitation.email}</span>
               </button>
             </li>
           ))}

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { useMutation } from 'urql';
 import { graphql } from '../../gql';
+import { ORGANIZATION_LIST } from '../../layout/ConsoleLayout';
 import { describeErrors, type ShownError } from '../../graphql/errors';
 import { TextField } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
@@ -41,7 +42,7 @@ export default function NewOrganization() {
         className="card narrow"
         onSubmit={async (event) => {
           event.preventDefault();
-          const result = await create({ input: { name, slug } }, { additionalTypenames: ['Organization'] });
+          const result = await create({ input: { name, slug } }, ORGANIZATION_LIST);
           if (!result.data) return setErrors(describeErrors(result.error));
           navigate(`/o/${result.data.createOrganization.slug}`);
         }}
