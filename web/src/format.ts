@@ -22,3 +22,10 @@ export function humanize(constant: string): string {
   const words = constant.toLowerCase().replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/** A metrics object (`{"loss": 0.41}`) as `loss 0.41 · accuracy 0.9`, three significant digits. */
+export function formatMetrics(metrics: unknown): string {
+  if (!metrics || typeof metrics !== 'object') return '—';
+  const entries = Object.entries(metrics as Record<string, unknown>).filter((entry): entry is [string, number] => typeof entry[1] === 'number');
+  return entries.length === 0 ? '—' : entries.map(([name, value]) => `${name} ${Number(value.toPrecision(3))}`).join(' · ');
+}

@@ -13,7 +13,7 @@ export function ClassCountsChart({ counts }: { counts: Record<string, number> })
       cursor: { show: false },
       scales: { x: { time: false, range: [-0.5, names.length - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
       axes: [
-        { values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? names[tick] ?? '' : '')), splits: () => names.map((_, index) => index) },
+        { values: (_u, ticks) => ticks.map((tick) => (Number.isInteger(tick) ? (names[tick] ?? '') : '')), splits: () => names.map((_, index) => index) },
         { label: 'Annotations' },
       ],
       series: [{}, { label: 'Annotations', fill: '#1d4ed8', stroke: '#1d4ed8', paths: uPlot.paths.bars!({ size: [0.6, 80] }), points: { show: false } }],

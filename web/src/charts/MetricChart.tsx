@@ -22,7 +22,13 @@ export function MetricChart({ title, epochs, series }: { title: string; epochs: 
       ],
       series: [
         { label: 'Epoch' },
-        ...series.map((line, index) => ({ label: line.label, stroke: COLOURS[index % COLOURS.length], width: 2, spanGaps: false, points: { show: true, size: 6 } })),
+        ...series.map((line, index) => ({
+          label: line.label,
+          stroke: COLOURS[index % COLOURS.length],
+          width: 2,
+          spanGaps: false,
+          points: { show: true, size: 6 },
+        })),
       ],
     }),
     // The plot is rebuilt only when its lines change, not when they grow.

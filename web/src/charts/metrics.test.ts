@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { alignedFor, mergeEvents, metricTable, plottedPoints, type TrainerEvent } from './metrics';
 
-const progress = (seq: number, epoch: number, metrics: Record<string, number>): TrainerEvent => ({ seq, kind: 'progress', body: { event: 'progress', seq, epoch, metrics } });
+const progress = (seq: number, epoch: number, metrics: Record<string, number>): TrainerEvent => ({
+  seq,
+  kind: 'progress',
+  body: { event: 'progress', seq, epoch, metrics },
+});
 
 describe('metricTable', () => {
   it('gives every metric a series on one sorted epoch axis', () => {
@@ -23,8 +27,14 @@ describe('metricTable', () => {
   it('leaves null where an epoch lacks a metric or an epoch is missing', () => {
     const table = metricTable([progress(1, 1, { loss: 1 }), progress(2, 3, { loss: 0.5, mAP50: 0.2 })]);
     expect(table.epochs).toEqual([1, 3]);
-    expect(alignedFor(table, 'mAP50')).toEqual([[1, 3], [null, 0.2]]);
-    expect(alignedFor(table, 'nothing')).toEqual([[1, 3], [null, null]]);
+    expect(alignedFor(table, 'mAP50')).toEqual([
+      [1, 3],
+      [null, 0.2],
+    ]);
+    expect(alignedFor(table, 'nothing')).toEqual([
+      [1, 3],
+      [null, null],
+    ]);
   });
 
   it('is the same whatever order events arrive in; a re-reported epoch takes the later seq', () => {

@@ -26,7 +26,12 @@ export function ImageWithBoxes({ src, alt, boxes, width, height }: { src: string
                 key={index}
                 className="box"
                 aria-hidden="true"
-                style={{ left: `${(x / size.width) * 100}%`, top: `${(y / size.height) * 100}%`, width: `${(w / size.width) * 100}%`, height: `${(h / size.height) * 100}%` }}
+                style={{
+                  left: `${(x / size.width) * 100}%`,
+                  top: `${(y / size.height) * 100}%`,
+                  width: `${(w / size.width) * 100}%`,
+                  height: `${(h / size.height) * 100}%`,
+                }}
               >
                 <span>{box.label}</span>
               </div>

@@ -48,7 +48,7 @@ export function describeErrors(error: CombinedError | Error | null | undefined):
       case 'NOT_FOUND':
         return { message: graphQLError.message || GENERIC[code]!, field: extensions.field ? fieldName(extensions.field) : undefined };
       case 'QUOTA_EXCEEDED': {
-        const quota = extensions.quota ? QUOTAS[extensions.quota] ?? extensions.quota : null;
+        const quota = extensions.quota ? (QUOTAS[extensions.quota] ?? extensions.quota) : null;
         return {
           message: quota
             ? `Your organization's plan allows no more ${quota} right now. Wait for running jobs to finish or ask an owner to change the plan.`
@@ -57,9 +57,7 @@ export function describeErrors(error: CombinedError | Error | null | undefined):
       }
       case 'RATE_LIMITED':
         return {
-          message: extensions.retryAfter
-            ? `Too many attempts. Try again in ${Math.ceil(extensions.retryAfter / 60)} minute(s).`
-            : GENERIC.RATE_LIMITED!,
+          message: extensions.retryAfter ? `Too many attempts. Try again in ${Math.ceil(extensions.retryAfter / 60)} minute(s).` : GENERIC.RATE_LIMITED!,
         };
       case 'UNAUTHENTICATED':
         return { message: graphQLError.message && !/token/i.test(graphQLError.message) ? graphQLError.message : GENERIC.UNAUTHENTICATED! };

@@ -16,7 +16,14 @@ function Harness() {
   const [values, setValues] = useState<FormValues>(() => initialValues(specs));
   const result = coerce(specs, values);
   submitted = result;
-  return <ParameterFields specs={specs} values={values} errors={result.ok ? {} : result.errors} onChange={(name, value) => setValues((v) => ({ ...v, [name]: value }))} />;
+  return (
+    <ParameterFields
+      specs={specs}
+      values={values}
+      errors={result.ok ? {} : result.errors}
+      onChange={(name, value) => setValues((v) => ({ ...v, [name]: value }))}
+    />
+  );
 }
 
 afterEach(cleanup);

@@ -71,7 +71,15 @@ describe('coerce', () => {
   });
 
   it('accepts negative and signed integers and scientific floats', () => {
-    expect(coerce([{ name: 'a', type: 'INT' }, { name: 'b', type: 'FLOAT' }], { a: '-3', b: '1e-3' })).toEqual({ ok: true, value: { a: -3, b: 0.001 } });
+    expect(
+      coerce(
+        [
+          { name: 'a', type: 'INT' },
+          { name: 'b', type: 'FLOAT' },
+        ],
+        { a: '-3', b: '1e-3' },
+      ),
+    ).toEqual({ ok: true, value: { a: -3, b: 0.001 } });
   });
 });
 

@@ -39,11 +39,7 @@ export function ConsoleLayout() {
         </Link>
         <div className="org-switcher">
           <label htmlFor="org-switcher">Organization</label>
-          <select
-            id="org-switcher"
-            value={orgSlug ?? ''}
-            onChange={(event) => event.target.value && navigate(`/o/${event.target.value}`)}
-          >
+          <select id="org-switcher" value={orgSlug ?? ''} onChange={(event) => event.target.value && navigate(`/o/${event.target.value}`)}>
             {!orgSlug && <option value="">Choose…</option>}
             {organizations.map((org) => (
               <option key={org.id} value={org.slug}>

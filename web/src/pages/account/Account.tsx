@@ -44,7 +44,16 @@ export default function Account() {
             navigate('/signin');
           }}
         >
-          <TextField label="Current password" name="currentPassword" type="password" autoComplete="current-password" required value={current} onChange={setCurrent} errors={errors} />
+          <TextField
+            label="Current password"
+            name="currentPassword"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={current}
+            onChange={setCurrent}
+            errors={errors}
+          />
           <NewPasswordFields password={password} confirmation={confirmation} onPassword={setPassword} onConfirmation={setConfirmation} errors={errors} />
           <FormErrors errors={errors} fields={['currentPassword', 'newPassword', 'confirmation']} />
           <button type="submit" className="primary" disabled={result.fetching}>

@@ -22,8 +22,27 @@ export function NewPasswordFields({
 }) {
   return (
     <>
-      <TextField label="New password" name="newPassword" type="password" autoComplete="new-password" required value={password} onChange={onPassword} errors={errors} description="At least 10 characters." />
-      <TextField label="New password again" name="confirmation" type="password" autoComplete="new-password" required value={confirmation} onChange={onConfirmation} errors={errors} />
+      <TextField
+        label="New password"
+        name="newPassword"
+        type="password"
+        autoComplete="new-password"
+        required
+        value={password}
+        onChange={onPassword}
+        errors={errors}
+        description="At least 10 characters."
+      />
+      <TextField
+        label="New password again"
+        name="confirmation"
+        type="password"
+        autoComplete="new-password"
+        required
+        value={confirmation}
+        onChange={onConfirmation}
+        errors={errors}
+      />
     </>
   );
 }

@@ -52,7 +52,16 @@ export function SignIn() {
         }}
       >
         <TextField label="Email" name="email" type="email" autoComplete="email" required value={email} onChange={setEmail} errors={errors} />
-        <TextField label="Password" name="password" type="password" autoComplete="current-password" required value={password} onChange={setPassword} errors={errors} />
+        <TextField
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={setPassword}
+          errors={errors}
+        />
         <FormErrors errors={errors} fields={['email', 'password']} />
         <button type="submit" className="primary" disabled={fetching}>
           Sign in

@@ -83,7 +83,14 @@ export default function DatasetPage() {
     },
   );
 
-  if (!data) return error ? <Page title="Dataset"><FormErrors errors={describeErrors(error)} /></Page> : <Loading what="the dataset" />;
+  if (!data)
+    return error ? (
+      <Page title="Dataset">
+        <FormErrors errors={describeErrors(error)} />
+      </Page>
+    ) : (
+      <Loading what="the dataset" />
+    );
   const dataset = data.dataset;
   const importStatus = liveStatus ?? dataset.lastImport?.status ?? null;
 

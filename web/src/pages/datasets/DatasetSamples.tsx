@@ -72,9 +72,7 @@ export function DatasetSamples({ datasetId }: { datasetId: string }) {
       <FormErrors errors={describeErrors(error)} />
       {samples && (
         <>
-          <p className="muted">
-            {samples.total === 0 ? 'No images.' : `Images ${offset + 1}–${offset + samples.nodes.length} of ${samples.total}.`}
-          </p>
+          <p className="muted">{samples.total === 0 ? 'No images.' : `Images ${offset + 1}–${offset + samples.nodes.length} of ${samples.total}.`}</p>
           <ul className="sample-grid">
             {samples.nodes.map((sample) => {
               const classes = [...new Set(sample.labels.map((label) => label.className))];

@@ -45,7 +45,14 @@ export default function CompareRuns() {
   const metrics = (params.get('metrics') ?? '').split(',').filter(Boolean);
   const [{ data, error }] = useQuery({ query: CompareRunsDocument, variables: { jobIds, metrics }, pause: jobIds.length === 0 });
 
-  if (!data) return error ? <Page title="Compare runs"><FormErrors errors={describeErrors(error)} /></Page> : <Loading what="the runs" />;
+  if (!data)
+    return error ? (
+      <Page title="Compare runs">
+        <FormErrors errors={describeErrors(error)} />
+      </Page>
+    ) : (
+      <Loading what="the runs" />
+    );
   const { epochs, runs } = data.compareRuns;
   const label = (index: number) => `${runs[index]!.job.modelName} #${index + 1}`;
   const rows = configRows(runs.map((run) => ({ ...run.job.config, ...(run.job.hyperparameters as Record<string, unknown>) })));
@@ -63,7 +70,10 @@ export default function CompareRuns() {
               key={metric}
               title={metric}
               epochs={epochs}
-              series={runs.map((run, index) => ({ label: label(index), values: run.metrics.find((series) => series.name === metric)?.values ?? epochs.map(() => null) }))}
+              series={runs.map((run, index) => ({
+                label: label(index),
+                values: run.metrics.find((series) => series.name === metric)?.values ?? epochs.map(() => null),
+              }))}
             />
           ))}
         </div>

@@ -9,7 +9,8 @@ import { Field } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
 import { Loading } from '../../components/Status';
-import { formatDate, humanize } from '../../format';
+import { formatDate, formatMetrics, humanize } from '../../format';
+import { parseTags } from '../projects/Experiments';
 
 // react-markdown and its parser load only with this page.
 const Markdown = lazy(() => import('./Markdown'));
@@ -60,6 +61,15 @@ const DeleteNoteDocument = graphql(`
   }
 `);
 
+const UpdateTagsDocument = graphql(`
+  mutation UpdateExperimentTags($id: ID!, $tags: [String!]!) {
+    updateExperiment(input: { id: $id, tags: $tags }) {
+      id
+      tags
+    }
+  }
+`);
+
 const NOTES = { additionalTypenames: ['ExperimentNote'] };
 
 /** The metric names any of the runs reported, for the comparison. */
@@ -82,8 +92,17 @@ export default function ExperimentPage() {
   const [body, setBody] = useState('');
   const [added, addNote] = useMutation(AddNoteDocument);
   const [deleted, deleteNote] = useMutation(DeleteNoteDocument);
+  const [tagsUpdate, updateTags] = useMutation(UpdateTagsDocument);
+  const [tagsText, setTagsText] = useState<string | null>(null);
 
-  if (!data) return error ? <Page title="Experiment"><FormErrors errors={describeErrors(error)} /></Page> : <Loading what="the experiment" />;
+  if (!data)
+    return error ? (
+      <Page title="Experiment">
+        <FormErrors errors={describeErrors(error)} />
+      </Page>
+    ) : (
+      <Loading what="the experiment" />
+    );
   const experiment = data.experiment;
   const runs = experiment.runs.nodes;
 
@@ -98,6 +117,27 @@ export default function ExperimentPage() {
         ))}
       </p>
       {experiment.description && <p>{experiment.description}</p>}
+      {canWrite && (
+        <form
+          className="filters"
+          aria-label="Tags"
+          onSubmit={async (event) => {
+            event.preventDefault();
+            const result = await updateTags({ id: experiment.id, tags: parseTags(tagsText ?? experiment.tags.join(', ')) });
+            if (result.data) setTagsText(null);
+          }}
+        >
+          <Field label="Tags" description="Separated by commas.">
+            {(control) => <input {...control} value={tagsText ?? experiment.tags.join(', ')} onChange={(event) => setTagsText(event.target.value)} />}
+          </Field>
+          <div className="field">
+            <button type="submit" disabled={tagsUpdate.fetching}>
+              Save tags
+            </button>
+          </div>
+          <FormErrors errors={describeErrors(tagsUpdate.error)} />
+        </form>
+      )}
 
       <section className="card" aria-labelledby="runs-heading">
         <h2 id="runs-heading">Runs</h2>
@@ -126,21 +166,21 @@ export default function ExperimentPage() {
                 {runs.map((run) => (
                   <tr key={run.id}>
                     <td>
-                      <input
-                        type="checkbox"
-                        aria-label={`Compare ${run.modelName} of ${formatDate(run.createdAt)}`}
-                        checked={selected.includes(run.id)}
-                        onChange={(event) => setSelected(event.target.checked ? [...selected, run.id] : selected.filter((id) => id !== run.id))}
-                      />
+                      {run.kind === 'TRAINING' && (
+                        <input
+                          type="checkbox"
+                          aria-label={`Compare ${run.modelName} of ${formatDate(run.createdAt)}`}
+                          checked={selected.includes(run.id)}
+                          onChange={(event) => setSelected(event.target.checked ? [...selected, run.id] : selected.filter((id) => id !== run.id))}
+                        />
+                      )}
                     </td>
                     <td>
                       <Link to={`/o/${org.slug}/jobs/${run.id}`}>{run.modelName}</Link>
                     </td>
                     <td>{humanize(run.kind)}</td>
                     <td>{humanize(run.status)}</td>
-                    <td>
-                      <code>{run.latestMetrics ? JSON.stringify(run.latestMetrics) : '—'}</code>
-                    </td>
+                    <td>{formatMetrics(run.latestMetrics)}</td>
                     <td>{formatDate(run.createdAt)}</td>
                   </tr>
                 ))}

@@ -35,7 +35,17 @@ const StartExportJobDocument = graphql(`
 const JOB_LIST = { additionalTypenames: ['Job'] };
 
 /** Exports of a finished training job's checkpoint to the formats its trainer produces; each export's page has the download. */
-export function ExportPanel({ projectId, trainingJobId, formats, checkpoints }: { projectId: string; trainingJobId: string; formats: ExportFormat[]; checkpoints: CheckpointKind[] }) {
+export function ExportPanel({
+  projectId,
+  trainingJobId,
+  formats,
+  checkpoints,
+}: {
+  projectId: string;
+  trainingJobId: string;
+  formats: ExportFormat[];
+  checkpoints: CheckpointKind[];
+}) {
   const org = useOrg();
   const [format, setFormat] = useState<ExportFormat>(formats[0]!);
   const [checkpoint, setCheckpoint] = useState<CheckpointKind>(checkpoints[0]!);

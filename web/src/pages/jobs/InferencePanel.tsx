@@ -69,7 +69,12 @@ export function InferencePanel({ projectId, trainingJobId, checkpoint }: { proje
   const [status, setStatus] = useState<JobStatus | null>(null);
   const [errors, setErrors] = useState<ShownError[]>([]);
   const done = status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELLED';
-  const [{ data: results }] = useQuery({ query: InferenceResultsDocument, variables: { id: jobId ?? '' }, pause: !jobId || !done, requestPolicy: 'network-only' });
+  const [{ data: results }] = useQuery({
+    query: InferenceResultsDocument,
+    variables: { id: jobId ?? '' },
+    pause: !jobId || !done,
+    requestPolicy: 'network-only',
+  });
 
   useLiveSubscription(
     InferenceStatusDocument,

@@ -125,7 +125,14 @@ export default function JobPage() {
     },
   );
 
-  if (!data) return error ? <Page title="Job"><FormErrors errors={describeErrors(error)} /></Page> : <Loading what="the job" />;
+  if (!data)
+    return error ? (
+      <Page title="Job">
+        <FormErrors errors={describeErrors(error)} />
+      </Page>
+    ) : (
+      <Loading what="the job" />
+    );
   const job = data.job;
   const status = live?.status ?? job.status;
   const epoch = live?.currentEpoch ?? job.currentEpoch;
@@ -164,7 +171,8 @@ export default function JobPage() {
           </dd>
           <dt>Settings</dt>
           <dd>
-            {job.config.epochs} epochs, batch {job.config.batchSize}, learning rate {job.config.learningRate}, image size {job.config.imgsz}, {job.config.device}
+            {job.config.epochs} epochs, batch {job.config.batchSize}, learning rate {job.config.learningRate}, image size {job.config.imgsz},{' '}
+            {job.config.device}
           </dd>
           <dt>Hyperparameters</dt>
           <dd>

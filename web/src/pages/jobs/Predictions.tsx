@@ -10,7 +10,11 @@ interface Prediction {
 }
 
 export function asPredictions(value: unknown): Prediction[] {
-  const list = Array.isArray(value) ? value : value && typeof value === 'object' && Array.isArray((value as { predictions?: unknown }).predictions) ? (value as { predictions: unknown[] }).predictions : [];
+  const list = Array.isArray(value)
+    ? value
+    : value && typeof value === 'object' && Array.isArray((value as { predictions?: unknown }).predictions)
+      ? (value as { predictions: unknown[] }).predictions
+      : [];
   return list.filter((entry): entry is Prediction => typeof entry === 'object' && entry !== null);
 }
 

@@ -52,12 +52,16 @@ export default function AcceptInvitation() {
       {!token ? (
         <p role="alert">This link has no invitation token: open the link from the email again.</p>
       ) : !invitation ? (
-        error ? <FormErrors errors={describeErrors(error)} /> : <Loading what="the invitation" />
+        error ? (
+          <FormErrors errors={describeErrors(error)} />
+        ) : (
+          <Loading what="the invitation" />
+        )
       ) : (
         <>
           <p>
-            You are invited to join <strong>{invitation.organization.name}</strong> as {ROLE_NAMES[invitation.role]}. The
-            invitation is for {invitation.email} and expires {formatDate(invitation.expiresAt)}.
+            You are invited to join <strong>{invitation.organization.name}</strong> as {ROLE_NAMES[invitation.role]}. The invitation is for {invitation.email}{' '}
+            and expires {formatDate(invitation.expiresAt)}.
           </p>
           {state.status === 'signed-in' ? (
             <>
@@ -85,9 +89,7 @@ export default function AcceptInvitation() {
                 <Link to={`/signin?next=${encodeURIComponent(here)}`}>Sign in to accept</Link>
               </li>
               <li>
-                <Link to={`/signup?invitation=${encodeURIComponent(token)}&email=${encodeURIComponent(invitation.email)}`}>
-                  Create an account to accept
-                </Link>
+                <Link to={`/signup?invitation=${encodeURIComponent(token)}&email=${encodeURIComponent(invitation.email)}`}>Create an account to accept</Link>
               </li>
             </ul>
           ) : (

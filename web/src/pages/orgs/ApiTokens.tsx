@@ -90,7 +90,11 @@ export default function ApiTokens() {
                   {token.revokedAt ? (
                     `Revoked ${formatDate(token.revokedAt)}`
                   ) : (
-                    <button type="button" className="danger" onClick={() => window.confirm(`Revoke ${token.name}? Scripts using it stop working.`) && revoke({ id: token.id }, TOKEN_LIST)}>
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => window.confirm(`Revoke ${token.name}? Scripts using it stop working.`) && revoke({ id: token.id }, TOKEN_LIST)}
+                    >
                       Revoke {token.name}
                     </button>
                   )}

@@ -67,7 +67,14 @@ export default function AuditLog() {
   return (
     <Page title="Audit log">
       <div className="filters" role="search" aria-label="Filter the audit log">
-        <TextField label="Action" name="action" value={action} onChange={setAction} errors={[]} description="Exact action, e.g. member.role_changed or api_token.created." />
+        <TextField
+          label="Action"
+          name="action"
+          value={action}
+          onChange={setAction}
+          errors={[]}
+          description="Exact action, e.g. member.role_changed or api_token.created."
+        />
       </div>
       <FormErrors errors={describeErrors(error)} />
       {!data ? (

@@ -83,11 +83,7 @@ export function MemberActions({ member, isSelf }: { member: MemberRow; isSelf: b
               </option>
             ))}
           </select>
-          <button
-            type="button"
-            className="danger"
-            onClick={() => window.confirm(`Remove ${name} from ${org.name}?`) && remove(ids, MEMBER_LIST)}
-          >
+          <button type="button" className="danger" onClick={() => window.confirm(`Remove ${name} from ${org.name}?`) && remove(ids, MEMBER_LIST)}>
             Remove {name}
           </button>
         </>

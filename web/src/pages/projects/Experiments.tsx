@@ -53,7 +53,14 @@ const EXPERIMENT_LIST = { additionalTypenames: ['Experiment'] };
 
 /** Comma-separated tags as typed → the list the API takes. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(',').map((tag) => tag.trim()).filter(Boolean))];
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((tag) => tag.trim())
+        .filter(Boolean),
+    ),
+  ];
 }
 
 /** A project's experiments: search by words, a tag, or your stars. */

@@ -50,7 +50,15 @@ export function RegisterTrainer({ orgId }: { orgId: string }) {
           setErrors(describeErrors(result.error));
         }}
       >
-        <TextField label="Trainer name" name="name" required value={name} onChange={setName} errors={errors} description="A new name creates a trainer; a known one adds a version." />
+        <TextField
+          label="Trainer name"
+          name="name"
+          required
+          value={name}
+          onChange={setName}
+          errors={errors}
+          description="A new name creates a trainer; a known one adds a version."
+        />
         <TextField
           label="Image"
           name="image"
@@ -60,9 +68,23 @@ export function RegisterTrainer({ orgId }: { orgId: string }) {
           errors={errors}
           description="An image on the workers' Docker engine (my-trainer:1.0), or file:///path to a program in a folder the operator allows."
         />
-        <TextField label="Framework" name="framework" value={framework} onChange={setFramework} errors={errors} description="ultralytics, timm, huggingface or custom (the default)." />
+        <TextField
+          label="Framework"
+          name="framework"
+          value={framework}
+          onChange={setFramework}
+          errors={errors}
+          description="ultralytics, timm, huggingface or custom (the default)."
+        />
         <CheckboxGroup legend="Task types" options={TASK_TYPES} selected={taskTypes} onChange={setTaskTypes} error={errorFor(errors, 'taskTypes')} />
-        <CheckboxGroup legend="Export formats" options={EXPORT_FORMATS} selected={exportFormats} onChange={setExportFormats} error={errorFor(errors, 'exportFormats')} labelOf={(format) => format} />
+        <CheckboxGroup
+          legend="Export formats"
+          options={EXPORT_FORMATS}
+          selected={exportFormats}
+          onChange={setExportFormats}
+          error={errorFor(errors, 'exportFormats')}
+          labelOf={(format) => format}
+        />
         <Field
           label="Hyperparameters (JSON)"
           error={errorFor(errors, 'hyperparameters')}
@@ -77,7 +99,9 @@ export function RegisterTrainer({ orgId }: { orgId: string }) {
         </Field>
         <FormErrors errors={errors} fields={['name', 'image', 'framework', 'taskTypes', 'exportFormats', 'hyperparameters']} />
         <LiveStatus>
-          {registered.data && !registered.error && `Registered version ${registered.data.registerTrainerImage.version} (${registered.data.registerTrainerImage.status.toLowerCase()}).`}
+          {registered.data &&
+            !registered.error &&
+            `Registered version ${registered.data.registerTrainerImage.version} (${registered.data.registerTrainerImage.status.toLowerCase()}).`}
         </LiveStatus>
         <button type="submit" className="primary" disabled={registered.fetching}>
           Register trainer
