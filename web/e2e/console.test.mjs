@@ -115,6 +115,28 @@ async function signUp(page, person) {
   await page.getByRole('button', { name: 'Create account' }).click();
 }
 
+/** From the organization's pages: a training job of the reference trainer on the snapshot, in the experiment. */
+async function startTraining(page, { sleepMs, screenshot }) {
+  await page.getByRole('link', { name: 'Projects' }).click();
+  await page.getByRole('link', { name: 'Pets' }).click();
+  await page.getByRole('link', { name: 'Start a training job' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Start a training job' }).waitFor();
+  await page.getByLabel('Experiment', { exact: true }).selectOption({ label: 'baseline' });
+  await page.getByLabel('Model name').fill('softmax-16');
+  const settings = page.getByRole('group', { name: 'Training settings' });
+  await settings.getByLabel('Epochs').fill('5');
+  await settings.getByLabel('Batch size').fill('8');
+  await settings.getByLabel('Learning rate').fill('0.5');
+  await settings.getByLabel('Image size').fill('16');
+  const hyperparameters = page.getByRole('group', { name: 'Trainer hyperparameters' });
+  assert.equal(await hyperparameters.getByLabel('seed').inputValue(), '7', 'the default is prefilled');
+  await hyperparameters.getByLabel('sleep-ms-per-epoch').fill(String(sleepMs));
+  await page.getByRole('region', { name: 'Plan quota' }).waitFor();
+  if (screenshot) await checkScreen(page, screenshot);
+  await page.getByRole('button', { name: 'Start training' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Training job softmax-16' }).waitFor();
+}
+
 const pointsOf = (figure) => figure.getAttribute('data-points').then(Number);
 
 test('a team signs up, trains a model live and gets predictions', { timeout: 10 * 60_000 }, async () => {
@@ -158,7 +180,7 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByLabel('Token name').fill('ci');
   await page.getByRole('group', { name: 'Scopes' }).getByLabel('Write').check();
   await page.getByRole('button', { name: 'Create token' }).click();
-  await page.getByText(/^knt_/).waitFor();
+  await page.getByText(/^knt_\w{20,}$/).waitFor();
   await page.getByRole('button', { name: 'Copy the token' }).waitFor();
   await page.getByRole('cell', { name: 'ci', exact: true }).waitFor();
   await checkScreen(page, 'api-tokens');
@@ -221,26 +243,9 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await checkScreen(page, 'trainers');
 
   // Start a training job from the generated form.
-  await page.getByRole('link', { name: 'Projects' }).click();
-  await page.getByRole('link', { name: 'Pets' }).click();
-  await page.getByRole('link', { name: 'Start a training job' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Start a training job' }).waitFor();
-  await page.getByLabel('Experiment', { exact: true }).selectOption({ label: 'baseline' });
-  await page.getByLabel('Model name').fill('softmax-16');
-  const settings = page.getByRole('group', { name: 'Training settings' });
-  await settings.getByLabel('Epochs').fill('5');
-  await settings.getByLabel('Batch size').fill('8');
-  await settings.getByLabel('Learning rate').fill('0.5');
-  await settings.getByLabel('Image size').fill('16');
-  const hyperparameters = page.getByRole('group', { name: 'Trainer hyperparameters' });
-  assert.equal(await hyperparameters.getByLabel('seed').inputValue(), '7', 'the default is prefilled');
-  await hyperparameters.getByLabel('sleep-ms-per-epoch').fill('700');
-  await page.getByRole('region', { name: 'Plan quota' }).waitFor();
-  await checkScreen(page, 'start-training');
-  await page.getByRole('button', { name: 'Start training' }).click();
+  await startTraining(page, { sleepMs: 700, screenshot: 'start-training' });
 
   // The job page: the loss chart gains points while the job runs.
-  await page.getByRole('heading', { level: 1, name: 'Training job softmax-16' }).waitFor();
   const lossChart = page.locator('figure.chart', { has: page.locator('figcaption', { hasText: /^loss$/ }) });
   await lossChart.waitFor({ timeout: 60_000 });
   const counts = [await pointsOf(lossChart)];
@@ -270,15 +275,27 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   assert.match(await firstRow.textContent(), /(cat|dog)\s*\d+(\.\d)? %/);
   await checkScreen(page, 'inference');
 
-  // The run in its experiment, with a note in Markdown.
+  // A second run without the pause, then both in their experiment, with a note in Markdown.
+  await startTraining(page, { sleepMs: 0 });
+  await status.getByText('Succeeded').waitFor({ timeout: 60_000 });
   await page.getByRole('link', { name: 'Back to the project' }).click();
   await page.getByRole('link', { name: 'baseline' }).click();
-  await page.getByRole('row', { name: /softmax-16 Training Succeeded/ }).waitFor();
+  const trainingRuns = page.getByRole('row', { name: /softmax-16 Training Succeeded/ });
+  await trainingRuns.nth(1).waitFor();
   await page.getByLabel('New note').fill('**Good** first run, see <b>raw</b>');
   await page.getByRole('button', { name: 'Add note' }).click();
   await page.locator('.markdown strong', { hasText: 'Good' }).waitFor();
   assert.equal(await page.locator('.markdown b').count(), 0, 'raw HTML in a note is not rendered');
   await checkScreen(page, 'experiment');
+
+  // Compare the two runs: one chart per metric with both curves, and the setting that differs first.
+  for (const checkbox of await page.getByRole('checkbox', { name: /^Compare softmax-16/ }).all()) await checkbox.check();
+  await page.getByRole('button', { name: 'Compare the selected runs' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Compare runs' }).waitFor();
+  const compared = page.locator('figure.chart', { has: page.locator('figcaption', { hasText: /^loss$/ }) });
+  assert.equal(await pointsOf(compared), 10, 'both runs plotted on the loss chart');
+  assert.match(await page.getByRole('region', { name: 'Configuration' }).getByRole('row').nth(1).textContent(), /sleep-ms-per-epoch/);
+  await checkScreen(page, 'compare-runs');
 
   assert.deepEqual(problems, [], 'no CSP violation and no uncaught error');
 });

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import type uPlot from 'uplot';
 import { UPlotChart } from './UPlotChart';
-import { plottedPoints } from './metrics';
+import { plottedPoints, tickLabels } from './metrics';
 
 const COLOURS = ['#1d4ed8', '#b42318', '#067647', '#7c3aed', '#c2410c', '#0e7490'];
 
@@ -15,10 +15,10 @@ export function MetricChart({ title, epochs, series }: { title: string; epochs: 
     () => ({
       height: 220,
       scales: { x: { time: false } },
-      // Epochs are whole numbers; values keep three significant digits however small they get.
+      // Epochs are whole numbers; values keep the digits that tell ticks apart, however small they get.
       axes: [
         { label: 'Epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
-        { values: (_plot, ticks) => ticks.map((tick) => String(Number(tick.toPrecision(3)))), size: 60 },
+        { values: (_plot, ticks) => tickLabels(ticks), size: 70 },
       ],
       series: [
         { label: 'Epoch' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignedFor, mergeEvents, metricTable, plottedPoints, type TrainerEvent } from './metrics';
+import { alignedFor, mergeEvents, metricTable, plottedPoints, tickLabels, type TrainerEvent } from './metrics';
 
 const progress = (seq: number, epoch: number, metrics: Record<string, number>): TrainerEvent => ({
   seq,
@@ -62,5 +62,12 @@ describe('mergeEvents', () => {
     const grown = mergeEvents(known, [progress(3, 3, { loss: 0.2 }), progress(1, 1, { loss: 1 })]);
     expect([...grown.keys()].sort()).toEqual([1, 2, 3]);
     expect(plottedPoints(metricTable(grown.values()).metrics[0]!.values)).toBe(3);
+  });
+});
+
+describe('tickLabels', () => {
+  it('keeps three digits, more only where ticks would read the same', () => {
+    expect(tickLabels([0, 0.25, 0.5])).toEqual(['0', '0.25', '0.5']);
+    expect(tickLabels([1.9564e-8, 1.9566e-8])).toEqual(['1.956e-8', '1.957e-8']);
   });
 });

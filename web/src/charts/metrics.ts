@@ -64,3 +64,12 @@ export function alignedFor(table: MetricTable, name: string): [number[], (number
 export function plottedPoints(values: (number | null)[]): number {
   return values.filter((value) => value !== null).length;
 }
+
+/** Axis labels with as few significant digits as keep neighbouring ticks apart (3 at least). */
+export function tickLabels(ticks: number[]): string[] {
+  for (let digits = 3; digits < 12; digits += 1) {
+    const labels = ticks.map((tick) => String(Number(tick.toPrecision(digits))));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return ticks.map(String);
+}

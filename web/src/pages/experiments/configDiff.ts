@@ -5,10 +5,13 @@ export interface ConfigRow {
   differs: boolean;
 }
 
+const shown = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** Keys starting with `__` are the GraphQL client's own (`__typename`), not settings. */
 export function configRows(configs: Record<string, unknown>[]): ConfigRow[] {
-  const names = [...new Set(configs.flatMap((config) => Object.keys(config)))].sort();
+  const names = [...new Set(configs.flatMap((config) => Object.keys(config)))].filter((name) => !name.startsWith('__')).sort();
   const rows = names.map((name) => {
-    const values = configs.map((config) => (name in config ? JSON.stringify(config[name]) : '—'));
+    const values = configs.map((config) => (name in config ? shown(config[name]) : '—'));
     return { name, values, differs: new Set(values).size > 1 };
   });
   return [...rows.filter((row) => row.differs), ...rows.filter((row) => !row.differs)];
