@@ -145,6 +145,12 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   // Sign-in page, then sign up.
   await page.goto('/signin');
   await checkScreen(page, 'sign-in');
+  // A refused sign-in says so in words, next to the form, and keeps what was typed.
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.equal(await page.getByLabel('Email').inputValue(), OWNER.email, 'the email stays typed');
   await page.getByRole('link', { name: 'Create an account' }).click();
   await signUp(page, OWNER);
   await page.getByRole('heading', { level: 1, name: 'New organization' }).waitFor();
