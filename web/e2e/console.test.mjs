@@ -209,6 +209,13 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await invitee.getByRole('cell', { name: OWNER.email }).waitFor();
   assert.equal(await invitee.getByRole('button', { name: 'Send invitation' }).count(), 0, 'a member cannot invite');
   assert.equal(await invitee.getByRole('button', { name: /^Remove / }).count(), 0, 'a member cannot remove anyone');
+  // The session survives a reload (the cookie renews it); signing out ends it for good.
+  await invitee.reload();
+  await invitee.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
+  await invitee.getByRole('button', { name: 'Sign out' }).click();
+  await invitee.getByRole('heading', { level: 1, name: 'Sign in to Keynet' }).waitFor();
+  await invitee.reload();
+  await invitee.getByRole('heading', { level: 1, name: 'Sign in to Keynet' }).waitFor();
   await nav.getByRole('link', { name: 'Members' }).click();
   await page.reload();
   await page.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
