@@ -1,5 +1,6 @@
 import { lazy, Suspense } from 'react';
-import { Route, Routes } from 'react-router';
+import { Route, Routes, useLocation } from 'react-router';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { RequireAuth } from './layout/RequireAuth';
 import { ConsoleLayout } from './layout/ConsoleLayout';
 import { OrgLayout } from './layout/OrgLayout';
@@ -29,37 +30,40 @@ const JobPage = lazy(() => import('./pages/jobs/JobPage'));
 const ProjectPage = lazy(() => import('./pages/projects/ProjectPage'));
 
 export function App() {
+  const { pathname } = useLocation();
   return (
-    <Suspense fallback={<Loading what="the page" />}>
-      <Routes>
-        <Route path="/signin" element={<SignIn />} />
-        <Route path="/signup" element={<SignUp />} />
-        <Route path="/forgot-password" element={<ForgotPassword />} />
-        <Route path="/reset-password" element={<ResetPassword />} />
-        <Route path="/verify-email" element={<VerifyEmail />} />
-        <Route path="/invitations/accept" element={<AcceptInvitation />} />
-        <Route element={<RequireAuth />}>
-          <Route element={<ConsoleLayout />}>
-            <Route index element={<Home />} />
-            <Route path="account" element={<Account />} />
-            <Route path="orgs/new" element={<NewOrganization />} />
-            <Route path="o/:orgSlug" element={<OrgLayout />}>
-              <Route index element={<Projects />} />
-              <Route path="members" element={<Members />} />
-              <Route path="tokens" element={<ApiTokens />} />
-              <Route path="audit" element={<AuditLog />} />
-              <Route path="trainers" element={<Trainers />} />
-              <Route path="projects/:projectId" element={<ProjectPage />} />
-              <Route path="projects/:projectId/train" element={<StartTraining />} />
-              <Route path="projects/:projectId/compare" element={<CompareRuns />} />
-              <Route path="experiments/:experimentId" element={<ExperimentPage />} />
-              <Route path="datasets/:datasetId" element={<DatasetPage />} />
-              <Route path="jobs/:jobId" element={<JobPage />} />
+    <ErrorBoundary resetKey={pathname}>
+      <Suspense fallback={<Loading what="the page" />}>
+        <Routes>
+          <Route path="/signin" element={<SignIn />} />
+          <Route path="/signup" element={<SignUp />} />
+          <Route path="/forgot-password" element={<ForgotPassword />} />
+          <Route path="/reset-password" element={<ResetPassword />} />
+          <Route path="/verify-email" element={<VerifyEmail />} />
+          <Route path="/invitations/accept" element={<AcceptInvitation />} />
+          <Route element={<RequireAuth />}>
+            <Route element={<ConsoleLayout />}>
+              <Route index element={<Home />} />
+              <Route path="account" element={<Account />} />
+              <Route path="orgs/new" element={<NewOrganization />} />
+              <Route path="o/:orgSlug" element={<OrgLayout />}>
+                <Route index element={<Projects />} />
+                <Route path="members" element={<Members />} />
+                <Route path="tokens" element={<ApiTokens />} />
+                <Route path="audit" element={<AuditLog />} />
+                <Route path="trainers" element={<Trainers />} />
+                <Route path="projects/:projectId" element={<ProjectPage />} />
+                <Route path="projects/:projectId/train" element={<StartTraining />} />
+                <Route path="projects/:projectId/compare" element={<CompareRuns />} />
+                <Route path="experiments/:experimentId" element={<ExperimentPage />} />
+                <Route path="datasets/:datasetId" element={<DatasetPage />} />
+                <Route path="jobs/:jobId" element={<JobPage />} />
+              </Route>
+              <Route path="*" element={<NotFound />} />
             </Route>
-            <Route path="*" element={<NotFound />} />
           </Route>
-        </Route>
-      </Routes>
-    </Suspense>
+        </Routes>
+      </Suspense>
+    </ErrorBoundary>
   );
 }

@@ -215,7 +215,7 @@ export default function JobPage() {
         <FormErrors errors={[...describeErrors(cancelled.error), ...describeErrors(retried.error)]} />
       </section>
 
-      {job.kind !== 'INFERENCE' && <JobCharts jobId={job.id} onCheckpoint={reload} />}
+      {(job.kind === 'TRAINING' || job.kind === 'VALIDATION') && <JobCharts jobId={job.id} onCheckpoint={reload} />}
 
       {job.checkpoints.length > 0 && (
         <section className="card" aria-labelledby="checkpoints-heading">
