@@ -216,6 +216,20 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await invitee.getByRole('heading', { level: 1, name: 'Sign in to Keynet' }).waitFor();
   await invitee.reload();
   await invitee.getByRole('heading', { level: 1, name: 'Sign in to Keynet' }).waitFor();
+  // A forgotten password: the emailed link sets a new one, which then signs in.
+  await invitee.getByRole('link', { name: 'Forgot your password?' }).click();
+  await invitee.getByLabel('Email').fill(MEMBER.email);
+  await invitee.getByRole('button', { name: 'Email me a link' }).click();
+  await invitee.getByText('a link to choose a new password is on its way').waitFor();
+  await invitee.goto(await emailLink(MEMBER.email, '/reset-password'));
+  await invitee.getByLabel('New password (required)', { exact: true }).fill('a brand new passphrase');
+  await invitee.getByLabel('New password again').fill('a brand new passphrase');
+  await invitee.getByRole('button', { name: 'Set the new password' }).click();
+  await invitee.getByRole('link', { name: 'Sign in with the new password' }).click();
+  await invitee.getByLabel('Email').fill(MEMBER.email);
+  await invitee.getByLabel('Password').fill('a brand new passphrase');
+  await invitee.getByRole('button', { name: 'Sign in' }).click();
+  await invitee.getByRole('heading', { level: 1, name: `${ORG.name}: projects` }).waitFor();
   await nav.getByRole('link', { name: 'Members' }).click();
   await page.reload();
   await page.getByRole('cell', { name: MEMBER.email, exact: true }).waitFor();
