@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import PostalMime from 'postal-mime';
+import { storedZip } from './zip.mjs';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -248,6 +249,14 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByRole('button', { name: 'Create dataset' }).click();
   await page.getByRole('link', { name: 'cats and dogs' }).click();
   await page.getByRole('heading', { level: 1, name: 'Dataset cats and dogs' }).waitFor();
+  // A broken archive first: refused, with each problem listed by file.
+  const brokenZip = storedZip([
+    ['cat/broken.png', Buffer.from('this is no image')],
+    ['dog/fine.png', await readFile(INFERENCE_IMAGE)],
+  ]);
+  await page.getByLabel('Dataset archive (zip)').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: brokenZip });
+  await page.getByText('Import refused').waitFor({ timeout: 60_000 });
+  await page.getByRole('region', { name: 'Problems the last import found' }).getByRole('cell', { name: 'cat/broken.png' }).waitFor();
   await page.getByLabel('Dataset archive (zip)').setInputFiles(DATASET_ZIP);
   await page.getByText('Import finished').waitFor({ timeout: 60_000 });
   await page.getByRole('heading', { name: 'Statistics' }).waitFor();
