@@ -94,7 +94,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       signOut: async () => {
         // The access token is ended first (it would otherwise stay valid until it expires).
         await client.mutation(LogoutDocument, {}).toPromise();
-        await endSession();
+        // This tab is signed out even when the cookie endpoint cannot be reached (endSession
+        // forgets the token whatever the answer); the cookie then ends at its expiry.
+        await endSession().catch(() => undefined);
       },
       reloadUser: loadUser,
     }),

@@ -13,6 +13,7 @@ import { UploadProgress } from '../../upload/UploadProgress';
 import { putFile, UploadError, type Progress } from '../../upload/putFile';
 import { humanize } from '../../format';
 import { Predictions } from './Predictions';
+import { isFinal } from './jobStatus';
 
 const CreateInferenceUploadDocument = graphql(`
   mutation CreateInferenceUpload($projectId: ID!, $filename: String!, $sizeBytes: Int!) {
@@ -68,7 +69,7 @@ export function InferencePanel({ projectId, trainingJobId, checkpoint }: { proje
   const [jobId, setJobId] = useState<string | null>(null);
   const [status, setStatus] = useState<JobStatus | null>(null);
   const [errors, setErrors] = useState<ShownError[]>([]);
-  const done = status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELLED';
+  const done = isFinal(status);
   const [{ data: results }] = useQuery({
     query: InferenceResultsDocument,
     variables: { id: jobId ?? '' },

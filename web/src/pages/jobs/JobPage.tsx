@@ -14,6 +14,7 @@ import { JobCharts } from './JobCharts';
 import { JobLogs } from './JobLogs';
 import { InferencePanel } from './InferencePanel';
 import { Predictions } from './Predictions';
+import { isFinal } from './jobStatus';
 import { ExportPanel } from './ExportPanel';
 
 const JobDocument = graphql(`
@@ -102,8 +103,6 @@ const RetryJobDocument = graphql(`
   }
 `);
 
-export const FINAL: JobStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
-
 export default function JobPage() {
   const { jobId = '' } = useParams();
   const org = useOrg();
@@ -121,7 +120,7 @@ export default function JobPage() {
     () => ({ jobId }),
     ({ jobUpdated }) => {
       setLive(jobUpdated);
-      if (FINAL.includes(jobUpdated.status)) reload();
+      if (isFinal(jobUpdated.status)) reload();
     },
   );
 
@@ -193,7 +192,7 @@ export default function JobPage() {
         </dl>
         {canRun && (
           <div className="row-actions">
-            {!FINAL.includes(status) && (
+            {!isFinal(status) && (
               <button type="button" className="danger" disabled={cancelled.fetching} onClick={() => cancel({ id: job.id })}>
                 Cancel job
               </button>

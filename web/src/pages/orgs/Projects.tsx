@@ -10,6 +10,7 @@ import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
 import { Loading } from '../../components/Status';
 import { humanize } from '../../format';
+import { TASK_TYPES } from '../../taskTypes';
 
 const ProjectsDocument = graphql(`
   query Projects($orgId: ID!) {
@@ -33,7 +34,6 @@ const CreateProjectDocument = graphql(`
   }
 `);
 
-export const TASK_TYPES: TaskType[] = ['CLASSIFICATION', 'DETECTION', 'SEGMENTATION', 'POSE'];
 const PROJECT_LIST = { additionalTypenames: ['Project'] };
 
 /** The organization's home: its projects. */

@@ -8,7 +8,7 @@ import { FormErrors } from '../../components/FormErrors';
 import { LiveStatus } from '../../components/Status';
 import { CheckboxGroup } from '../../components/CheckboxGroup';
 import { parseDeclarations } from '../../hyperparameters/declarations';
-import { TASK_TYPES } from '../orgs/Projects';
+import { TASK_TYPES } from '../../taskTypes';
 import { TRAINER_LIST } from './Trainers';
 
 const RegisterTrainerImageDocument = graphql(`
