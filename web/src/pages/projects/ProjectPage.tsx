@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import type { JobStatus } from '../../gql/graphql';
+import { useLiveSubscription } from '../../graphql/useLiveSubscription';
 import { Link, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../gql';
@@ -53,13 +55,34 @@ const CreateDatasetDocument = graphql(`
   }
 `);
 
+const OrgJobsDocument = graphql(`
+  subscription OrgJobs($orgId: ID!) {
+    orgJobs(orgId: $orgId) {
+      jobId
+      status
+      currentEpoch
+      totalEpochs
+    }
+  }
+`);
+
 const PROJECT_CONTENT = { additionalTypenames: ['Dataset', 'Job'] };
+
+type JobProgress = { status: JobStatus; currentEpoch?: number | null; totalEpochs?: number | null };
 
 export default function ProjectPage() {
   const { projectId = '' } = useParams();
   const org = useOrg();
   const canWrite = useCan('MEMBER');
   const [{ data, error }] = useQuery({ query: ProjectDocument, variables: { id: projectId }, context: PROJECT_CONTENT });
+  // The jobs' states as they change, over what the list was loaded with.
+  const [progress, setProgress] = useState<Record<string, JobProgress>>({});
+  useLiveSubscription(
+    OrgJobsDocument,
+    org.id,
+    () => ({ orgId: org.id }),
+    ({ orgJobs: update }) => setProgress((known) => ({ ...known, [update.jobId]: update })),
+  );
   if (!data) {
     return error ? (
       <Page title="Project">
@@ -136,17 +159,19 @@ export default function ProjectPage() {
               </tr>
             </thead>
             <tbody>
-              {jobs.nodes.map((job) => (
-                <tr key={job.id}>
-                  <td>
-                    <Link to={`${base}/jobs/${job.id}`}>{job.modelName}</Link>
-                  </td>
-                  <td>{humanize(job.kind)}</td>
-                  <td>{humanize(job.status)}</td>
-                  <td>{job.totalEpochs ? `${job.currentEpoch ?? 0} / ${job.totalEpochs}` : '—'}</td>
-                  <td>{formatDate(job.createdAt)}</td>
-                </tr>
-              ))}
+              {jobs.nodes
+                .map((stored) => ({ ...stored, ...progress[stored.id] }))
+                .map((job) => (
+                  <tr key={job.id}>
+                    <td>
+                      <Link to={`${base}/jobs/${job.id}`}>{job.modelName}</Link>
+                    </td>
+                    <td>{humanize(job.kind)}</td>
+                    <td>{humanize(job.status)}</td>
+                    <td>{job.totalEpochs ? `${job.currentEpoch ?? 0} / ${job.totalEpochs}` : '—'}</td>
+                    <td>{formatDate(job.createdAt)}</td>
+                  </tr>
+                ))}
             </tbody>
           </table>
         )}
