@@ -333,5 +333,18 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   assert.match(await page.getByRole('region', { name: 'Configuration' }).getByRole('row').nth(1).textContent(), /sleep-ms-per-epoch/);
   await checkScreen(page, 'compare-runs');
 
+  // Changing the password ends the sessions; the new one signs in.
+  await page.getByRole('link', { name: OWNER.name }).click();
+  await checkScreen(page, 'account');
+  await page.getByLabel('Current password').fill(OWNER.password);
+  await page.getByLabel('New password (required)', { exact: true }).fill('an even longer passphrase');
+  await page.getByLabel('New password again').fill('an even longer passphrase');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Sign in to Keynet' }).waitFor();
+  await page.getByLabel('Email').fill(OWNER.email);
+  await page.getByLabel('Password').fill('an even longer passphrase');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+
   assert.deepEqual(problems, [], 'no CSP violation and no uncaught error');
 });
