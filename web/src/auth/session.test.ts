@@ -59,10 +59,25 @@ describe('the session', () => {
     await session.refreshSession();
     const seen: (string | null)[] = [];
     session.onAccessTokenChange((token) => seen.push(token?.token ?? null));
-    answer = () => new Response(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'no session' } }), { status: 401 });
+    answer = () => new Response(JSON.stringify({ errors: [{ message: 'no session', extensions: { code: 'UNAUTHENTICATED' } }] }), { status: 401 });
     expect(await session.refreshSession('access-1')).toBeNull();
     expect(session.accessToken()).toBeNull();
     expect(seen).toEqual([null]);
+  });
+
+  it("passes on the server's code and words when renewing fails otherwise", async () => {
+    const session = await import('./session');
+    answer = () =>
+      new Response(JSON.stringify({ errors: [{ message: 'the session could not be renewed; try again', extensions: { code: 'INTERNAL' } }] }), {
+        status: 500,
+      });
+    await expect(session.refreshSession()).rejects.toMatchObject({
+      status: 500,
+      code: 'INTERNAL',
+      message: 'the session could not be renewed; try again',
+    });
+    answer = () => new Response(JSON.stringify({ errors: [{ message: 'needs the header', extensions: { code: 'FORBIDDEN' } }] }), { status: 403 });
+    await expect(session.refreshSession()).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN', message: 'needs the header' });
   });
 
   it('hands the refresh token to the cookie endpoint and keeps only the access token', async () => {

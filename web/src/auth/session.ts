@@ -74,11 +74,13 @@ async function call(method: string, path: string, body?: unknown): Promise<Respo
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) {
-    const answer = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+    // The server's HTTP errors have GraphQL's shape: {"errors": [{message, extensions: {code}}]}.
+    type Answer = { errors?: { message?: string; extensions?: { code?: string } }[] };
+    const error = ((await response.json().catch(() => null)) as Answer | null)?.errors?.[0];
     throw new SessionEndpointError(
       response.status,
-      answer?.error?.code ?? 'INTERNAL',
-      answer?.error?.message ?? `The session service answered ${response.status}.`,
+      error?.extensions?.code ?? 'INTERNAL',
+      error?.message ?? `The session service answered ${response.status}.`,
     );
   }
   return response;
