@@ -38,6 +38,16 @@ async fn a_new_user_trains_and_predicts_in_the_console() {
     .expect("the dataset is written");
     let image = fixtures_dir.path().join("photo.png");
     std::fs::write(&image, fixtures::png(32, 24, 5)).expect("the image is written");
+    // An archive the import refuses, naming the file: one "image" is text.
+    let broken = fixtures_dir.path().join("broken.zip");
+    std::fs::write(
+        &broken,
+        fixtures::zip(&[
+            ("cat/broken.png".into(), b"this is no image".to_vec()),
+            ("dog/fine.png".into(), fixtures::png(16, 12, 9)),
+        ]),
+    )
+    .expect("the broken dataset is written");
 
     let dir = data_dir.path().display().to_string();
     let mut server = Keynet::start(
@@ -58,6 +68,7 @@ async fn a_new_user_trains_and_predicts_in_the_console() {
         .env("KEYNET_OUTBOX", data_dir.path().join("outbox"))
         .env("KEYNET_TRAINER_IMAGE", &trainer)
         .env("KEYNET_DATASET_ZIP", &dataset)
+        .env("KEYNET_BROKEN_DATASET_ZIP", &broken)
         .env("KEYNET_INFERENCE_IMAGE", &image)
         .env("KEYNET_ARTIFACTS", artifacts())
         .stdin(Stdio::null())

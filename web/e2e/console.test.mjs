@@ -8,7 +8,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import PostalMime from 'postal-mime';
-import { storedZip } from './zip.mjs';
 
 const env = (name, fallback) => {
   const value = process.env[name] ?? fallback;
@@ -19,6 +18,7 @@ const BASE = env('KEYNET_URL').replace(/\/$/, '');
 const OUTBOX = env('KEYNET_OUTBOX');
 const TRAINER_IMAGE = env('KEYNET_TRAINER_IMAGE');
 const DATASET_ZIP = env('KEYNET_DATASET_ZIP');
+const BROKEN_DATASET_ZIP = env('KEYNET_BROKEN_DATASET_ZIP');
 const INFERENCE_IMAGE = env('KEYNET_INFERENCE_IMAGE');
 const ARTIFACTS = env('KEYNET_ARTIFACTS', 'test-artifacts');
 
@@ -250,11 +250,7 @@ test('a team signs up, trains a model live and gets predictions', { timeout: 10 
   await page.getByRole('link', { name: 'cats and dogs' }).click();
   await page.getByRole('heading', { level: 1, name: 'Dataset cats and dogs' }).waitFor();
   // A broken archive first: refused, with each problem listed by file.
-  const brokenZip = storedZip([
-    ['cat/broken.png', Buffer.from('this is no image')],
-    ['dog/fine.png', await readFile(INFERENCE_IMAGE)],
-  ]);
-  await page.getByLabel('Dataset archive (zip)').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: brokenZip });
+  await page.getByLabel('Dataset archive (zip)').setInputFiles(BROKEN_DATASET_ZIP);
   await page.getByText('Import refused').waitFor({ timeout: 60_000 });
   await page.getByRole('region', { name: 'Problems the last import found' }).getByRole('cell', { name: 'cat/broken.png' }).waitFor();
   await page.getByLabel('Dataset archive (zip)').setInputFiles(DATASET_ZIP);
