@@ -2,6 +2,7 @@
 //! binary (nothing from another origin, no inline code but what the policy hashes), and CORS
 //! for the configured origins only.
 
+use crate::static_files::{assert_served_for_good, header, references};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keynet_testkit::TestApp;
@@ -21,13 +22,6 @@ on_both_backends!(
     cross_origin_calls_from_allowed_origins
         where |settings| settings.api.cors_allowed_origins = vec![super::FRONTEND.into()]
 );
-
-fn header<'a>(response: &'a Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .map_or("", |value| value.to_str().unwrap())
-}
 
 /// The CSP directive `name` (its sources), or "" without one.
 fn directive<'a>(csp: &'a str, name: &str) -> &'a str {
@@ -120,15 +114,6 @@ fn page_headers(page: &Response, path: &str) -> String {
     csp
 }
 
-/// The `src` and `href` values in `html`.
-fn references(html: &str) -> Vec<String> {
-    ["src=\"", "href=\""]
-        .iter()
-        .flat_map(|attribute| html.split(attribute).skip(1))
-        .map(|rest| rest.split('"').next().unwrap().to_string())
-        .collect()
-}
-
 async fn graphiql_comes_from_this_server(app: &TestApp) {
     let html = app.get_text("/graphql").await;
     assert!(html.contains("GraphiQL.createFetcher"), "{html}");
@@ -145,31 +130,13 @@ async fn graphiql_comes_from_this_server(app: &TestApp) {
             asset.starts_with("/graphql/assets/") && !asset.contains("//"),
             "same origin only: {asset}"
         );
-        let response = app.get(asset).await;
-        assert_eq!(response.status().as_u16(), 200, "{asset}");
         let content_type = if asset.ends_with(".css") {
             "text/css; charset=utf-8"
         } else {
             "text/javascript; charset=utf-8"
         };
-        assert_eq!(header(&response, "content-type"), content_type, "{asset}");
-        assert_eq!(
-            header(&response, "cache-control"),
-            "public, max-age=31536000, immutable"
-        );
-        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
-        let length = response.bytes().await.unwrap().len();
+        let length = assert_served_for_good(app, asset, content_type).await;
         assert!(length > 10_000, "{asset}: {length} bytes");
-
-        let compressed = app
-            .http
-            .get(format!("{}{asset}", app.url()))
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(header(&compressed, "content-encoding"), "gzip", "{asset}");
-        assert!(compressed.bytes().await.unwrap().len() < length, "{asset}");
     }
     let missing = app.get("/graphql/assets/graphiql-0.0.0.min.js").await;
     assert_eq!(missing.status().as_u16(), 404);

@@ -2,6 +2,7 @@
 //! binary, its client-side routes answering `index.html` to browsers only, and its session's
 //! refresh token in an HttpOnly cookie that only the console's session endpoints see.
 
+use crate::static_files::{assert_served_for_good, header, references};
 use keynet_testkit::TestApp;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
@@ -20,59 +21,27 @@ const SESSION: &str = "/console/session";
 const REFRESH: &str = "/console/session/refresh";
 const HEADER: (&str, &str) = ("x-keynet-console", "1");
 
-fn header<'a>(response: &'a Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .map_or("", |value| value.to_str().unwrap())
-}
-
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap()
 }
 
-/// The `src` and `href` values of `index.html` that name the console's files.
-fn assets(html: &str) -> Vec<String> {
-    ["src=\"", "href=\""]
-        .iter()
-        .flat_map(|attribute| html.split(attribute).skip(1))
-        .map(|rest| rest.split('"').next().unwrap().to_string())
-        .filter(|reference| reference.starts_with("/assets/"))
-        .collect()
-}
-
 async fn the_console_comes_from_this_server(app: &TestApp) {
     let html = app.get_text("/").await;
-    let assets = assets(&html);
+    let assets: Vec<String> = references(&html)
+        .into_iter()
+        .filter(|reference| reference.starts_with("/assets/"))
+        .collect();
     assert!(
         assets.iter().any(|a| a.ends_with(".js")) && assets.iter().any(|a| a.ends_with(".css")),
         "a script and a stylesheet: {html}"
     );
     for asset in &assets {
-        let response = app.get(asset).await;
-        assert_eq!(response.status(), StatusCode::OK, "{asset}");
         let content_type = if asset.ends_with(".css") {
             "text/css"
         } else {
             "text/javascript"
         };
-        assert_eq!(header(&response, "content-type"), content_type, "{asset}");
-        assert_eq!(
-            header(&response, "cache-control"),
-            "public, max-age=31536000, immutable",
-            "{asset}"
-        );
-        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
-        let length = response.bytes().await.unwrap().len();
-        let compressed = app
-            .http
-            .get(format!("{}{asset}", app.url()))
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(header(&compressed, "content-encoding"), "gzip", "{asset}");
-        assert!(compressed.bytes().await.unwrap().len() < length, "{asset}");
+        assert_served_for_good(app, asset, content_type).await;
     }
     let missing = app.get("/assets/index-00000000.js").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);

@@ -54,6 +54,7 @@ mod projects;
 mod samples;
 mod sessions;
 mod sqlite_writes;
+mod static_files;
 mod tenancy;
 mod tokens;
 mod upload_expiry;

@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Provider as UrqlProvider } from 'urql';
 import { graphql } from '../gql';
-import type { MeQuery } from '../gql/graphql';
+import type { MeQuery, SessionFieldsFragment } from '../gql/graphql';
 import { createGraphqlClient } from '../graphql/client';
 import { endSession, onAccessTokenChange, refreshSession, startSession, accessToken } from './session';
 
@@ -9,31 +9,43 @@ export type SignedInUser = MeQuery['me'];
 
 type AuthState = { status: 'loading' } | { status: 'signed-out' } | { status: 'signed-in'; user: SignedInUser };
 
-interface AuthPayload {
-  accessToken: string;
-  refreshToken: string;
-  expiresAt: string;
-  user: SignedInUser;
-}
-
 interface AuthContextValue {
   state: AuthState;
   /** The current access token: changes when it is renewed, so live views can subscribe again. */
   token: string | null;
   /** After `login` or `signup`: hands the refresh token to the cookie and keeps the rest in memory. */
-  signedIn: (payload: AuthPayload) => Promise<void>;
+  signedIn: (payload: SessionFieldsFragment) => Promise<void>;
   signOut: () => Promise<void>;
   /** Reads the account again (e.g. after the email was verified). */
   reloadUser: () => Promise<void>;
 }
 
+// What the console knows of the signed-in person, the same from `me`, `login` and `signup`.
+graphql(`
+  fragment SignedInUserFields on User {
+    id
+    email
+    displayName
+    emailVerified
+  }
+`);
+
+/** What `login` and `signup` answer, for `signedIn`. */
+graphql(`
+  fragment SessionFields on AuthPayload {
+    accessToken
+    refreshToken
+    expiresAt
+    user {
+      ...SignedInUserFields
+    }
+  }
+`);
+
 const MeDocument = graphql(`
   query Me {
     me {
-      id
-      email
-      displayName
-      emailVerified
+      ...SignedInUserFields
     }
   }
 `);

@@ -11,15 +11,7 @@ import { AuthCard, safeNext } from './AuthCard';
 const LoginDocument = graphql(`
   mutation Login($input: LoginInput!) {
     login(input: $input) {
-      accessToken
-      refreshToken
-      expiresAt
-      user {
-        id
-        email
-        displayName
-        emailVerified
-      }
+      ...SessionFields
     }
   }
 `);

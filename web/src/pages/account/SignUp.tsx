@@ -11,15 +11,7 @@ import { AuthCard, safeNext } from './AuthCard';
 const SignupDocument = graphql(`
   mutation Signup($input: SignupInput!) {
     signup(input: $input) {
-      accessToken
-      refreshToken
-      expiresAt
-      user {
-        id
-        email
-        displayName
-        emailVerified
-      }
+      ...SessionFields
     }
   }
 `);

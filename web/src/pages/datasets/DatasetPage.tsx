@@ -4,11 +4,10 @@ import { useQuery } from 'urql';
 import { graphql } from '../../gql';
 import type { UploadStatus } from '../../gql/graphql';
 import { useCan, useOrg } from '../../layout/OrgLayout';
-import { describeErrors } from '../../graphql/errors';
 import { useLiveSubscription } from '../../graphql/useLiveSubscription';
-import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
-import { LiveStatus, Loading } from '../../components/Status';
+import { Unloaded } from '../../components/Unloaded';
+import { LiveStatus } from '../../components/Status';
 import { formatDate, humanize } from '../../format';
 import { DatasetUpload } from './DatasetUpload';
 import { DatasetStatistics } from './DatasetStatistics';
@@ -83,14 +82,7 @@ export default function DatasetPage() {
     },
   );
 
-  if (!data)
-    return error ? (
-      <Page title="Dataset">
-        <FormErrors errors={describeErrors(error)} />
-      </Page>
-    ) : (
-      <Loading what="the dataset" />
-    );
+  if (!data) return <Unloaded title="Dataset" what="the dataset" error={error} />;
   const dataset = data.dataset;
   const importStatus = liveStatus ?? dataset.lastImport?.status ?? null;
 

@@ -2,10 +2,8 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { graphql } from '../../gql';
 import { useOrg } from '../../layout/OrgLayout';
-import { describeErrors } from '../../graphql/errors';
-import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
-import { Loading } from '../../components/Status';
+import { Unloaded } from '../../components/Unloaded';
 import { MetricChart } from '../../charts/MetricChart';
 import { configRows } from './configDiff';
 
@@ -45,14 +43,7 @@ export default function CompareRuns() {
   const metrics = (params.get('metrics') ?? '').split(',').filter(Boolean);
   const [{ data, error }] = useQuery({ query: CompareRunsDocument, variables: { jobIds, metrics }, pause: jobIds.length === 0 });
 
-  if (!data)
-    return error ? (
-      <Page title="Compare runs">
-        <FormErrors errors={describeErrors(error)} />
-      </Page>
-    ) : (
-      <Loading what="the runs" />
-    );
+  if (!data) return <Unloaded title="Compare runs" what="the runs" error={error} />;
   const { epochs, runs } = data.compareRuns;
   const label = (index: number) => `${runs[index]!.job.modelName} #${index + 1}`;
   const rows = configRows(runs.map((run) => ({ ...run.job.config, ...(run.job.hyperparameters as Record<string, unknown>) })));

@@ -8,6 +8,7 @@ import { describeErrors } from '../../graphql/errors';
 import { Field } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
+import { Unloaded } from '../../components/Unloaded';
 import { Loading } from '../../components/Status';
 import { formatDate, formatMetrics, humanize } from '../../format';
 import { parseTags } from '../projects/Experiments';
@@ -95,14 +96,7 @@ export default function ExperimentPage() {
   const [tagsUpdate, updateTags] = useMutation(UpdateTagsDocument);
   const [tagsText, setTagsText] = useState<string | null>(null);
 
-  if (!data)
-    return error ? (
-      <Page title="Experiment">
-        <FormErrors errors={describeErrors(error)} />
-      </Page>
-    ) : (
-      <Loading what="the experiment" />
-    );
+  if (!data) return <Unloaded title="Experiment" what="the experiment" error={error} />;
   const experiment = data.experiment;
   const runs = experiment.runs.nodes;
 

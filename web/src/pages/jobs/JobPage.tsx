@@ -8,7 +8,8 @@ import { describeErrors } from '../../graphql/errors';
 import { useLiveSubscription } from '../../graphql/useLiveSubscription';
 import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
-import { LiveStatus, Loading } from '../../components/Status';
+import { Unloaded } from '../../components/Unloaded';
+import { LiveStatus } from '../../components/Status';
 import { formatBytes, formatDate, humanize } from '../../format';
 import { JobCharts } from './JobCharts';
 import { JobLogs } from './JobLogs';
@@ -124,14 +125,7 @@ export default function JobPage() {
     },
   );
 
-  if (!data)
-    return error ? (
-      <Page title="Job">
-        <FormErrors errors={describeErrors(error)} />
-      </Page>
-    ) : (
-      <Loading what="the job" />
-    );
+  if (!data) return <Unloaded title="Job" what="the job" error={error} />;
   const job = data.job;
   const status = live?.status ?? job.status;
   const epoch = live?.currentEpoch ?? job.currentEpoch;

@@ -9,7 +9,7 @@ import { describeErrors, type ShownError } from '../../graphql/errors';
 import { TextField } from '../../components/Field';
 import { FormErrors } from '../../components/FormErrors';
 import { Page } from '../../components/Page';
-import { Loading } from '../../components/Status';
+import { Unloaded } from '../../components/Unloaded';
 import { formatDate, humanize } from '../../format';
 import { Experiments } from './Experiments';
 
@@ -84,13 +84,7 @@ export default function ProjectPage() {
     ({ orgJobs: update }) => setProgress((known) => ({ ...known, [update.jobId]: update })),
   );
   if (!data) {
-    return error ? (
-      <Page title="Project">
-        <FormErrors errors={describeErrors(error)} />
-      </Page>
-    ) : (
-      <Loading what="the project" />
-    );
+    return <Unloaded title="Project" what="the project" error={error} />;
   }
   const { project, datasets, jobs } = data;
   const base = `/o/${org.slug}`;
